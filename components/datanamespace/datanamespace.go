@@ -1,0 +1,141 @@
+// Package datanamespace is the tenant namespace of the data platform: the
+// Namespace "data", its TLS Certificate "data-cert" and the basic-auth Secret
+// "sysop-basic-auth" that the namespace's ingresses read.
+package datanamespace
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/apk8s/apk8s-platform/apis/certmanager"
+	"github.com/apk8s/apk8s-platform/components/htpasswd"
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// Names of the objects, as the book gives them.
+const (
+	Name            = "data"
+	CertificateName = "data-cert"
+	TLSSecretName   = "data-production-tls"
+	BasicAuthName   = "sysop-basic-auth"
+	// BasicAuthKey is the key ingress-nginx reads the htpasswd line from.
+	BasicAuthKey = "auth"
+	// ProductionIssuer is the ClusterIssuer of the cluster add-ons.
+	ProductionIssuer = "letsencrypt-production"
+)
+
+// Hosts are the names the certificate covers under domain, the namespace's
+// own name first.
+func Hosts(domain string) []string {
+	return []string{
+		Name + "." + domain,
+		"nifi." + Name + "." + domain,
+		"kib." + Name + "." + domain,
+	}
+}
+
+// Args are the inputs of the component.
+type Args struct {
+	Domain string
+	// Certificate turns data-cert on; it needs cert-manager's CRDs.
+	Certificate bool
+	// Issuer is the ClusterIssuer resource, when this program creates it:
+	// the certificate waits for it.
+	Issuer pulumi.Resource
+	// BasicAuthUser and BasicAuthPassword make the htpasswd line; the
+	// password must be a secret output.
+	BasicAuthUser     string
+	BasicAuthPassword pulumi.StringOutput
+	// HashScope varies the bcrypt salt between stacks (the stack's name).
+	HashScope string
+}
+
+// DataNamespace is the namespace component.
+type DataNamespace struct {
+	pulumi.ResourceState
+
+	Namespace   *kube.Resource
+	Certificate *kube.Resource // nil when switched off
+	BasicAuth   *kube.Resource
+
+	// Name is the namespace's name.
+	Name pulumi.StringOutput `pulumi:"name"`
+}
+
+// New creates the namespace and what lives in it for every service.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*DataNamespace, error) {
+	d := &DataNamespace{}
+	if err := ctx.RegisterComponentResource("apk8s:data:Namespace", name, d, opts...); err != nil {
+		return nil, err
+	}
+	c := kube.NewChildren(ctx, d, kube.Namespace{})
+	d.Namespace = c.Add(name, kube.Args{Object: &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: Name},
+	}})
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	in := kube.NewChildren(ctx, d, d.Ref())
+	if args.Certificate {
+		var after []pulumi.ResourceOption
+		if args.Issuer != nil {
+			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.Issuer}))
+		}
+		d.Certificate = in.Add(CertificateName, kube.Args{Object: certificate(args.Domain)}, after...)
+	}
+	d.BasicAuth = in.Add(BasicAuthName, kube.Args{
+		Object: basicAuth(),
+		Fields: pulumi.Map{"stringData": pulumi.ToSecret(pulumi.StringMap{
+			BasicAuthKey: htpasswdLine(args.BasicAuthUser, args.BasicAuthPassword, args.HashScope),
+		})},
+	})
+	if err := in.Err(); err != nil {
+		return nil, err
+	}
+	d.Name = d.Namespace.Name()
+	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"name": d.Name})
+}
+
+// Ref is how other components put objects into this namespace.
+func (d *DataNamespace) Ref() kube.Namespace {
+	return kube.Namespace{Name: Name, Resource: d.Namespace}
+}
+
+func certificate(domain string) *certmanager.Certificate {
+	hosts := Hosts(domain)
+	return &certmanager.Certificate{
+		TypeMeta:   metav1.TypeMeta{APIVersion: certmanager.APIVersion, Kind: "Certificate"},
+		ObjectMeta: metav1.ObjectMeta{Name: CertificateName, Namespace: Name},
+		Spec: certmanager.CertificateSpec{
+			SecretName: TLSSecretName,
+			IssuerRef:  certmanager.ObjectReference{Name: ProductionIssuer, Kind: "ClusterIssuer", Group: "cert-manager.io"},
+			CommonName: hosts[0],
+			DNSNames:   hosts,
+		},
+	}
+}
+
+// basicAuth is the Secret without its data, which comes as a Pulumi secret.
+func basicAuth() *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: BasicAuthName, Namespace: Name},
+		Type:       corev1.SecretTypeOpaque,
+	}
+}
+
+// htpasswdLine hashes inside an apply, so the password never leaves the
+// secret output and the line is a secret too.
+func htpasswdLine(user string, password pulumi.StringOutput, scope string) pulumi.StringOutput {
+	return pulumi.ToSecret(password.ApplyT(func(p string) (string, error) {
+		line, err := htpasswd.Line(user, p, scope)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", BasicAuthName, err)
+		}
+		return line, nil
+	})).(pulumi.StringOutput)
+}

@@ -1,0 +1,235 @@
+// Package kafka is the Kafka cluster of the data namespace: the Service
+// "kafka", the headless Service "kafka-headless", the StatefulSet "kafka" with
+// a "datadir" claim per broker, the PodDisruptionBudget "kafka" and the Pod
+// "kafka-client-util" that the book's console tests run in.
+package kafka
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/apk8s/apk8s-platform/components/jvm"
+	"github.com/apk8s/apk8s-platform/components/ports"
+	"github.com/apk8s/apk8s-platform/components/volumes"
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// Names of the objects, as the book gives them.
+const (
+	Name          = "kafka"
+	HeadlessName  = "kafka-headless"
+	ClientPodName = "kafka-client-util"
+	ContainerName = "kafka-broker"
+	ClaimName     = "datadir"
+	dataDir       = "/opt/kafka/data"
+)
+
+// Ports of a broker: the book's listener (Service port "broker", container
+// port "kafka") and JMX.
+var (
+	Broker = ports.Port{Name: "kafka", Port: 9092, ServicePortName: "broker"}
+	JMX    = ports.Port{Name: "jmx", Port: 5555}
+)
+
+// Labels select the brokers.
+var Labels = map[string]string{"app": Name}
+
+// Config is the validated shape of the cluster.
+type Config struct {
+	Image                string
+	Replicas             int32
+	Heap                 string
+	MemoryLimit          resource.Quantity
+	StorageSize          resource.Quantity
+	StorageClass         string // "" takes the cluster's default class
+	OffsetsTopicReplicas int32
+}
+
+// Args are the inputs of the component.
+type Args struct {
+	Namespace kube.Namespace
+	// ZooKeeper is the ensemble's connection string; the brokers wait for
+	// ZooKeeperResource, the ensemble itself.
+	ZooKeeper         string
+	ZooKeeperResource pulumi.Resource
+	Config            Config
+}
+
+// Kafka is the cluster component.
+type Kafka struct {
+	pulumi.ResourceState
+
+	Service         *kube.Resource
+	HeadlessService *kube.Resource
+	StatefulSet     *kube.Resource
+	Budget          *kube.Resource
+	ClientPod       *kube.Resource
+
+	// Bootstrap is the address clients in the namespace start from.
+	Bootstrap pulumi.StringOutput `pulumi:"bootstrap"`
+}
+
+// New creates the cluster.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Kafka, error) {
+	k := &Kafka{}
+	if err := ctx.RegisterComponentResource("apk8s:data:Kafka", name, k, opts...); err != nil {
+		return nil, err
+	}
+	ns := args.Namespace.Name
+	c := kube.NewChildren(ctx, k, args.Namespace)
+	k.Service = c.Add(name, kube.Args{Object: service(ns)})
+	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: headlessService(ns)})
+	after := []pulumi.Resource{k.HeadlessService}
+	if args.ZooKeeperResource != nil {
+		after = append(after, args.ZooKeeperResource)
+	}
+	k.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.ZooKeeper, args.Config)},
+		pulumi.DependsOn(after))
+	k.Budget = c.Add(name, kube.Args{Object: budget(ns)})
+	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)})
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	k.Bootstrap = pulumi.Sprintf("%s:%d", Name, Broker.Port)
+	return k, ctx.RegisterResourceOutputs(k, pulumi.Map{"bootstrap": k.Bootstrap})
+}
+
+func meta(name, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: Labels}
+}
+
+func service(ns string) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta(Name, ns),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: Labels,
+			Ports:    ports.Service(Broker),
+		},
+	}
+}
+
+func headlessService(ns string) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta(HeadlessName, ns),
+		Spec: corev1.ServiceSpec{
+			ClusterIP:                corev1.ClusterIPNone,
+			Selector:                 Labels,
+			PublishNotReadyAddresses: true,
+			Ports:                    ports.Service(Broker),
+		},
+	}
+}
+
+// BrokerHost is the stable DNS name of broker i, the address it advertises.
+func BrokerHost(ns string, i int) string {
+	return fmt.Sprintf("%s-%d.%s.%s.svc.cluster.local", Name, i, HeadlessName, ns)
+}
+
+// startCommand takes the broker id from the pod ordinal and advertises the
+// pod's own name under the headless Service (the book advertised the pod IP,
+// which changes on every restart).
+func startCommand(ns string) string {
+	return fmt.Sprintf(`export KAFKA_BROKER_ID=${HOSTNAME##*-}
+export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${HOSTNAME}.%s.%s.svc.cluster.local:%d
+exec /etc/confluent/docker/run`, HeadlessName, ns, Broker.Port)
+}
+
+// podSpec is what brokers and the client pod share. Service links are off:
+// Kubernetes would inject KAFKA_PORT for the Service "kafka", and the
+// Confluent image refuses to start with it (the book unset it by hand).
+func podSpec(c corev1.Container) corev1.PodSpec {
+	return corev1.PodSpec{
+		EnableServiceLinks: ptr.To(false),
+		Containers:         []corev1.Container{c},
+	}
+}
+
+func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
+	broker := corev1.Container{
+		Name:    ContainerName,
+		Image:   c.Image,
+		Command: []string{"sh", "-exc", startCommand(ns)},
+		Env: []corev1.EnvVar{
+			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
+			{Name: "KAFKA_HEAP_OPTS", Value: jvm.HeapOpts(c.Heap)},
+			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
+			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
+			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(c.OffsetsTopicReplicas)},
+			{Name: "KAFKA_JMX_PORT", Value: fmt.Sprint(JMX.Port)},
+		},
+		Ports: ports.Container(Broker, JMX),
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: c.MemoryLimit},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
+		},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(Broker.Name)}},
+			InitialDelaySeconds: 30, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
+		},
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(Broker.Name)}},
+			InitialDelaySeconds: 60, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dataDir}},
+	}
+	spec := podSpec(broker)
+	spec.TerminationGracePeriodSeconds = ptr.To(int64(60))
+	// The Confluent image runs as appuser (uid 1000): the claim must be its.
+	spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: ptr.To(int64(1000))}
+	return &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		ObjectMeta: meta(Name, ns),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:             &c.Replicas,
+			ServiceName:          HeadlessName,
+			PodManagementPolicy:  appsv1.OrderedReadyPodManagement,
+			RevisionHistoryLimit: ptr.To(int32(1)),
+			Selector:             &metav1.LabelSelector{MatchLabels: Labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
+				Spec:       spec,
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{volumes.Claim(ClaimName, c.StorageSize, c.StorageClass)},
+		},
+	}
+}
+
+func budget(ns string) *policyv1.PodDisruptionBudget {
+	one := intstr.FromInt32(1)
+	return &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: meta(Name, ns),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: &one,
+			Selector:       &metav1.LabelSelector{MatchLabels: Labels},
+		},
+	}
+}
+
+// clientPod idles so that users can exec the console tools in it.
+func clientPod(ns, image string) *corev1.Pod {
+	return &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: ClientPodName, Namespace: ns, Labels: map[string]string{"app": ClientPodName}},
+		Spec: podSpec(corev1.Container{
+			Name:    Name,
+			Image:   image,
+			Command: []string{"sh", "-c", "exec tail -f /dev/null"},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+			},
+		}),
+	}
+}

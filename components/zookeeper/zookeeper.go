@@ -1,0 +1,232 @@
+// Package zookeeper is the ZooKeeper ensemble of the data namespace: the
+// client Service "zookeeper", the headless Service "zookeeper-headless" that
+// gives every member a stable DNS name, the StatefulSet "zookeeper" and its
+// PodDisruptionBudget.
+package zookeeper
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/apk8s/apk8s-platform/components/jvm"
+	"github.com/apk8s/apk8s-platform/components/ports"
+	"github.com/apk8s/apk8s-platform/components/volumes"
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// Names of the objects, as the book gives them; Kafka and NiFi find the
+// ensemble through them.
+const (
+	Name         = "zookeeper"
+	HeadlessName = "zookeeper-headless"
+	dataVolume   = "data"
+	dataDir      = "/data"
+)
+
+// Ports of a member. Client, Server and Election are the book's; Admin serves
+// the readiness check and Metrics the Prometheus endpoint of ZooKeeper 3.6+.
+var (
+	Client   = ports.Port{Name: "client", Port: 2181}
+	Server   = ports.Port{Name: "server", Port: 2888}
+	Election = ports.Port{Name: "election", Port: 3888}
+	Admin    = ports.Port{Name: "admin", Port: 8080}
+	Metrics  = ports.Port{Name: "metrics", Port: 7000}
+)
+
+// Labels select the ensemble's pods.
+var Labels = map[string]string{"app": Name}
+
+// Config is the validated shape of the ensemble.
+type Config struct {
+	Image        string
+	Replicas     int32
+	Heap         string            // JVM heap, e.g. "1G"
+	MemoryLimit  resource.Quantity // container memory limit
+	StorageSize  resource.Quantity // claim per member
+	StorageClass string            // "" takes the cluster's default class
+}
+
+// Args are the inputs of the component.
+type Args struct {
+	Namespace kube.Namespace
+	Config    Config
+}
+
+// ZooKeeper is the ensemble component.
+type ZooKeeper struct {
+	pulumi.ResourceState
+
+	Service         *kube.Resource
+	HeadlessService *kube.Resource
+	StatefulSet     *kube.Resource
+	Budget          *kube.Resource
+
+	// Connect is the connection string clients use ("zookeeper-headless:2181").
+	Connect pulumi.StringOutput `pulumi:"connect"`
+}
+
+// ConnectString is how clients in the namespace reach the ensemble.
+func ConnectString() string { return fmt.Sprintf("%s:%d", HeadlessName, Client.Port) }
+
+// New creates the ensemble.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*ZooKeeper, error) {
+	zk := &ZooKeeper{}
+	if err := ctx.RegisterComponentResource("apk8s:data:ZooKeeper", name, zk, opts...); err != nil {
+		return nil, err
+	}
+	ns := args.Namespace.Name
+	c := kube.NewChildren(ctx, zk, args.Namespace)
+	zk.Service = c.Add(name, kube.Args{Object: service(ns)})
+	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: headlessService(ns)})
+	zk.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.Config)},
+		pulumi.DependsOn([]pulumi.Resource{zk.HeadlessService}))
+	zk.Budget = c.Add(name, kube.Args{Object: budget(ns)})
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	zk.Connect = pulumi.String(ConnectString()).ToStringOutput()
+	return zk, ctx.RegisterResourceOutputs(zk, pulumi.Map{"connect": zk.Connect})
+}
+
+func meta(name, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: Labels}
+}
+
+func service(ns string) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta(Name, ns),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: Labels,
+			Ports:    ports.Service(Client),
+		},
+	}
+}
+
+// headlessService publishes not-ready members too: a member must resolve its
+// peers before any of them can form a quorum and turn ready.
+func headlessService(ns string) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta(HeadlessName, ns),
+		Spec: corev1.ServiceSpec{
+			ClusterIP:                corev1.ClusterIPNone,
+			Selector:                 Labels,
+			PublishNotReadyAddresses: true,
+			Ports:                    ports.Service(Client, Election, Server),
+		},
+	}
+}
+
+// MemberHost is the stable DNS name of member i (0-based pod ordinal).
+func MemberHost(ns string, i int) string {
+	return fmt.Sprintf("%s-%d.%s.%s.svc.cluster.local", Name, i, HeadlessName, ns)
+}
+
+// Servers is the ensemble list in the form of ZOO_SERVERS: one
+// "server.<id>=<host>:<server>:<election>;<client>" per member, ids from 1.
+func Servers(ns string, replicas int32) string {
+	list := make([]string, replicas)
+	for i := range list {
+		list[i] = fmt.Sprintf("server.%d=%s:%d:%d;%d", i+1, MemberHost(ns, i), Server.Port, Election.Port, Client.Port)
+	}
+	return strings.Join(list, " ")
+}
+
+// startCommand takes the member id from the pod ordinal (zookeeper-0 is id 1)
+// and hands over to the image's entrypoint, which writes zoo.cfg from ZOO_*.
+const startCommand = `export ZOO_MY_ID=$((${HOSTNAME##*-} + 1))
+exec /docker-entrypoint.sh zkServer.sh start-foreground`
+
+func statefulSet(ns string, c Config) *appsv1.StatefulSet {
+	uid := int64(1000)
+	extra := []string{
+		"quorumListenOnAllIPs=true",
+		"minSessionTimeout=4000",
+		"maxSessionTimeout=40000",
+		"metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+		fmt.Sprintf("metricsProvider.httpPort=%d", Metrics.Port),
+	}
+	env := []corev1.EnvVar{
+		{Name: "ZOO_SERVERS", Value: Servers(ns, c.Replicas)},
+		{Name: "ZOO_STANDALONE_ENABLED", Value: fmt.Sprint(c.Replicas == 1)},
+		{Name: "ZOO_DATA_DIR", Value: dataDir},
+		{Name: "ZOO_DATA_LOG_DIR", Value: dataDir + "/log"},
+		{Name: "ZOO_TICK_TIME", Value: "2000"},
+		{Name: "ZOO_INIT_LIMIT", Value: "5"},
+		{Name: "ZOO_SYNC_LIMIT", Value: "10"},
+		{Name: "ZOO_MAX_CLIENT_CNXNS", Value: "60"},
+		{Name: "ZOO_AUTOPURGE_SNAPRETAINCOUNT", Value: "3"},
+		{Name: "ZOO_AUTOPURGE_PURGEINTERVAL", Value: "0"},
+		{Name: "ZOO_ADMINSERVER_ENABLED", Value: "true"},
+		{Name: "ZOO_4LW_COMMANDS_WHITELIST", Value: "srvr,mntr,ruok"},
+		{Name: "ZOO_CFG_EXTRA", Value: strings.Join(extra, " ")},
+		{Name: "JVMFLAGS", Value: jvm.HeapOpts(c.Heap)},
+	}
+	return &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		ObjectMeta: meta(Name, ns),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:             &c.Replicas,
+			ServiceName:          HeadlessName,
+			PodManagementPolicy:  appsv1.ParallelPodManagement,
+			RevisionHistoryLimit: ptr.To(int32(1)),
+			Selector:             &metav1.LabelSelector{MatchLabels: Labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
+				Spec: corev1.PodSpec{
+					SecurityContext: &corev1.PodSecurityContext{RunAsUser: &uid, FSGroup: &uid},
+					Containers: []corev1.Container{{
+						Name:    Name,
+						Image:   c.Image,
+						Command: []string{"/bin/bash", "-ec", startCommand},
+						Env:     env,
+						Ports:   ports.Container(Client, Server, Election, Admin, Metrics),
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: c.MemoryLimit},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
+						},
+						// "ruok" answers without a quorum, so a member turns
+						// ready on its own and no member waits for another.
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+								Path: "/commands/ruok", Port: intstr.FromString(Admin.Name),
+							}},
+							InitialDelaySeconds: 10, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
+						},
+						LivenessProbe: &corev1.Probe{
+							ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{
+								Port: intstr.FromString(Client.Name),
+							}},
+							InitialDelaySeconds: 20, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
+						},
+						VolumeMounts: []corev1.VolumeMount{{Name: dataVolume, MountPath: dataDir}},
+					}},
+				},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{volumes.Claim(dataVolume, c.StorageSize, c.StorageClass)},
+		},
+	}
+}
+
+func budget(ns string) *policyv1.PodDisruptionBudget {
+	one := intstr.FromInt32(1)
+	return &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: meta(Name, ns),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: &one,
+			Selector:       &metav1.LabelSelector{MatchLabels: Labels},
+		},
+	}
+}

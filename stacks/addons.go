@@ -1,0 +1,4 @@
+package stacks
+
+// addonKeys configure the cluster add-ons.
+var addonKeys = []Key{}

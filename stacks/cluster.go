@@ -1,0 +1,4 @@
+package stacks
+
+// clusterKeys configure the Scaleway cluster (cluster = "scaleway").
+var clusterKeys = []Key{}

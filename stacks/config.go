@@ -1,0 +1,247 @@
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/apk8s/apk8s-platform/components/jvm"
+	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
+	"github.com/apk8s/apk8s-platform/components/zookeeper"
+)
+
+// Cluster sources: where Kubernetes runs.
+const (
+	ClusterScaleway = "scaleway"
+	ClusterExisting = "existing"
+)
+
+// Config is the validated stack config.
+type Config struct {
+	Stack                 string
+	Cluster               string
+	KubeContext           string
+	RenderYamlToDirectory string
+
+	Domain            string
+	Certificate       bool
+	BasicAuthUser     string
+	BasicAuthPassword pulumi.StringOutput // a secret
+
+	ZooKeeper zookeeper.Config
+	Kafka     kafka.Config
+	Mosquitto mosquitto.Config
+
+	// Warnings are legal but doubtful choices, logged before deployment.
+	Warnings []string
+}
+
+// ConfigError lists every problem of a stack config at once.
+type ConfigError struct {
+	Stack    string
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("stack %q has invalid config (%d problems); nothing was deployed:\n  - %s",
+		e.Stack, len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}
+
+// Load reads and validates the stack config. It registers nothing, so a
+// config with problems fails before the first resource.
+func Load(ctx *pulumi.Context) (*Config, error) {
+	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
+	c := &Config{Stack: ctx.Stack()}
+
+	c.Cluster = r.oneOf("cluster", ClusterScaleway, ClusterExisting)
+	c.KubeContext = r.str("kubeContext")
+	if c.KubeContext != "" && c.Cluster != ClusterExisting {
+		r.fail("kubeContext", c.KubeContext, `only with cluster "existing" (the Scaleway cluster makes its own kubeconfig)`)
+	}
+	c.RenderYamlToDirectory = r.str("renderYamlToDirectory")
+
+	c.Domain = r.str("domain")
+	if errs := validation.IsDNS1123Subdomain(c.Domain); len(errs) > 0 || !strings.Contains(c.Domain, ".") {
+		r.fail("domain", c.Domain, "a lower-case DNS name with at least two labels, such as dev3.apk8s.dev")
+	}
+	c.Certificate = r.boolean("certificate")
+	c.BasicAuthUser = r.str("basicAuthUser")
+	if c.BasicAuthUser == "" || strings.ContainsAny(c.BasicAuthUser, ": \t\r\n") {
+		r.fail("basicAuthUser", c.BasicAuthUser, "a non-empty user name without ':' or white space")
+	}
+	c.BasicAuthPassword = r.password("basicAuthPassword")
+
+	class := r.str("storageClass")
+	if class != "" && len(validation.IsDNS1123Subdomain(class)) > 0 {
+		r.fail("storageClass", class, `a StorageClass name (lower-case letters, digits, '-' and '.'), or "" for the cluster's default`)
+	}
+
+	c.ZooKeeper = zookeeper.Config{
+		Image:        r.image("zookeeperImage"),
+		Replicas:     r.integer("zookeeperReplicas", 1, 7),
+		Heap:         r.str("zookeeperHeap"),
+		MemoryLimit:  r.quantity("zookeeperMemoryLimit"),
+		StorageSize:  r.quantity("zookeeperStorageSize"),
+		StorageClass: class,
+	}
+	r.heap("zookeeperHeap", c.ZooKeeper.Heap, "zookeeperMemoryLimit", c.ZooKeeper.MemoryLimit)
+	if n := c.ZooKeeper.Replicas; n > 0 && n%2 == 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			"%s:zookeeperReplicas = %d: an even ensemble survives no more failures than %d members; the book runs 2 on its small cluster, use 3 where you can",
+			Project, n, n-1))
+	}
+
+	c.Kafka = kafka.Config{
+		Image:                r.image("kafkaImage"),
+		Replicas:             r.integer("kafkaReplicas", 1, 32),
+		Heap:                 r.str("kafkaHeap"),
+		MemoryLimit:          r.quantity("kafkaMemoryLimit"),
+		StorageSize:          r.quantity("kafkaStorageSize"),
+		StorageClass:         class,
+		OffsetsTopicReplicas: r.integer("kafkaOffsetsReplication", 1, 32),
+	}
+	r.heap("kafkaHeap", c.Kafka.Heap, "kafkaMemoryLimit", c.Kafka.MemoryLimit)
+	if c.Kafka.Replicas > 0 && c.Kafka.OffsetsTopicReplicas > c.Kafka.Replicas {
+		r.fail("kafkaOffsetsReplication", fmt.Sprint(c.Kafka.OffsetsTopicReplicas),
+			fmt.Sprintf("at most kafkaReplicas (%d): a topic cannot have more replicas than brokers", c.Kafka.Replicas))
+	}
+
+	c.Mosquitto = mosquitto.Config{Image: r.image("mosquittoImage")}
+
+	if len(r.problems) > 0 {
+		return nil, &ConfigError{Stack: ctx.Stack(), Problems: r.problems}
+	}
+	return c, nil
+}
+
+// reader reads keys with their declared defaults and collects problems.
+type reader struct {
+	get      func(key string) (string, bool)
+	isSecret func(key string) bool
+	problems []string
+}
+
+func fullKey(name string) string { return Project + ":" + name }
+
+// fail records that key's value is not allowed and what is.
+func (r *reader) fail(key, value, allowed string) {
+	r.problems = append(r.problems, fmt.Sprintf("%s = %q is not allowed: must be %s", fullKey(key), value, allowed))
+}
+
+// raw is the key's value, or its declared default when the stack sets none.
+func (r *reader) raw(name string) string {
+	if v, ok := r.get(fullKey(name)); ok {
+		return v
+	}
+	for _, k := range Keys {
+		if k.Name == name {
+			return k.Default
+		}
+	}
+	r.problems = append(r.problems, fmt.Sprintf("%s is read but not declared in stacks.Keys", fullKey(name)))
+	return ""
+}
+
+func (r *reader) str(name string) string { return strings.TrimSpace(r.raw(name)) }
+
+func (r *reader) oneOf(name string, allowed ...string) string {
+	v := r.str(name)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, v, "one of "+quoteAll(allowed))
+	return v
+}
+
+func (r *reader) boolean(name string) bool {
+	v := r.str(name)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, v, "true or false")
+	}
+	return b
+}
+
+func (r *reader) integer(name string, lo, hi int32) int32 {
+	v := r.str(name)
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || int32(n) < lo || int32(n) > hi {
+		r.fail(name, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		return 0
+	}
+	return int32(n)
+}
+
+// quantity reads a positive Kubernetes quantity such as "5Gi".
+func (r *reader) quantity(name string) resource.Quantity {
+	v := r.str(name)
+	q, err := resource.ParseQuantity(v)
+	if err != nil || q.Sign() <= 0 {
+		r.fail(name, v, `a positive Kubernetes quantity such as "512Mi" or "5Gi"`)
+		return resource.Quantity{}
+	}
+	return q
+}
+
+// imageRef is a container image reference: registry/path:tag or @digest,
+// lower-case path components.
+var imageRef = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+
+func (r *reader) image(name string) string {
+	v := r.str(name)
+	if !imageRef.MatchString(v) || !strings.ContainsAny(v, ":@") {
+		r.fail(name, v, `an image reference with a tag or digest, such as "zookeeper:3.8.4"`)
+	}
+	return v
+}
+
+// heap checks a JVM heap size against the container's memory limit.
+func (r *reader) heap(heapKey, heap, limitKey string, limit resource.Quantity) {
+	size, err := jvm.ParseHeap(heap)
+	if err != nil {
+		r.fail(heapKey, heap, `a JVM heap size such as "512m" or "1G"`)
+		return
+	}
+	if limit.Sign() <= 0 {
+		return // the limit's own problem is reported already
+	}
+	if max := float64(limit.Value()) * jvm.HeapShare; float64(size) > max {
+		r.fail(heapKey, heap, fmt.Sprintf("at most %.0f%% of %s (%s), leaving the JVM room outside its heap",
+			jvm.HeapShare*100, fullKey(limitKey), limit.String()))
+	}
+}
+
+// password checks the secret without ever putting its value in a message.
+func (r *reader) password(name string) pulumi.StringOutput {
+	v, ok := r.get(fullKey(name))
+	switch {
+	case !ok || v == "":
+		r.problems = append(r.problems, fmt.Sprintf(
+			"%s is not set: must be a secret of 8 to 72 bytes (pulumi config set --secret %s)", fullKey(name), name))
+	case !r.isSecret(fullKey(name)):
+		r.problems = append(r.problems, fmt.Sprintf(
+			"%s is stored in plain text: must be a secret (pulumi config set --secret %s)", fullKey(name), name))
+	case len(v) < 8 || len(v) > 72 || strings.ContainsAny(v, "\r\n"):
+		r.problems = append(r.problems, fmt.Sprintf(
+			"%s (secret, %d bytes) is not allowed: must be 8 to 72 bytes on one line", fullKey(name), len(v)))
+	}
+	return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	sort.Strings(q)
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,49 @@
+package stacks
+
+import "slices"
+
+// Project is the Pulumi project name and the namespace of every config key.
+const Project = "apk8s-platform"
+
+// Key is one stack config key: the Pulumi.yaml `config:` section declares
+// exactly these, with the same type and default (a test holds them equal).
+type Key struct {
+	Name        string
+	Type        string // "string", "integer" or "boolean", as Pulumi.yaml spells it
+	Default     string // "" with HasDefault false: no default
+	HasDefault  bool
+	Secret      bool
+	Description string
+}
+
+func def(name, typ, value, description string) Key {
+	return Key{Name: name, Type: typ, Default: value, HasDefault: true, Description: description}
+}
+
+// Keys are every config key of the project: the Kubernetes layer's here,
+// the cluster's and the add-ons' beside the code that reads them.
+var Keys = slices.Concat(coreKeys, clusterKeys, addonKeys)
+
+// coreKeys are the keys of the data layer, with the book's values as defaults.
+var coreKeys = []Key{
+	def("cluster", "string", "scaleway", `Where Kubernetes runs: "scaleway" builds the book's cluster, "existing" deploys to the cluster of a kubeconfig context.`),
+	def("kubeContext", "string", "", `kubeconfig context of an existing cluster ("" = the current context). Only with cluster "existing".`),
+	def("renderYamlToDirectory", "string", "", `Write the Kubernetes manifests to this directory instead of applying them ("" = apply).`),
+	def("domain", "string", "dev3.apk8s.dev", "DNS domain of the cluster; the data certificate covers data.<domain>, nifi.data.<domain> and kib.data.<domain>."),
+	def("certificate", "boolean", "true", "Create the Certificate data-cert (needs cert-manager's CRDs in the cluster)."),
+	def("basicAuthUser", "string", "sysop", "User of the htpasswd line in Secret sysop-basic-auth."),
+	{Name: "basicAuthPassword", Type: "string", Secret: true, Description: "Password of the basic-auth user, 8 to 72 bytes; set it with `pulumi config set --secret`."},
+	def("storageClass", "string", "rook-ceph-block", `StorageClass of the ZooKeeper and Kafka claims ("" = the cluster's default class).`),
+	def("zookeeperImage", "string", "zookeeper:3.8.4", "ZooKeeper container image."),
+	def("zookeeperReplicas", "integer", "2", "ZooKeeper ensemble size, 1 to 7 (an even size tolerates no more failures than the odd size below it)."),
+	def("zookeeperHeap", "string", "1G", "ZooKeeper JVM heap (-Xmx/-Xms)."),
+	def("zookeeperMemoryLimit", "string", "2Gi", "ZooKeeper container memory limit; the heap may take at most 75% of it."),
+	def("zookeeperStorageSize", "string", "1Gi", "ZooKeeper claim size per member."),
+	def("kafkaImage", "string", "confluentinc/cp-kafka:7.9.2", "Kafka broker and client image (Confluent Platform 7.9, the last line that runs on ZooKeeper)."),
+	def("kafkaReplicas", "integer", "2", "Number of Kafka brokers, 1 to 32."),
+	def("kafkaHeap", "string", "1G", "Kafka broker JVM heap (KAFKA_HEAP_OPTS)."),
+	def("kafkaMemoryLimit", "string", "2Gi", "Kafka broker container memory limit; the heap may take at most 75% of it."),
+	def("kafkaStorageSize", "string", "5Gi", "Kafka claim datadir size per broker."),
+	def("kafkaOffsetsReplication", "integer", "1", "Replication factor of the consumer offsets topic, at most kafkaReplicas."),
+	def("mosquittoImage", "string", "eclipse-mosquitto:2.0.21", "Mosquitto MQTT broker image."),
+}

@@ -1,0 +1,88 @@
+// Package stacks reads and validates a stack's config and composes the
+// components in dependency order: the only place that knows the whole
+// platform.
+package stacks
+
+import (
+	"errors"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/apk8s/apk8s-platform/components/datanamespace"
+	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
+	"github.com/apk8s/apk8s-platform/components/zookeeper"
+)
+
+// Run is the Pulumi program of every stack.
+func Run(ctx *pulumi.Context) error {
+	cfg, err := Load(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return err
+		}
+	}
+	k8s, err := kubernetesProvider(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return deployData(ctx, cfg, pulumi.Provider(k8s))
+}
+
+// kubernetesProvider is the provider every Kubernetes object of the stack
+// uses; no object falls back to the ambient default provider.
+func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider, error) {
+	args := &kubernetes.ProviderArgs{}
+	if cfg.RenderYamlToDirectory != "" {
+		args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)
+	}
+	switch cfg.Cluster {
+	case ClusterExisting:
+		if cfg.KubeContext != "" {
+			args.Context = pulumi.StringPtr(cfg.KubeContext)
+		}
+	default:
+		return nil, errors.New("cluster \"scaleway\" is not available yet")
+	}
+	return kubernetes.NewProvider(ctx, "kubernetes", args)
+}
+
+// deployData builds the data namespace and its services (chapter 5).
+func deployData(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) error {
+	data, err := datanamespace.New(ctx, "data", datanamespace.Args{
+		Domain:            cfg.Domain,
+		Certificate:       cfg.Certificate,
+		BasicAuthUser:     cfg.BasicAuthUser,
+		BasicAuthPassword: cfg.BasicAuthPassword,
+		HashScope:         ctx.Project() + "/" + ctx.Stack(),
+	}, k8s)
+	if err != nil {
+		return err
+	}
+	zk, err := zookeeper.New(ctx, "zookeeper", zookeeper.Args{Namespace: data.Ref(), Config: cfg.ZooKeeper}, k8s)
+	if err != nil {
+		return err
+	}
+	kf, err := kafka.New(ctx, "kafka", kafka.Args{
+		Namespace:         data.Ref(),
+		ZooKeeper:         zookeeper.ConnectString(),
+		ZooKeeperResource: zk,
+		Config:            cfg.Kafka,
+	}, k8s)
+	if err != nil {
+		return err
+	}
+	mq, err := mosquitto.New(ctx, "mqtt", mosquitto.Args{Namespace: data.Ref(), Config: cfg.Mosquitto}, k8s)
+	if err != nil {
+		return err
+	}
+	ctx.Export("namespace", data.Name)
+	ctx.Export("zookeeper", zk.Connect)
+	ctx.Export("kafkaBootstrap", kf.Bootstrap)
+	ctx.Export("mqtt", mq.Address)
+	return nil
+}

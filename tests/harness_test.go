@@ -1,0 +1,230 @@
+// Package tests proves the resource graph of every stack under Pulumi's
+// mocks: the program runs as `pulumi up` would run it, with each stack's own
+// Pulumi.<stack>.yaml, and every registration is recorded for the checks.
+package tests
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/apk8s/apk8s-platform/stacks"
+)
+
+// repoRoot is where Pulumi.yaml and the stack files live.
+const repoRoot = ".."
+
+// Res is one registration the program made.
+type Res struct {
+	Type                    string
+	Name                    string // Pulumi's logical name
+	URN                     string
+	Parent                  string // parent URN
+	Provider                string // provider reference "<urn>::<id>", "" for components
+	Custom                  bool
+	Inputs                  resource.PropertyMap
+	DependsOn               []string // URNs
+	AdditionalSecretOutputs []string
+}
+
+// Plain is the inputs as plain Go values; secrets are unwrapped, so that
+// the checks can read them (Secret() tells where they were).
+func (r *Res) Plain() map[string]any {
+	return r.Inputs.MapRepl(nil, func(v resource.PropertyValue) (any, bool) {
+		if v.IsSecret() {
+			return resource.NewPropertyValue(v.SecretValue().Element).Mappable(), true
+		}
+		return nil, false
+	})
+}
+
+// K8sName is metadata.name of a Kubernetes object.
+func (r *Res) K8sName() string {
+	m, _ := r.Plain()["metadata"].(map[string]any)
+	n, _ := m["name"].(string)
+	return n
+}
+
+// K8sNamespace is metadata.namespace of a Kubernetes object.
+func (r *Res) K8sNamespace() string {
+	m, _ := r.Plain()["metadata"].(map[string]any)
+	n, _ := m["namespace"].(string)
+	return n
+}
+
+// Decode reads the inputs into out, an upstream k8s.io/api struct or ours.
+func (r *Res) Decode(t testing.TB, out any) {
+	t.Helper()
+	raw, err := json.Marshal(r.Plain())
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, out))
+}
+
+// Graph is everything one run registered.
+type Graph struct {
+	stack string
+	mu    sync.Mutex
+	All   []*Res
+	Logs  []string
+}
+
+// NewResource records a registration and echoes the inputs as the state, as
+// a provider's dry run would.
+func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	// The same URN the mock monitor gives the resource.
+	var parentType tokens.Type
+	if p := resource.URN(rpc.GetParent()); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	urn := resource.NewURN(tokens.QName(g.stack), stacks.Project, parentType, tokens.Type(args.TypeToken), args.Name)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.All = append(g.All, &Res{
+		Type:                    args.TypeToken,
+		Name:                    args.Name,
+		URN:                     string(urn),
+		Parent:                  rpc.GetParent(),
+		Provider:                args.Provider,
+		Custom:                  args.Custom,
+		Inputs:                  args.Inputs,
+		DependsOn:               rpc.GetDependencies(),
+		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),
+	})
+	return args.Name + "-id", args.Inputs, nil
+}
+
+// Call answers function calls; the program makes none.
+func (g *Graph) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("unexpected call %s", args.Token)
+}
+
+// Find returns the registrations of type token, or of every type when
+// token is "".
+func (g *Graph) Find(token string) []*Res {
+	var out []*Res
+	for _, r := range g.All {
+		if token == "" || r.Type == token {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Object is the Kubernetes object of kind token named name.
+func (g *Graph) Object(t testing.TB, token, name string) *Res {
+	t.Helper()
+	for _, r := range g.Find(token) {
+		if r.K8sName() == name {
+			return r
+		}
+	}
+	require.Failf(t, "object missing", "no %s named %q in the graph", token, name)
+	return nil
+}
+
+// ByURN finds a registration by its URN.
+func (g *Graph) ByURN(urn string) *Res {
+	for _, r := range g.All {
+		if r.URN == urn {
+			return r
+		}
+	}
+	return nil
+}
+
+// StackConfig is the config of Pulumi.<stack>.yaml, keys as the engine
+// passes them ("apk8s-platform:domain").
+func StackConfig(t testing.TB, stack string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi."+stack+".yaml"))
+	require.NoError(t, err)
+	var file struct {
+		Config map[string]any `json:"config"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &file))
+	out := map[string]string{}
+	for k, v := range file.Config {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case map[string]any: // "secure:" values cannot be read here
+			continue
+		default:
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			out[k] = string(b)
+		}
+	}
+	return out
+}
+
+// TestPassword is made afresh for every test run, so no password ships in a
+// fixture.
+var TestPassword = func() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "pw-" + hex.EncodeToString(b)
+}()
+
+// Run is one mocked `pulumi up` of a stack.
+type Run struct {
+	Stack string
+	// Set overrides config keys (short names, "kafkaReplicas"); "" values
+	// are set as empty strings, Unset removes keys.
+	Set   map[string]string
+	Unset []string
+	// PlainPassword stores the password as plain config instead of a secret.
+	PlainPassword bool
+	// Program replaces stacks.Run (to call stacks.Load alone).
+	Program pulumi.RunFunc
+}
+
+// Do runs the program and returns what it registered and its error.
+func (run Run) Do(t testing.TB) (*Graph, error) {
+	t.Helper()
+	cfg := StackConfig(t, run.Stack)
+	pw := stacks.Project + ":basicAuthPassword"
+	cfg[pw] = TestPassword
+	for k, v := range run.Set {
+		cfg[stacks.Project+":"+k] = v
+	}
+	for _, k := range run.Unset {
+		delete(cfg, stacks.Project+":"+k)
+	}
+	var secretKeys []string
+	if _, ok := cfg[pw]; ok && !run.PlainPassword {
+		secretKeys = append(secretKeys, pw)
+	}
+	program := run.Program
+	if program == nil {
+		program = stacks.Run
+	}
+	g := &Graph{stack: run.Stack}
+	err := pulumi.RunErr(program, pulumi.WithMocks(stacks.Project, run.Stack, g), func(info *pulumi.RunInfo) {
+		info.Config = cfg
+		info.ConfigSecretKeys = secretKeys
+	})
+	return g, err
+}
+
+// MustDo runs the program and requires it to succeed.
+func (run Run) MustDo(t testing.TB) *Graph {
+	t.Helper()
+	g, err := run.Do(t)
+	require.NoError(t, err)
+	return g
+}
