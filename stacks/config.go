@@ -26,6 +26,7 @@ const (
 // Config is the validated stack config.
 type Config struct {
 	Stack                 string
+	Disposable            bool
 	Cluster               string
 	KubeContext           string
 	RenderYamlToDirectory string
@@ -38,6 +39,9 @@ type Config struct {
 	ZooKeeper zookeeper.Config
 	Kafka     kafka.Config
 	Mosquitto mosquitto.Config
+
+	Scaleway ScalewayConfig // with cluster "scaleway"
+	Addons   AddonsConfig
 
 	// Warnings are legal but doubtful choices, logged before deployment.
 	Warnings []string
@@ -60,6 +64,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	c := &Config{Stack: ctx.Stack()}
 
+	c.Disposable = r.boolean("disposable")
 	c.Cluster = r.oneOf("cluster", ClusterScaleway, ClusterExisting)
 	c.KubeContext = r.str("kubeContext")
 	if c.KubeContext != "" && c.Cluster != ClusterExisting {
@@ -114,6 +119,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	}
 
 	c.Mosquitto = mosquitto.Config{Image: r.image("mosquittoImage")}
+
+	c.Scaleway = loadScaleway(r, c)
+	c.Addons = loadAddons(r, c)
 
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: ctx.Stack(), Problems: r.problems}

@@ -28,6 +28,7 @@ var Keys = slices.Concat(coreKeys, clusterKeys, addonKeys)
 var coreKeys = []Key{
 	def("cluster", "string", "scaleway", `Where Kubernetes runs: "scaleway" builds the book's cluster, "existing" deploys to the cluster of a kubeconfig context.`),
 	def("kubeContext", "string", "", `kubeconfig context of an existing cluster ("" = the current context). Only with cluster "existing".`),
+	def("disposable", "boolean", "false", "The stack is a dev stack that the teardown workflow may destroy; any other stack it refuses."),
 	def("renderYamlToDirectory", "string", "", `Write the Kubernetes manifests to this directory instead of applying them ("" = apply).`),
 	def("domain", "string", "dev3.apk8s.dev", "DNS domain of the cluster; the data certificate covers data.<domain>, nifi.data.<domain> and kib.data.<domain>."),
 	def("certificate", "boolean", "true", "Create the Certificate data-cert (needs cert-manager's CRDs in the cluster)."),

@@ -4,8 +4,6 @@
 package stacks
 
 import (
-	"errors"
-
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -30,7 +28,11 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	return deployData(ctx, cfg, pulumi.Provider(k8s))
+	addons, err := deployAddons(ctx, cfg, pulumi.Provider(k8s))
+	if err != nil {
+		return err
+	}
+	return deployData(ctx, cfg, addons, pulumi.Provider(k8s))
 }
 
 // kubernetesProvider is the provider every Kubernetes object of the stack
@@ -45,17 +47,20 @@ func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider,
 		if cfg.KubeContext != "" {
 			args.Context = pulumi.StringPtr(cfg.KubeContext)
 		}
-	default:
-		return nil, errors.New("cluster \"scaleway\" is not available yet")
+	case ClusterScaleway:
+		return scalewayProvider(ctx, cfg, args)
 	}
 	return kubernetes.NewProvider(ctx, "kubernetes", args)
 }
 
 // deployData builds the data namespace and its services (chapter 5).
-func deployData(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) error {
+// The certificate waits for its issuer and the claims for their
+// StorageClass when the add-ons create them.
+func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulumi.ResourceOption) error {
 	data, err := datanamespace.New(ctx, "data", datanamespace.Args{
 		Domain:            cfg.Domain,
 		Certificate:       cfg.Certificate,
+		Issuer:            addons.Issuer,
 		BasicAuthUser:     cfg.BasicAuthUser,
 		BasicAuthPassword: cfg.BasicAuthPassword,
 		HashScope:         ctx.Project() + "/" + ctx.Stack(),
@@ -63,15 +68,19 @@ func deployData(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) err
 	if err != nil {
 		return err
 	}
-	zk, err := zookeeper.New(ctx, "zookeeper", zookeeper.Args{Namespace: data.Ref(), Config: cfg.ZooKeeper}, k8s)
+	zk, err := zookeeper.New(ctx, "zookeeper", zookeeper.Args{
+		Namespace: data.Ref(),
+		After:     addons.storage(),
+		Config:    cfg.ZooKeeper,
+	}, k8s)
 	if err != nil {
 		return err
 	}
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
-		Namespace:         data.Ref(),
-		ZooKeeper:         zookeeper.ConnectString(),
-		ZooKeeperResource: zk,
-		Config:            cfg.Kafka,
+		Namespace: data.Ref(),
+		ZooKeeper: zookeeper.ConnectString(),
+		After:     append([]pulumi.Resource{zk}, addons.storage()...),
+		Config:    cfg.Kafka,
 	}, k8s)
 	if err != nil {
 		return err

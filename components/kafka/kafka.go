@@ -56,11 +56,12 @@ type Config struct {
 // Args are the inputs of the component.
 type Args struct {
 	Namespace kube.Namespace
-	// ZooKeeper is the ensemble's connection string; the brokers wait for
-	// ZooKeeperResource, the ensemble itself.
-	ZooKeeper         string
-	ZooKeeperResource pulumi.Resource
-	Config            Config
+	// ZooKeeper is the ensemble's connection string.
+	ZooKeeper string
+	// After are resources the brokers wait for: the ensemble, and the
+	// StorageClass of their claims when this program creates it.
+	After  []pulumi.Resource
+	Config Config
 }
 
 // Kafka is the cluster component.
@@ -87,12 +88,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c := kube.NewChildren(ctx, k, args.Namespace)
 	k.Service = c.Add(name, kube.Args{Object: service(ns)})
 	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: headlessService(ns)})
-	after := []pulumi.Resource{k.HeadlessService}
-	if args.ZooKeeperResource != nil {
-		after = append(after, args.ZooKeeperResource)
-	}
 	k.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.ZooKeeper, args.Config)},
-		pulumi.DependsOn(after))
+		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService}, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: budget(ns)})
 	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)})
 	if err := c.Err(); err != nil {
@@ -200,7 +197,8 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
 				Spec:       spec,
 			},
-			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{volumes.Claim(ClaimName, c.StorageSize, c.StorageClass)},
+			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{volumes.Claim(ClaimName, c.StorageSize, c.StorageClass)},
+			PersistentVolumeClaimRetentionPolicy: volumes.DeleteWithSet(),
 		},
 	}
 }

@@ -2,6 +2,7 @@
 package volumes
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,4 +24,14 @@ func Claim(name string, size resource.Quantity, class string) corev1.PersistentV
 		pvc.Spec.StorageClassName = &class
 	}
 	return pvc
+}
+
+// DeleteWithSet deletes a StatefulSet's claims when the set is deleted (a
+// `pulumi destroy` leaves no volume behind) and keeps them when it is scaled
+// down (a broker that comes back finds its data).
+func DeleteWithSet() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy {
+	return &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+		WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
+		WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+	}
 }

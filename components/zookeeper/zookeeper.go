@@ -58,7 +58,10 @@ type Config struct {
 // Args are the inputs of the component.
 type Args struct {
 	Namespace kube.Namespace
-	Config    Config
+	// After are resources the members wait for: the StorageClass of their
+	// claims when this program creates it.
+	After  []pulumi.Resource
+	Config Config
 }
 
 // ZooKeeper is the ensemble component.
@@ -88,7 +91,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	zk.Service = c.Add(name, kube.Args{Object: service(ns)})
 	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: headlessService(ns)})
 	zk.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.Config)},
-		pulumi.DependsOn([]pulumi.Resource{zk.HeadlessService}))
+		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService}, args.After...)))
 	zk.Budget = c.Add(name, kube.Args{Object: budget(ns)})
 	if err := c.Err(); err != nil {
 		return nil, err
@@ -214,7 +217,8 @@ func statefulSet(ns string, c Config) *appsv1.StatefulSet {
 					}},
 				},
 			},
-			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{volumes.Claim(dataVolume, c.StorageSize, c.StorageClass)},
+			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{volumes.Claim(dataVolume, c.StorageSize, c.StorageClass)},
+			PersistentVolumeClaimRetentionPolicy: volumes.DeleteWithSet(),
 		},
 	}
 }
