@@ -33,6 +33,7 @@ type Res struct {
 	Parent                  string // parent URN
 	Provider                string // provider reference "<urn>::<id>", "" for components
 	Custom                  bool
+	Version                 string // the provider version the registration asks for
 	Inputs                  resource.PropertyMap
 	DependsOn               []string // URNs
 	AdditionalSecretOutputs []string
@@ -98,6 +99,7 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		Parent:                  rpc.GetParent(),
 		Provider:                args.Provider,
 		Custom:                  args.Custom,
+		Version:                 rpc.GetVersion(),
 		Inputs:                  args.Inputs,
 		DependsOn:               rpc.GetDependencies(),
 		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),

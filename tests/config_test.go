@@ -1,0 +1,184 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/apk8s/apk8s-platform/providers/kube"
+	"github.com/apk8s/apk8s-platform/stacks"
+)
+
+// TestBadConfigFailsBeforeAnyResource: each invalid config fails with a
+// message that names the key, the bad value and what is allowed, and the
+// program registers nothing at all.
+func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
+	tests := []struct {
+		name  string
+		run   Run
+		wants []string // each must appear in the error
+	}{
+		{"zero zookeeper replicas", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0"}},
+			[]string{`apk8s-platform:zookeeperReplicas = "0" is not allowed`, "a whole number from 1 to 7"}},
+		{"negative kafka replicas", Run{Stack: "local", Set: map[string]string{"kafkaReplicas": "-1"}},
+			[]string{`apk8s-platform:kafkaReplicas = "-1"`, "from 1 to 32"}},
+		{"replicas not a number", Run{Stack: "local", Set: map[string]string{"kafkaReplicas": "two"}},
+			[]string{`apk8s-platform:kafkaReplicas = "two"`, "a whole number"}},
+		{"malformed domain", Run{Stack: "local", Set: map[string]string{"domain": "dev3..apk8s.dev"}},
+			[]string{`apk8s-platform:domain = "dev3..apk8s.dev"`, "a lower-case DNS name"}},
+		{"single-label domain", Run{Stack: "local", Set: map[string]string{"domain": "localhost"}},
+			[]string{`apk8s-platform:domain = "localhost"`, "at least two labels"}},
+		{"missing password", Run{Stack: "local", Unset: []string{"basicAuthPassword"}},
+			[]string{"apk8s-platform:basicAuthPassword is not set", "pulumi config set --secret basicAuthPassword"}},
+		{"plain-text password", Run{Stack: "local", PlainPassword: true},
+			[]string{"apk8s-platform:basicAuthPassword is stored in plain text", "must be a secret"}},
+		{"short password", Run{Stack: "local", Set: map[string]string{"basicAuthPassword": "short"}},
+			[]string{"apk8s-platform:basicAuthPassword (secret, 5 bytes) is not allowed", "8 to 72 bytes"}},
+		{"colon in user", Run{Stack: "local", Set: map[string]string{"basicAuthUser": "sys:op"}},
+			[]string{`apk8s-platform:basicAuthUser = "sys:op"`, "without ':'"}},
+		{"storage class name format", Run{Stack: "local", Set: map[string]string{"storageClass": "Rook_Ceph"}},
+			[]string{`apk8s-platform:storageClass = "Rook_Ceph"`, "a StorageClass name"}},
+		{"heap larger than the memory limit", Run{Stack: "local", Set: map[string]string{"kafkaHeap": "2G", "kafkaMemoryLimit": "2Gi"}},
+			[]string{`apk8s-platform:kafkaHeap = "2G"`, "at most 75% of apk8s-platform:kafkaMemoryLimit (2Gi)"}},
+		{"heap not a JVM size", Run{Stack: "local", Set: map[string]string{"zookeeperHeap": "1GB"}},
+			[]string{`apk8s-platform:zookeeperHeap = "1GB"`, "a JVM heap size"}},
+		{"memory limit not a quantity", Run{Stack: "local", Set: map[string]string{"kafkaMemoryLimit": "2GB"}},
+			[]string{`apk8s-platform:kafkaMemoryLimit = "2GB"`, "a positive Kubernetes quantity"}},
+		{"zero storage", Run{Stack: "local", Set: map[string]string{"kafkaStorageSize": "0"}},
+			[]string{`apk8s-platform:kafkaStorageSize = "0"`, "positive"}},
+		{"offsets replication above brokers", Run{Stack: "local", Set: map[string]string{"kafkaOffsetsReplication": "3"}},
+			[]string{`apk8s-platform:kafkaOffsetsReplication = "3"`, "at most kafkaReplicas (2)"}},
+		{"image without tag", Run{Stack: "local", Set: map[string]string{"kafkaImage": "confluentinc/cp-kafka"}},
+			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka"`, "with a tag or digest"}},
+		{"image upper case", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "Eclipse-Mosquitto:2"}},
+			[]string{`apk8s-platform:mosquittoImage = "Eclipse-Mosquitto:2"`}},
+		{"unknown cluster source", Run{Stack: "local", Set: map[string]string{"cluster": "gke"}},
+			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "scaleway"`}},
+		{"not a boolean", Run{Stack: "local", Set: map[string]string{"certificate": "maybe"}},
+			[]string{`apk8s-platform:certificate = "maybe"`, "true or false"}},
+		{"every problem at once", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0", "kafkaReplicas": "0", "domain": "x"}, Unset: []string{"basicAuthPassword"}},
+			[]string{"(4 problems)", "zookeeperReplicas", "kafkaReplicas", "domain", "basicAuthPassword is not set"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := tt.run.Do(t)
+			require.Error(t, err)
+			for _, want := range tt.wants {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.Contains(t, err.Error(), "nothing was deployed")
+			assert.Empty(t, g.All, "no resource may be registered")
+			assert.NotContains(t, err.Error(), TestPassword)
+		})
+	}
+}
+
+// TestEvenEnsembleWarns: an even ZooKeeper ensemble is allowed (the book
+// runs 2) but warned about; an odd one is not.
+func TestEvenEnsembleWarns(t *testing.T) {
+	for replicas, warns := range map[int]bool{1: false, 2: true, 3: false, 4: true} {
+		var cfg *stacks.Config
+		_, err := Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": strconv.Itoa(replicas)},
+			Program: func(ctx *pulumi.Context) (err error) {
+				cfg, err = stacks.Load(ctx)
+				return err
+			}}.Do(t)
+		require.NoError(t, err)
+		if warns {
+			require.Len(t, cfg.Warnings, 1, "replicas %d", replicas)
+			assert.Contains(t, cfg.Warnings[0], "apk8s-platform:zookeeperReplicas = "+strconv.Itoa(replicas))
+		} else {
+			assert.Empty(t, cfg.Warnings, "replicas %d", replicas)
+		}
+	}
+}
+
+// TestProjectFileDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
+// program reads, with their types, defaults and secrecy.
+func TestProjectFileDeclaresEveryKey(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi.yaml"))
+	require.NoError(t, err)
+	var project struct {
+		Name    string `json:"name"`
+		Runtime string `json:"runtime"`
+		Config  map[string]struct {
+			Type    string `json:"type"`
+			Default any    `json:"default"`
+			Secret  bool   `json:"secret"`
+		} `json:"config"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &project))
+	assert.Equal(t, stacks.Project, project.Name)
+	assert.Equal(t, "go", project.Runtime)
+	require.Len(t, project.Config, len(stacks.Keys), "run: go run ./cmd/genproject > Pulumi.yaml")
+	for _, k := range stacks.Keys {
+		c, ok := project.Config[k.Name]
+		if !assert.True(t, ok, "Pulumi.yaml lacks %s", k.Name) {
+			continue
+		}
+		assert.Equal(t, k.Type, c.Type, k.Name)
+		assert.Equal(t, k.Secret, c.Secret, k.Name)
+		if k.HasDefault {
+			assert.Equal(t, k.Default, strings.TrimSuffix(strings.TrimSpace(toString(c.Default)), ".0"), k.Name)
+		} else {
+			assert.Nil(t, c.Default, k.Name)
+		}
+	}
+}
+
+func toString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ""
+}
+
+// TestStackFilesUseDeclaredKeys: a typo in a stack file would be silently
+// ignored by the program; every key there must be declared.
+func TestStackFilesUseDeclaredKeys(t *testing.T) {
+	declared := map[string]bool{}
+	for _, k := range stacks.Keys {
+		declared[stacks.Project+":"+k.Name] = true
+	}
+	files, err := filepath.Glob(filepath.Join(repoRoot, "Pulumi.*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		stack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+		for key := range StackConfig(t, stack) {
+			if strings.HasPrefix(key, stacks.Project+":") {
+				assert.True(t, declared[key], "%s sets undeclared key %s", filepath.Base(f), key)
+			}
+		}
+	}
+}
+
+// TestProviderVersionMatchesSDK: objects registered through providers/kube
+// ask for the provider version of the SDK that go.mod requires.
+func TestProviderVersionMatchesSDK(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^\s*github\.com/pulumi/pulumi-kubernetes/sdk/v4 v(\S+)`).FindSubmatch(raw)
+	require.NotNil(t, m, "go.mod requires no pulumi-kubernetes SDK")
+	assert.Equal(t, string(m[1]), kube.ProviderVersion)
+
+	g := Run{Stack: "local"}.MustDo(t)
+	for _, r := range g.All {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			assert.Equal(t, kube.ProviderVersion, r.Version, "%s %s", r.Type, r.Name)
+		}
+	}
+}

@@ -1,0 +1,439 @@
+package tests
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/apk8s/apk8s-platform/apis/certmanager"
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
+)
+
+// dataStacks are the stacks whose data layer the tests read. dev3's cluster
+// is replaced by an existing one here: the data layer does not depend on
+// where the cluster comes from, and the cluster has tests of its own.
+var dataStacks = []Run{
+	{Stack: "dev3"},
+	{Stack: "local"},
+}
+
+// dataGraph runs a stack for the data-layer checks.
+func dataGraph(t *testing.T, run Run) *Graph {
+	t.Helper()
+	if run.Stack == "dev3" && run.Set["cluster"] == "" { // TEMP until the Scaleway cluster lands
+		set := map[string]string{"cluster": "existing"}
+		for k, v := range run.Set {
+			set[k] = v
+		}
+		run.Set = set
+	}
+	return run.MustDo(t)
+}
+
+const (
+	tokNamespace = "kubernetes:core/v1:Namespace"
+	tokService   = "kubernetes:core/v1:Service"
+	tokSecret    = "kubernetes:core/v1:Secret"
+	tokConfigMap = "kubernetes:core/v1:ConfigMap"
+	tokPod       = "kubernetes:core/v1:Pod"
+	tokSTS       = "kubernetes:apps/v1:StatefulSet"
+	tokDeploy    = "kubernetes:apps/v1:Deployment"
+	tokPDB       = "kubernetes:policy/v1:PodDisruptionBudget"
+	tokCert      = "kubernetes:cert-manager.io/v1:Certificate"
+)
+
+// TestDataObjectsOfTheBook: every object of the chapter, with the book's
+// name, in the data namespace, of the kind and apiVersion the book uses or
+// its current replacement.
+func TestDataObjectsOfTheBook(t *testing.T) {
+	want := []struct{ token, name, namespace string }{
+		{tokNamespace, "data", ""},
+		{tokSecret, "sysop-basic-auth", "data"},
+		{tokService, "zookeeper", "data"},
+		{tokService, "zookeeper-headless", "data"},
+		{tokSTS, "zookeeper", "data"},
+		{tokService, "kafka", "data"},
+		{tokService, "kafka-headless", "data"},
+		{tokSTS, "kafka", "data"},
+		{tokPDB, "kafka", "data"},
+		{tokPod, "kafka-client-util", "data"},
+		{tokConfigMap, "mqtt", "data"},
+		{tokDeploy, "mqtt", "data"},
+		{tokService, "mqtt", "data"},
+	}
+	for _, run := range dataStacks {
+		t.Run(run.Stack, func(t *testing.T) {
+			g := dataGraph(t, run)
+			for _, w := range want {
+				r := g.Object(t, w.token, w.name)
+				assert.Equal(t, w.namespace, r.K8sNamespace(), "%s %s", w.token, w.name)
+				apiVersion, kind := tokenParts(w.token)
+				assert.Equal(t, apiVersion, r.Plain()["apiVersion"], "%s %s", w.token, w.name)
+				assert.Equal(t, kind, r.Plain()["kind"], "%s %s", w.token, w.name)
+			}
+		})
+	}
+}
+
+// tokenParts is the apiVersion and kind a provider token stands for.
+func tokenParts(token string) (apiVersion, kind string) {
+	parts := strings.Split(token, ":")
+	apiVersion = strings.TrimPrefix(parts[1], "core/")
+	return apiVersion, parts[2]
+}
+
+// workloads are the pod templates of a graph's StatefulSets, Deployments
+// and bare Pods, by "<Kind>/<name>".
+func workloads(t *testing.T, g *Graph) map[string]corev1.PodTemplateSpec {
+	out := map[string]corev1.PodTemplateSpec{}
+	for _, r := range g.Find(tokSTS) {
+		var s appsv1.StatefulSet
+		r.Decode(t, &s)
+		out["StatefulSet/"+s.Name] = s.Spec.Template
+	}
+	for _, r := range g.Find(tokDeploy) {
+		var d appsv1.Deployment
+		r.Decode(t, &d)
+		out["Deployment/"+d.Name] = d.Spec.Template
+	}
+	for _, r := range g.Find(tokPod) {
+		var p corev1.Pod
+		r.Decode(t, &p)
+		out["Pod/"+p.Name] = corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+	}
+	return out
+}
+
+// selected are the workloads whose pods a selector picks.
+func selected(sel map[string]string, ws map[string]corev1.PodTemplateSpec) []string {
+	var out []string
+	for name, w := range ws {
+		if len(sel) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(w.Labels)) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestServicesSelectTheirWorkloads: each Service selects exactly the pods of
+// the workload it fronts (the client pod is not a broker), and every port
+// targets a container port of those pods, by name or number.
+func TestServicesSelectTheirWorkloads(t *testing.T) {
+	fronts := map[string]string{
+		"zookeeper":          "StatefulSet/zookeeper",
+		"zookeeper-headless": "StatefulSet/zookeeper",
+		"kafka":              "StatefulSet/kafka",
+		"kafka-headless":     "StatefulSet/kafka",
+		"mqtt":               "Deployment/mqtt",
+	}
+	for _, run := range dataStacks {
+		t.Run(run.Stack, func(t *testing.T) {
+			g := dataGraph(t, run)
+			ws := workloads(t, g)
+			for svcName, workload := range fronts {
+				var svc corev1.Service
+				g.Object(t, tokService, svcName).Decode(t, &svc)
+				assert.Equal(t, []string{workload}, selected(svc.Spec.Selector, ws), "Service %s selects", svcName)
+				pod := ws[workload].Spec
+				for _, p := range svc.Spec.Ports {
+					assert.True(t, targetsContainerPort(p, pod), "Service %s port %s (%d → %s) targets no container port of %s",
+						svcName, p.Name, p.Port, p.TargetPort.String(), workload)
+				}
+			}
+		})
+	}
+}
+
+func targetsContainerPort(p corev1.ServicePort, pod corev1.PodSpec) bool {
+	for _, c := range pod.Containers {
+		for _, cp := range c.Ports {
+			if p.TargetPort.String() == cp.Name || p.TargetPort.IntValue() == int(cp.ContainerPort) {
+				return p.Protocol == cp.Protocol
+			}
+		}
+	}
+	return false
+}
+
+// TestStatefulSetsHaveHeadlessServices: serviceName is a headless Service
+// of the same namespace that selects the set's pods and publishes them
+// before they are ready (members must find each other to become ready).
+func TestStatefulSetsHaveHeadlessServices(t *testing.T) {
+	for _, run := range dataStacks {
+		t.Run(run.Stack, func(t *testing.T) {
+			g := dataGraph(t, run)
+			sets := g.Find(tokSTS)
+			require.Len(t, sets, 2)
+			for _, r := range sets {
+				var s appsv1.StatefulSet
+				r.Decode(t, &s)
+				var svc corev1.Service
+				g.Object(t, tokService, s.Spec.ServiceName).Decode(t, &svc)
+				assert.Equal(t, s.Namespace, svc.Namespace)
+				assert.Equal(t, corev1.ClusterIPNone, svc.Spec.ClusterIP, "%s's serviceName %s", s.Name, svc.Name)
+				assert.True(t, svc.Spec.PublishNotReadyAddresses)
+				assert.True(t, labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(s.Spec.Template.Labels)))
+				sel, err := metaSelector(s.Spec.Selector.MatchLabels)
+				require.NoError(t, err)
+				assert.True(t, sel.Matches(labels.Set(s.Spec.Template.Labels)), "%s selector matches its template", s.Name)
+				// The StatefulSet waits for its headless Service.
+				assert.Contains(t, r.DependsOn, g.Object(t, tokService, s.Spec.ServiceName).URN)
+			}
+		})
+	}
+}
+
+func metaSelector(m map[string]string) (labels.Selector, error) {
+	return labels.ValidatedSelectorFromSet(m)
+}
+
+// TestKafkaStatefulSet reads like the book's listing 5-9, modernised.
+func TestKafkaStatefulSet(t *testing.T) {
+	tests := []struct {
+		run   Run
+		class *string
+		size  string
+		limit string
+	}{
+		{Run{Stack: "dev3"}, ptr("rook-ceph-block"), "5Gi", "2Gi"},
+		{Run{Stack: "local"}, nil, "5Gi", "1536Mi"},
+		{Run{Stack: "local", Set: map[string]string{"storageClass": "standard", "kafkaStorageSize": "20Gi"}}, ptr("standard"), "20Gi", "1536Mi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.run.Stack+fmt.Sprint(tt.run.Set), func(t *testing.T) {
+			g := dataGraph(t, tt.run)
+			var s appsv1.StatefulSet
+			g.Object(t, tokSTS, "kafka").Decode(t, &s)
+			assert.Equal(t, int32(2), *s.Spec.Replicas)
+			assert.Equal(t, "kafka-headless", s.Spec.ServiceName)
+			assert.Equal(t, int64(60), *s.Spec.Template.Spec.TerminationGracePeriodSeconds)
+			require.Len(t, s.Spec.VolumeClaimTemplates, 1)
+			claim := s.Spec.VolumeClaimTemplates[0]
+			assert.Equal(t, "datadir", claim.Name)
+			assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, claim.Spec.AccessModes)
+			want := resource.MustParse(tt.size)
+			assert.Equal(t, want.Value(), claim.Spec.Resources.Requests.Storage().Value())
+			assert.Equal(t, tt.class, claim.Spec.StorageClassName)
+			assert.Equal(t, appsv1.DeletePersistentVolumeClaimRetentionPolicyType, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+
+			pod := s.Spec.Template.Spec
+			require.Len(t, pod.Containers, 1)
+			c := pod.Containers[0]
+			assert.Equal(t, "kafka-broker", c.Name)
+			assert.Equal(t, "confluentinc/cp-kafka:7.9.2", c.Image)
+			assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "datadir", MountPath: "/opt/kafka/data"})
+			// No KAFKA_PORT from a service link: the Confluent image stops on it.
+			require.NotNil(t, pod.EnableServiceLinks)
+			assert.False(t, *pod.EnableServiceLinks)
+			env := envMap(c.Env)
+			assert.Equal(t, "zookeeper-headless:2181", env["KAFKA_ZOOKEEPER_CONNECT"])
+			g.Object(t, tokService, strings.Split(env["KAFKA_ZOOKEEPER_CONNECT"], ":")[0]) // names a real Service
+			assert.Equal(t, "-Xmx1G -Xms1G", env["KAFKA_HEAP_OPTS"])
+			assert.Equal(t, "/opt/kafka/data/logs", env["KAFKA_LOG_DIRS"])
+			assert.Equal(t, "1", env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])
+			assert.Equal(t, "5555", env["KAFKA_JMX_PORT"])
+			script := c.Command[len(c.Command)-1]
+			assert.Contains(t, script, "KAFKA_BROKER_ID=${HOSTNAME##*-}", "broker id from the pod ordinal")
+			assert.Contains(t, script, "KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${HOSTNAME}.kafka-headless.data.svc.cluster.local:9092")
+			limit := resource.MustParse(tt.limit)
+			assert.Equal(t, limit.Value(), c.Resources.Limits.Memory().Value())
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func envMap(env []corev1.EnvVar) map[string]string {
+	m := map[string]string{}
+	for _, e := range env {
+		m[e.Name] = e.Value
+	}
+	return m
+}
+
+// TestKafkaDisruptionBudget: policy/v1 (v1beta1 is gone since 1.25), at most
+// one broker down, selecting exactly the brokers.
+func TestKafkaDisruptionBudget(t *testing.T) {
+	g := dataGraph(t, Run{Stack: "dev3"})
+	var pdb policyv1.PodDisruptionBudget
+	g.Object(t, tokPDB, "kafka").Decode(t, &pdb)
+	assert.Equal(t, 1, pdb.Spec.MaxUnavailable.IntValue())
+	sel, err := metaSelector(pdb.Spec.Selector.MatchLabels)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"StatefulSet/kafka"}, selected(pdb.Spec.Selector.MatchLabels, workloads(t, g)))
+	assert.False(t, sel.Empty())
+}
+
+// TestZooKeeperEnsemble: every member is in the server list under its
+// headless-Service name with the book's ports; ids follow the ordinals.
+func TestZooKeeperEnsemble(t *testing.T) {
+	for _, replicas := range []int{1, 2, 3, 5} {
+		t.Run(fmt.Sprint(replicas), func(t *testing.T) {
+			g := dataGraph(t, Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": fmt.Sprint(replicas)}})
+			var s appsv1.StatefulSet
+			g.Object(t, tokSTS, "zookeeper").Decode(t, &s)
+			assert.Equal(t, int32(replicas), *s.Spec.Replicas)
+			c := s.Spec.Template.Spec.Containers[0]
+			env := envMap(c.Env)
+			servers := strings.Fields(env["ZOO_SERVERS"])
+			require.Len(t, servers, replicas)
+			for i, entry := range servers {
+				assert.Equal(t, fmt.Sprintf("server.%d=zookeeper-%d.%s.data.svc.cluster.local:2888:3888;2181", i+1, i, s.Spec.ServiceName), entry)
+			}
+			assert.Equal(t, fmt.Sprint(replicas == 1), env["ZOO_STANDALONE_ENABLED"])
+			assert.Contains(t, c.Command[len(c.Command)-1], "ZOO_MY_ID=$((${HOSTNAME##*-} + 1))")
+			// Persistent data, owned by the image's user.
+			assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: env["ZOO_DATA_DIR"]})
+			assert.Equal(t, "data", s.Spec.VolumeClaimTemplates[0].Name)
+			sc := s.Spec.Template.Spec.SecurityContext
+			assert.Equal(t, int64(1000), *sc.FSGroup)
+			assert.Equal(t, int64(1000), *sc.RunAsUser)
+			// Readiness must not need a quorum, or members would wait on
+			// each other: "ruok" on the admin server answers without one.
+			require.NotNil(t, c.ReadinessProbe.HTTPGet)
+			assert.Equal(t, "/commands/ruok", c.ReadinessProbe.HTTPGet.Path)
+			assert.Equal(t, appsv1.ParallelPodManagement, s.Spec.PodManagementPolicy)
+		})
+	}
+}
+
+// TestBasicAuthSecret: the htpasswd line is a Pulumi secret, verifies with
+// bcrypt, and the password appears nowhere in plain text.
+func TestBasicAuthSecret(t *testing.T) {
+	for _, run := range dataStacks {
+		t.Run(run.Stack, func(t *testing.T) {
+			g := dataGraph(t, run)
+			r := g.Object(t, tokSecret, "sysop-basic-auth")
+			require.True(t, r.Inputs["stringData"].IsSecret(), "stringData must be a Pulumi secret")
+			assert.ElementsMatch(t, []string{"data", "stringData"}, r.AdditionalSecretOutputs)
+			var s corev1.Secret
+			r.Decode(t, &s)
+			user, hash, ok := strings.Cut(s.StringData["auth"], ":")
+			require.True(t, ok)
+			assert.Equal(t, "sysop", user)
+			assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte(TestPassword)))
+			for _, other := range g.All {
+				assert.NotContains(t, fmt.Sprint(other.Inputs.Mappable()), TestPassword, "%s %s holds the password", other.Type, other.Name)
+			}
+		})
+	}
+}
+
+// TestBasicAuthIsStable: the same password gives the same Secret on the
+// next `pulumi up` (no perpetual diff); another stack salts differently.
+func TestBasicAuthIsStable(t *testing.T) {
+	line := func(run Run) string {
+		var s corev1.Secret
+		dataGraph(t, run).Object(t, tokSecret, "sysop-basic-auth").Decode(t, &s)
+		return s.StringData["auth"]
+	}
+	first := line(Run{Stack: "dev3"})
+	assert.Equal(t, first, line(Run{Stack: "dev3"}))
+	assert.NotEqual(t, first, line(Run{Stack: "local"}))
+	assert.NotEqual(t, first, line(Run{Stack: "dev3", Set: map[string]string{"basicAuthUser": "ops"}}))
+}
+
+// TestCertificate: data-cert asks the production ClusterIssuer for the
+// book's three names under the stack's domain; local switches it off.
+func TestCertificate(t *testing.T) {
+	g := dataGraph(t, Run{Stack: "dev3"})
+	var c certmanager.Certificate
+	g.Object(t, tokCert, "data-cert").Decode(t, &c)
+	assert.Equal(t, "data", c.Namespace)
+	assert.Equal(t, "data-production-tls", c.Spec.SecretName)
+	assert.Equal(t, certmanager.ObjectReference{Name: "letsencrypt-production", Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
+	assert.Equal(t, []string{"data.dev3.apk8s.dev", "nifi.data.dev3.apk8s.dev", "kib.data.dev3.apk8s.dev"}, c.Spec.DNSNames)
+
+	assert.Empty(t, dataGraph(t, Run{Stack: "local"}).Find(tokCert), "local switches the certificate off")
+	g = dataGraph(t, Run{Stack: "local", Set: map[string]string{"certificate": "true", "domain": "example.org"}})
+	g.Object(t, tokCert, "data-cert").Decode(t, &c)
+	assert.Equal(t, []string{"data.example.org", "nifi.data.example.org", "kib.data.example.org"}, c.Spec.DNSNames)
+}
+
+// TestMosquittoReallyListens: the ConfigMap holds the generated
+// mosquitto.conf (a listener and anonymous clients, which Mosquitto 2 needs),
+// mounted where the image reads it; a config change rolls the broker.
+func TestMosquittoReallyListens(t *testing.T) {
+	g := dataGraph(t, Run{Stack: "dev3"})
+	var cm corev1.ConfigMap
+	g.Object(t, tokConfigMap, "mqtt").Decode(t, &cm)
+	conf := cm.Data["mosquitto.conf"]
+	assert.Equal(t, mosquitto.Conf(1883, ""), conf)
+	assert.Contains(t, strings.Split(conf, "\n"), "listener 1883")
+	assert.Contains(t, strings.Split(conf, "\n"), "allow_anonymous true")
+
+	var d appsv1.Deployment
+	g.Object(t, tokDeploy, "mqtt").Decode(t, &d)
+	assert.Equal(t, int32(1), *d.Spec.Replicas)
+	pod := d.Spec.Template.Spec
+	require.Len(t, pod.Volumes, 1)
+	assert.Equal(t, "mqtt", pod.Volumes[0].ConfigMap.Name)
+	assert.Contains(t, pod.Containers[0].VolumeMounts, corev1.VolumeMount{Name: pod.Volumes[0].Name, MountPath: "/mosquitto/config"})
+	assert.Equal(t, "eclipse-mosquitto:2.0.21", pod.Containers[0].Image)
+	assert.Len(t, d.Spec.Template.Annotations[mosquitto.ConfigHashAnnotation], 64)
+
+	var svc corev1.Service
+	g.Object(t, tokService, "mqtt").Decode(t, &svc)
+	require.Len(t, svc.Spec.Ports, 1)
+	assert.Equal(t, int32(1883), svc.Spec.Ports[0].Port)
+}
+
+// componentOf maps each Kubernetes object to the component that owns it.
+var componentOf = map[string]string{
+	tokNamespace + " data":             "apk8s:data:Namespace",
+	tokSecret + " sysop-basic-auth":    "apk8s:data:Namespace",
+	tokCert + " data-cert":             "apk8s:data:Namespace",
+	tokService + " zookeeper":          "apk8s:data:ZooKeeper",
+	tokService + " zookeeper-headless": "apk8s:data:ZooKeeper",
+	tokSTS + " zookeeper":              "apk8s:data:ZooKeeper",
+	tokPDB + " zookeeper":              "apk8s:data:ZooKeeper",
+	tokService + " kafka":              "apk8s:data:Kafka",
+	tokService + " kafka-headless":     "apk8s:data:Kafka",
+	tokSTS + " kafka":                  "apk8s:data:Kafka",
+	tokPDB + " kafka":                  "apk8s:data:Kafka",
+	tokPod + " kafka-client-util":      "apk8s:data:Kafka",
+	tokConfigMap + " mqtt":             "apk8s:data:Mosquitto",
+	tokDeploy + " mqtt":                "apk8s:data:Mosquitto",
+	tokService + " mqtt":               "apk8s:data:Mosquitto",
+}
+
+// TestDataParentsProviderAndOrder: each object is a child of its component,
+// uses the stack's explicit Kubernetes provider, and every namespaced object
+// waits for the namespace.
+func TestDataParentsProviderAndOrder(t *testing.T) {
+	for _, run := range dataStacks {
+		t.Run(run.Stack, func(t *testing.T) {
+			g := dataGraph(t, run)
+			providers := g.Find("pulumi:providers:kubernetes")
+			require.Len(t, providers, 1)
+			nsURN := g.Object(t, tokNamespace, "data").URN
+			for key, component := range componentOf {
+				token, name, _ := strings.Cut(key, " ")
+				if token == tokCert && run.Stack == "local" {
+					continue
+				}
+				r := g.Object(t, token, name)
+				parent := g.ByURN(r.Parent)
+				require.NotNil(t, parent, "%s has no registered parent", key)
+				assert.Equal(t, component, parent.Type, "%s's parent", key)
+				assert.Equal(t, providers[0].URN+"::"+providers[0].Name+"-id", r.Provider, "%s's provider", key)
+				if r.K8sNamespace() != "" {
+					assert.Contains(t, r.DependsOn, nsURN, "%s waits for the namespace", key)
+				}
+			}
+			// Kafka starts after the ensemble.
+			assert.Contains(t, g.Object(t, tokSTS, "kafka").DependsOn, g.Object(t, tokSTS, "zookeeper").URN)
+		})
+	}
+}
