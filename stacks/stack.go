@@ -40,7 +40,10 @@ func Run(ctx *pulumi.Context) error {
 func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider, error) {
 	args := &kubernetes.ProviderArgs{}
 	if cfg.RenderYamlToDirectory != "" {
+		// Rendering writes manifests for GitOps and needs no cluster: the
+		// cloud servers are left out and nothing is contacted.
 		args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)
+		return kubernetes.NewProvider(ctx, "kubernetes", args)
 	}
 	switch cfg.Cluster {
 	case ClusterExisting:
@@ -87,6 +90,9 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	}
 	mq, err := mosquitto.New(ctx, "mqtt", mosquitto.Args{Namespace: data.Ref(), Config: cfg.Mosquitto}, k8s)
 	if err != nil {
+		return err
+	}
+	if err := deployScrape(ctx, cfg, addons, data.Ref(), kf, k8s); err != nil {
 		return err
 	}
 	ctx.Export("namespace", data.Name)

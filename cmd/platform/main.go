@@ -1,0 +1,142 @@
+// Command platform runs a stack of this project with the real Pulumi engine,
+// in-process (the Automation API's inline mode), for machines that have the
+// Pulumi CLI but not its Go language plugin. With a standard Pulumi install,
+// `pulumi preview/up/destroy -s STACK` does the same.
+//
+//	go run ./cmd/platform -stack local [-set key=value]... [-secret key=@file]... up
+//	go run ./cmd/platform -stack local preview|up|destroy|outputs
+//
+// State and the stack's settings live in -workdir (a file backend);
+// PULUMI_CONFIG_PASSPHRASE encrypts the stack's secrets.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
+	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/stacks"
+)
+
+// pairs is a repeatable -flag key=value.
+type pairs map[string]string
+
+func (p pairs) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p pairs) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	p[k] = v
+	return nil
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "platform:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	home, _ := os.UserHomeDir()
+	fs := flag.NewFlagSet("platform", flag.ContinueOnError)
+	stack := fs.String("stack", "local", "stack name (Pulumi.<stack>.yaml)")
+	workdir := fs.String("workdir", "", "state and stack settings (default ~/.cache/apk8s-platform/stacks/<stack>)")
+	tools := fs.String("tools", os.Getenv("APK8S_TOOLS"), `bootstrap cache with bin/pulumi ("" = pulumi on PATH)`)
+	set, secret := pairs{}, pairs{}
+	fs.Var(set, "set", "config key=value (repeatable)")
+	fs.Var(secret, "secret", "secret config key=value or key=@file (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("want one of: preview, up, destroy, outputs")
+	}
+	if *workdir == "" {
+		*workdir = filepath.Join(home, ".cache", "apk8s-platform", "stacks", *stack)
+	}
+	ctx := context.Background()
+	s, err := engine.Open(ctx, engine.Options{
+		Stack:      *stack,
+		ProjectDir: ".",
+		WorkDir:    *workdir,
+		Tools:      *tools,
+		Passphrase: os.Getenv("PULUMI_CONFIG_PASSPHRASE"),
+		Env:        passThrough("KUBECONFIG", "SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"),
+	})
+	if err != nil {
+		return err
+	}
+	for k, v := range set {
+		if err := s.SetConfig(ctx, stacks.Project+":"+k, auto.ConfigValue{Value: v}); err != nil {
+			return err
+		}
+	}
+	for k, v := range secret {
+		if file, ok := strings.CutPrefix(v, "@"); ok {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			v = strings.TrimSpace(string(raw))
+		}
+		if err := s.SetConfig(ctx, stacks.Project+":"+k, auto.ConfigValue{Value: v, Secret: true}); err != nil {
+			return err
+		}
+	}
+	switch fs.Arg(0) {
+	case "preview":
+		_, err = s.Preview(ctx, optpreview.Diff(), optpreview.ProgressStreams(os.Stdout))
+	case "up":
+		_, err = s.Up(ctx, optup.ProgressStreams(os.Stdout))
+	case "destroy":
+		_, err = s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout))
+	case "outputs":
+		var out auto.OutputMap
+		if out, err = s.Outputs(ctx); err == nil {
+			printOutputs(out)
+		}
+	default:
+		return fmt.Errorf("unknown command %q (want preview, up, destroy, outputs)", fs.Arg(0))
+	}
+	return err
+}
+
+// printOutputs shows the stack outputs, secrets masked as the CLI does.
+func printOutputs(out auto.OutputMap) {
+	keys := make([]string, 0, len(out))
+	for k := range out {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := any(out[k].Value)
+		if out[k].Secret {
+			v = "[secret]"
+		}
+		fmt.Printf("%-16s %v\n", k, v)
+	}
+}
+
+func passThrough(names ...string) map[string]string {
+	env := map[string]string{}
+	for _, n := range names {
+		if v, ok := os.LookupEnv(n); ok {
+			env[n] = v
+		}
+	}
+	return env
+}

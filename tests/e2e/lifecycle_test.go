@@ -1,0 +1,245 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
+)
+
+// TestLocalStackLifecycle runs the local stack as a user would: up, a
+// no-op preview, a scale-out, destroy.
+func TestLocalStackLifecycle(t *testing.T) {
+	e := loadEnv(t)
+	ctx := context.Background()
+	class := e.storageClass
+	if class == "" {
+		class = e2eClass
+		e.staticVolumes(t, 8)
+	}
+	password := randomPassword(t)
+	s := e.stack(t, "local")
+	cfg := map[string]string{"storageClass": class, "kafkaStorageSize": "1Gi", "zookeeperStorageSize": "1Gi"}
+	if e.context != "" {
+		cfg["kubeContext"] = e.context
+	}
+	setConfig(t, s, cfg)
+	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: password, Secret: true}))
+	t.Cleanup(func() {
+		// A failed test still takes its objects away.
+		_, _ = s.Destroy(ctx)
+		_ = s.Workspace().RemoveStack(ctx, s.Name())
+	})
+
+	t.Run("up creates every object of the chapter", func(t *testing.T) {
+		timed(t, "up", func() {
+			_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
+			require.NoError(t, err)
+		})
+		e.checkObjects(t, class, password, 2)
+	})
+
+	t.Run("a second preview changes nothing", func(t *testing.T) {
+		timed(t, "no-op preview", func() {
+			res, err := s.Preview(ctx, optpreview.ExpectNoChanges(), optpreview.Diff(), optpreview.ProgressStreams(logTo(t)))
+			require.NoError(t, err)
+			for op, n := range res.ChangeSummary {
+				assert.Equal(t, apitype.OpSame, op, "%d resources would %s", n, op)
+			}
+		})
+	})
+
+	t.Run("kafka 2 to 3 brokers updates only the StatefulSet", func(t *testing.T) {
+		setConfig(t, s, map[string]string{"kafkaReplicas": "3"})
+		changes := previewChanges(t, s)
+		assert.Equal(t, []string{"update kubernetes:apps/v1:StatefulSet::kafka"}, changes)
+		timed(t, "scale-out up", func() {
+			_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
+			require.NoError(t, err)
+		})
+		e.checkObjects(t, class, password, 3)
+	})
+
+	t.Run("destroy leaves nothing behind", func(t *testing.T) {
+		timed(t, "destroy", func() {
+			_, err := s.Destroy(ctx, optdestroy.ProgressStreams(logTo(t)))
+			require.NoError(t, err)
+		})
+		e.waitGone(t, "namespace", "data")
+		for _, kind := range []string{"statefulsets", "deployments", "services", "pods", "persistentvolumeclaims"} {
+			out, err := e.kubectl("get", kind, "-A", "-l", "app in (kafka,zookeeper,mqtt,kafka-client-util)", "-o", "name")
+			require.NoError(t, err)
+			assert.Empty(t, strings.TrimSpace(out), "%s left behind", kind)
+		}
+		dep, err := s.Export(ctx)
+		require.NoError(t, err)
+		var state struct {
+			Resources []json.RawMessage `json:"resources"`
+		}
+		require.NoError(t, json.Unmarshal(dep.Deployment, &state))
+		assert.Empty(t, state.Resources, "the stack's state must be empty")
+	})
+}
+
+// checkObjects reads every object back from the API server.
+func (e env) checkObjects(t *testing.T, class, password string, brokers int32) {
+	t.Helper()
+	var ns corev1.Namespace
+	e.get(t, &ns, "namespace", "data")
+	assert.Equal(t, corev1.NamespaceActive, ns.Status.Phase)
+
+	var kafka appsv1.StatefulSet
+	e.get(t, &kafka, "-n", "data", "statefulset", "kafka")
+	assert.Equal(t, brokers, *kafka.Spec.Replicas)
+	assert.Equal(t, brokers, kafka.Status.ReadyReplicas, "every broker pod is ready")
+	assert.Equal(t, "kafka-headless", kafka.Spec.ServiceName)
+	assert.False(t, *kafka.Spec.Template.Spec.EnableServiceLinks)
+	require.Len(t, kafka.Spec.VolumeClaimTemplates, 1)
+	assert.Equal(t, "datadir", kafka.Spec.VolumeClaimTemplates[0].Name)
+	assert.Equal(t, class, *kafka.Spec.VolumeClaimTemplates[0].Spec.StorageClassName)
+	for i := range brokers {
+		var pvc corev1.PersistentVolumeClaim
+		e.get(t, &pvc, "-n", "data", "pvc", fmt.Sprintf("datadir-kafka-%d", i))
+		assert.Equal(t, corev1.ClaimBound, pvc.Status.Phase)
+	}
+
+	var zk appsv1.StatefulSet
+	e.get(t, &zk, "-n", "data", "statefulset", "zookeeper")
+	assert.Equal(t, int32(2), zk.Status.ReadyReplicas)
+	assert.Equal(t, "zookeeper-headless", zk.Spec.ServiceName)
+
+	var headless corev1.Service
+	e.get(t, &headless, "-n", "data", "service", "zookeeper-headless")
+	assert.Equal(t, corev1.ClusterIPNone, headless.Spec.ClusterIP)
+	assert.True(t, headless.Spec.PublishNotReadyAddresses)
+	var svc corev1.Service
+	e.get(t, &svc, "-n", "data", "service", "kafka")
+	require.Len(t, svc.Spec.Ports, 1)
+	assert.Equal(t, int32(9092), svc.Spec.Ports[0].Port)
+	assert.Equal(t, "kafka", svc.Spec.Ports[0].TargetPort.String())
+
+	var pdb policyv1.PodDisruptionBudget
+	e.get(t, &pdb, "-n", "data", "poddisruptionbudget.v1.policy", "kafka")
+	assert.Equal(t, 1, pdb.Spec.MaxUnavailable.IntValue())
+	assert.Equal(t, brokers, pdb.Status.ExpectedPods, "the budget covers every broker")
+
+	var client corev1.Pod
+	e.get(t, &client, "-n", "data", "pod", "kafka-client-util")
+	assert.Equal(t, corev1.PodRunning, client.Status.Phase)
+
+	var mqtt appsv1.Deployment
+	e.get(t, &mqtt, "-n", "data", "deployment", "mqtt")
+	assert.Equal(t, int32(1), mqtt.Status.AvailableReplicas)
+	var cm corev1.ConfigMap
+	e.get(t, &cm, "-n", "data", "configmap", "mqtt")
+	assert.Equal(t, mosquitto.Conf(1883, ""), cm.Data["mosquitto.conf"])
+
+	var secret corev1.Secret
+	e.get(t, &secret, "-n", "data", "secret", "sysop-basic-auth")
+	user, hash, ok := strings.Cut(string(secret.Data["auth"]), ":")
+	require.True(t, ok)
+	assert.Equal(t, "sysop", user)
+	assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)))
+
+	_, err := e.kubectl("get", "-n", "data", "certificates.cert-manager.io", "data-cert")
+	assert.Error(t, err, "the local stack makes no certificate")
+}
+
+// previewChanges lists the steps of a preview that are not "same", as
+// "<op> <type>::<name>".
+func previewChanges(t *testing.T, s auto.Stack) []string {
+	t.Helper()
+	ch := make(chan events.EngineEvent)
+	var changes []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range ch {
+			if ev.ResourcePreEvent == nil {
+				continue
+			}
+			m := ev.ResourcePreEvent.Metadata
+			if m.Op == apitype.OpSame || m.Op == apitype.OpRead {
+				continue
+			}
+			name := m.URN[strings.LastIndex(m.URN, "::")+2:]
+			changes = append(changes, fmt.Sprintf("%s %s::%s", m.Op, m.Type, name))
+		}
+	}()
+	timed(t, "preview of the change", func() {
+		_, err := s.Preview(context.Background(), optpreview.EventStreams(ch), optpreview.Diff(), optpreview.ProgressStreams(logTo(t)))
+		require.NoError(t, err)
+	})
+	<-done
+	slices.Sort(changes)
+	return changes
+}
+
+// staticVolumes makes n PersistentVolumes of class e2eClass for the claims
+// (the loopback cluster has no provisioner) and removes them afterwards.
+func (e env) staticVolumes(t *testing.T, n int) {
+	t.Helper()
+	var docs []string
+	for i := range n {
+		docs = append(docs, fmt.Sprintf(`apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: apk8s-e2e-%d
+  labels: {apk8s-e2e: "true"}
+spec:
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: %s
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: /tmp/apk8s-e2e-pv-%d}
+`, i, e2eClass, i))
+	}
+	file := t.TempDir() + "/pvs.yaml"
+	require.NoError(t, writeFile(file, strings.Join(docs, "---\n")))
+	_, err := e.kubectl("apply", "-f", file)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv", "-l", "apk8s-e2e=true", "--wait=false") })
+}
+
+// waitGone polls until the object is gone from the API server.
+func (e env) waitGone(t *testing.T, kind, name string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		_, err := e.kubectl("get", kind, name)
+		if err != nil && strings.Contains(err.Error(), "NotFound") {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s %s still exists", kind, name)
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func randomPassword(t *testing.T) string {
+	b := make([]byte, 12)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return "e2e-" + hex.EncodeToString(b)
+}
