@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/apk8s/apk8s-platform/internal/projectfile"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
@@ -115,6 +116,9 @@ func TestProjectFileDeclaresEveryKey(t *testing.T) {
 			Secret  bool   `json:"secret"`
 		} `json:"config"`
 	}
+	want, err := projectfile.Render()
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(raw), "Pulumi.yaml is stale: go run ./cmd/genproject > Pulumi.yaml")
 	require.NoError(t, yaml.Unmarshal(raw, &project))
 	assert.Equal(t, stacks.Project, project.Name)
 	assert.Equal(t, "go", project.Runtime)
@@ -127,7 +131,11 @@ func TestProjectFileDeclaresEveryKey(t *testing.T) {
 		assert.Equal(t, k.Type, c.Type, k.Name)
 		assert.Equal(t, k.Secret, c.Secret, k.Name)
 		if k.HasDefault {
-			assert.Equal(t, k.Default, strings.TrimSuffix(strings.TrimSpace(toString(c.Default)), ".0"), k.Name)
+			got := strings.TrimSpace(toString(c.Default))
+			if k.Type == "integer" { // YAML numbers come back as floats
+				got = strings.TrimSuffix(got, ".0")
+			}
+			assert.Equal(t, k.Default, got, k.Name)
 		} else {
 			assert.Nil(t, c.Default, k.Name)
 		}
@@ -144,6 +152,18 @@ func toString(v any) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return ""
+}
+
+// TestReadmeConfigReference: the README's config table is the one the keys
+// declare (go run ./cmd/genproject -markdown).
+func TestReadmeConfigReference(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(raw), "<!-- config:begin -->\n")
+	require.True(t, ok, "README.md has no <!-- config:begin --> marker")
+	table, _, ok := strings.Cut(rest, "<!-- config:end -->")
+	require.True(t, ok, "README.md has no <!-- config:end --> marker")
+	assert.Equal(t, projectfile.Markdown(), table, "regenerate with: go run ./cmd/genproject -markdown")
 }
 
 // TestStackFilesUseDeclaredKeys: a typo in a stack file would be silently

@@ -1,0 +1,38 @@
+# The commands a developer types every day; each is the command the README
+# documents, nothing more. STACK is required where a stack is touched:
+#
+#   make test                  go test ./...
+#   make lint                  gofmt, go vet, actionlint over the workflows
+#   make preview STACK=dev3    pulumi preview --diff -s dev3
+#   make up STACK=dev3         pulumi up -s dev3
+#   make destroy STACK=dev3    stackguard, then pulumi destroy -s dev3
+
+GO ?= go
+PULUMI ?= pulumi
+
+.PHONY: test lint preview up destroy
+
+test:
+	$(GO) test ./...
+
+lint:
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt -l: not formatted:" $$files; exit 1; fi
+	$(GO) vet ./...
+	scripts/lint-workflows.sh
+
+preview:
+	$(call need-stack)
+	$(PULUMI) preview --diff -s $(STACK)
+
+up:
+	$(call need-stack)
+	$(PULUMI) up -s $(STACK)
+
+# The guard refuses any stack whose Pulumi.<stack>.yaml does not set
+# apk8s-platform:disposable to true.
+destroy:
+	$(call need-stack)
+	$(GO) run ./cmd/stackguard -stack $(STACK)
+	PULUMI_K8S_DELETE_UNREACHABLE=true $(PULUMI) destroy -s $(STACK) --continue-on-error
+
+need-stack = $(if $(STACK),,$(error set the stack: make $@ STACK=dev3))
