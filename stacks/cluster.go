@@ -1,23 +1,241 @@
 package stacks
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/apk8s/apk8s-platform/components/cluster"
 )
 
 // clusterKeys configure the Scaleway cluster (cluster = "scaleway").
-var clusterKeys = []Key{}
+var clusterKeys = []Key{
+	def("scalewayZone", "string", "fr-par-1", "Scaleway zone of the servers, IPs and volumes; the VPC and private network go to its region. DEV1 types are not offered in every zone."),
+	def("scalewayProjectId", "string", "", `Scaleway project ID ("" = the provider's default, SCW_DEFAULT_PROJECT_ID or scaleway:projectId).`),
+	def("controlPlaneType", "string", "DEV1-M", "Instance type of the control plane (k3s server); the book's master is a DEV1-M (3 vCPU, 4 GB)."),
+	def("workerType", "string", "DEV1-L", "Instance type of the workers (k3s agents); the book's workers are DEV1-L (4 vCPU, 8 GB)."),
+	def("workerCount", "integer", "3", "Number of workers, 1 to 20; each gets a raw Block Storage volume for Ceph."),
+	def("serverImage", "string", "ubuntu_noble", `Image of every server: "ubuntu_noble" (Ubuntu 24.04 LTS) or "ubuntu_jammy" (22.04 LTS).`),
+	def("adminCidrs", "string", "", `CIDRs that may reach SSH (22) and the API server (6443), comma-separated or a JSON list, such as "198.51.100.7/32". Required with cluster "scaleway".`),
+	def("allowAnyAdminCidr", "boolean", "false", "Allow 0.0.0.0/0 or ::/0 in adminCidrs: opens SSH and the API server to the whole internet."),
+	def("privateNetworkCidr", "string", "172.16.16.0/22", "IPv4 subnet of the cluster's private network: inside 172.16.0.0/12 or 192.168.0.0/16, /20 to /28."),
+	def("cephVolumeSizeGb", "integer", "50", "Size in GB of each worker's raw Block Storage volume for Ceph, 10 to 10000."),
+	def("cephVolumeIops", "integer", "5000", "IOPS class of the Ceph volumes: 5000 or 15000."),
+	def("k3sVersion", "string", "v1.34.6+k3s1", "k3s release installed on every node."),
+}
+
+// Scaleway zones by region.
+var scalewayZones = []string{
+	"fr-par-1", "fr-par-2", "fr-par-3",
+	"nl-ams-1", "nl-ams-2", "nl-ams-3",
+	"pl-waw-1", "pl-waw-2", "pl-waw-3",
+}
 
 // ScalewayConfig is the validated shape of the Scaleway cluster.
-type ScalewayConfig struct{}
+type ScalewayConfig struct {
+	Cluster cluster.Config
+	// AllowAnyAdminCIDR is the opt-in for an admin CIDR of prefix length 0.
+	AllowAnyAdminCIDR bool
+}
+
+var (
+	serverTypeRE = regexp.MustCompile(`^[A-Z0-9]+(-[A-Z0-9]+)+$`)
+	projectIDRE  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	k3sVersionRE = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$`)
+)
 
 // loadScaleway reads the cluster keys; c holds the keys read before them.
-func loadScaleway(r *reader, c *Config) ScalewayConfig { return ScalewayConfig{} }
+// Malformed values are reported in every stack; the checks that only
+// matter for a cluster this stack builds run with cluster "scaleway".
+func loadScaleway(r *reader, c *Config) ScalewayConfig {
+	zone := r.oneOf("scalewayZone", scalewayZones...)
+	region := ""
+	if i := strings.LastIndex(zone, "-"); i > 0 {
+		region = zone[:i]
+	}
+	before := len(r.problems)
+	admins := r.cidrs("adminCidrs")
+	adminsMalformed := len(r.problems) > before
+	s := ScalewayConfig{Cluster: cluster.Config{
+		Zone:             zone,
+		Region:           region,
+		ProjectID:        r.matching("scalewayProjectId", projectIDRE, true, `a project ID (a lower-case UUID), or "" for the provider's default`),
+		ControlPlaneType: r.matching("controlPlaneType", serverTypeRE, false, `a Scaleway instance type such as "DEV1-M" (upper case, dash-separated)`),
+		WorkerType:       r.matching("workerType", serverTypeRE, false, `a Scaleway instance type such as "DEV1-L" (upper case, dash-separated)`),
+		Workers:          int(r.integer("workerCount", 1, 20)),
+		Image:            r.oneOf("serverImage", "ubuntu_jammy", "ubuntu_noble"),
+		AdminCIDRs:       admins,
+		PrivateCIDR:      r.privateCIDR("privateNetworkCidr"),
+		CephVolumeSizeGB: int(r.integer("cephVolumeSizeGb", 10, 10000)),
+		K3sVersion:       r.matching("k3sVersion", k3sVersionRE, false, `a k3s release such as "v1.34.6+k3s1"`),
+	}}
+	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
+		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
+	}
+	s.AllowAnyAdminCIDR = r.boolean("allowAnyAdminCidr")
+	if c.Cluster != ClusterScaleway {
+		return s
+	}
+
+	if len(admins) == 0 && !adminsMalformed {
+		r.fail("adminCidrs", r.str("adminCidrs"), `at least one CIDR with cluster "scaleway", such as "198.51.100.7/32" (your address): SSH and the API server are open only to these`)
+	}
+	var anywhere []string
+	for _, cidr := range admins {
+		if netip.MustParsePrefix(cidr).Bits() == 0 {
+			anywhere = append(anywhere, cidr)
+		}
+	}
+	switch {
+	case len(anywhere) > 0 && !s.AllowAnyAdminCIDR:
+		for _, cidr := range anywhere {
+			r.fail("adminCidrs", cidr, fmt.Sprintf("a narrower CIDR: %s opens SSH (22) and the API server (6443) to the whole internet; set %s to true to do so on purpose",
+				cidr, fullKey("allowAnyAdminCidr")))
+		}
+	case len(anywhere) > 0:
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			"%s includes %s: SSH and the API server of the cluster are open to the whole internet (%s = true)",
+			fullKey("adminCidrs"), strings.Join(anywhere, ", "), fullKey("allowAnyAdminCidr")))
+	}
+	if len(admins) > 0 && allDocumentation(admins) {
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			"%s = %s are documentation addresses (RFC 5737): set your own, or SSH to the control plane and the kubeconfig command will time out (pulumi config set adminCidrs <your-ip>/32 -s %s)",
+			fullKey("adminCidrs"), strings.Join(admins, ","), c.Stack))
+	}
+	return s
+}
 
 // scalewayProvider builds the cluster and a Kubernetes provider from its
 // kubeconfig; args carries the stack-wide provider settings.
 func scalewayProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.ProviderArgs) (*kubernetes.Provider, error) {
-	return nil, errors.New(`cluster "scaleway" is not available yet`)
+	cl, err := cluster.New(ctx, "cluster", cluster.Args{
+		Prefix:     ResourcePrefix(ctx.Stack()),
+		Config:     cfg.Scaleway.Cluster,
+		Kubernetes: args,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx.Export("kubeconfig", cl.Kubeconfig)
+	ctx.Export("controlPlaneAddress", cl.ControlPlaneAddress)
+	ctx.Export("publicAddresses", cl.PublicAddresses)
+	ctx.Export("privateAddresses", cl.PrivateAddresses)
+	return cl.Provider, nil
+}
+
+// ResourcePrefix names a stack's Scaleway resources: "apk8s-" and the
+// stack's name as a DNS label, so that stacks in one project stay apart and
+// the private network's DNS names are valid.
+func ResourcePrefix(stack string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(stack) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if len(name) > 30 {
+		name = strings.TrimRight(name[:30], "-")
+	}
+	if name == "" {
+		name = "stack"
+	}
+	return "apk8s-" + name
+}
+
+// matching reads a key whose value must match re ("" allowed if empty).
+func (r *reader) matching(name string, re *regexp.Regexp, empty bool, allowed string) string {
+	v := r.str(name)
+	if (v != "" || !empty) && !re.MatchString(v) {
+		r.fail(name, v, allowed)
+	}
+	return v
+}
+
+// cidrs reads a list of CIDRs, written comma-separated or as a JSON list
+// (what `pulumi config set --path 'adminCidrs[0]'` stores); each must be
+// in canonical form, the host bits zero.
+func (r *reader) cidrs(name string) []string {
+	v := r.str(name)
+	var items []string
+	if strings.HasPrefix(v, "[") {
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			r.fail(name, v, `a JSON list of CIDR strings such as ["198.51.100.7/32"], or CIDRs separated by commas`)
+			return nil
+		}
+	} else {
+		items = strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\n' })
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, item := range items {
+		item = strings.TrimSpace(item)
+		p, err := netip.ParsePrefix(item)
+		switch {
+		case err != nil:
+			hint := ""
+			if a, aerr := netip.ParseAddr(item); aerr == nil {
+				hint = fmt.Sprintf(" (for one address: %s/%d)", a, a.BitLen())
+			}
+			r.fail(name, item, `an IPv4 or IPv6 CIDR such as "198.51.100.7/32"`+hint)
+		case p != p.Masked():
+			r.fail(name, item, fmt.Sprintf("a CIDR with its host bits zero: %s", p.Masked()))
+		case !seen[item]:
+			seen[item] = true
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// Private ranges a Scaleway private network may use: RFC 1918 without
+// 10.0.0.0/8, which Scaleway's own infrastructure uses.
+var privateRanges = []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16")}
+
+func (r *reader) privateCIDR(name string) string {
+	v := r.str(name)
+	const allowed = "an IPv4 CIDR from /20 to /28 inside 172.16.0.0/12 or 192.168.0.0/16, with its host bits zero, such as \"172.16.16.0/22\""
+	p, err := netip.ParsePrefix(v)
+	if err != nil || !p.Addr().Is4() || p != p.Masked() || p.Bits() < 20 || p.Bits() > 28 {
+		r.fail(name, v, allowed)
+		return v
+	}
+	for _, rng := range privateRanges {
+		if rng.Contains(p.Addr()) {
+			return v
+		}
+	}
+	r.fail(name, v, allowed)
+	return v
+}
+
+// documentationRanges are RFC 5737's example networks.
+var documentationRanges = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+}
+
+func allDocumentation(cidrs []string) bool {
+	for _, cidr := range cidrs {
+		p := netip.MustParsePrefix(cidr)
+		doc := false
+		for _, d := range documentationRanges {
+			if p.Bits() >= d.Bits() && d.Contains(p.Addr()) {
+				doc = true
+			}
+		}
+		if !doc {
+			return false
+		}
+	}
+	return true
 }

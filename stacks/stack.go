@@ -82,8 +82,10 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
 		Namespace: data.Ref(),
 		ZooKeeper: zookeeper.ConnectString(),
-		After:     append([]pulumi.Resource{zk}, addons.storage()...),
-		Config:    cfg.Kafka,
+		// The ensemble's StatefulSet, not the component: a component stands
+		// for the children registered so far, which races with their registration.
+		After:  append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
+		Config: cfg.Kafka,
 	}, k8s)
 	if err != nil {
 		return err

@@ -198,6 +198,13 @@ type Run struct {
 // Do runs the program and returns what it registered and its error.
 func (run Run) Do(t testing.TB) (*Graph, error) {
 	t.Helper()
+	g := &Graph{stack: run.Stack}
+	return g, run.Exec(t, g)
+}
+
+// Exec runs the program with the stack's config against mocks.
+func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
+	t.Helper()
 	cfg := StackConfig(t, run.Stack)
 	pw := stacks.Project + ":basicAuthPassword"
 	cfg[pw] = TestPassword
@@ -215,12 +222,10 @@ func (run Run) Do(t testing.TB) (*Graph, error) {
 	if program == nil {
 		program = stacks.Run
 	}
-	g := &Graph{stack: run.Stack}
-	err := pulumi.RunErr(program, pulumi.WithMocks(stacks.Project, run.Stack, g), func(info *pulumi.RunInfo) {
+	return pulumi.RunErr(program, pulumi.WithMocks(stacks.Project, run.Stack, mocks), func(info *pulumi.RunInfo) {
 		info.Config = cfg
 		info.ConfigSecretKeys = secretKeys
 	})
-	return g, err
 }
 
 // MustDo runs the program and requires it to succeed.

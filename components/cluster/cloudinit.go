@@ -1,0 +1,171 @@
+package cluster
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Files that cloud-init writes on every node.
+const (
+	// BootstrapPath is the script that installs k3s (k3s-bootstrap.sh).
+	BootstrapPath = "/usr/local/sbin/apk8s-k3s-bootstrap"
+	// EnvPath holds the bootstrap script's parameters; nothing secret.
+	EnvPath = "/etc/apk8s/k3s.env"
+	// K3sConfigPath is k3s's own config file: the join token and, on the
+	// control plane, the server flags. Readable by root only.
+	K3sConfigPath = "/etc/rancher/k3s/config.yaml"
+	// AuthorizedKeysPath gets the program's SSH public key (appended, so
+	// the project's keys stay).
+	AuthorizedKeysPath = "/root/.ssh/authorized_keys"
+	// PrivateNetworkConfigPath is written at boot by the bootstrap script
+	// with what only the node knows: its private address and interface
+	// (node-ip, flannel-iface) and, on an agent, the server's address.
+	PrivateNetworkConfigPath = "/etc/rancher/k3s/config.yaml.d/50-private-network.yaml"
+)
+
+// Roles of a node, as k3s's install script spells them.
+const (
+	RoleServer = "server"
+	RoleAgent  = "agent"
+)
+
+// Components of k3s that the control plane switches off: ingress-nginx
+// replaces Traefik, and the nodes' public IPs replace ServiceLB.
+var DisabledComponents = []string{"traefik", "servicelb"}
+
+// ControlPlaneTaint keeps workloads off the control plane, as kubeadm's
+// does in the book: its DEV1-M has half the memory of a worker.
+const ControlPlaneTaint = "node-role.kubernetes.io/control-plane:NoSchedule"
+
+//go:embed k3s-bootstrap.sh
+var bootstrapScript string
+
+// CloudConfig is the part of cloud-init's #cloud-config this program uses.
+type CloudConfig struct {
+	WriteFiles []WriteFile `json:"write_files,omitempty"`
+	RunCmd     [][]string  `json:"runcmd,omitempty"`
+}
+
+// WriteFile is one entry of write_files.
+type WriteFile struct {
+	Path        string `json:"path"`
+	Content     string `json:"content"`
+	Owner       string `json:"owner,omitempty"`
+	Permissions string `json:"permissions,omitempty"`
+	Append      bool   `json:"append,omitempty"`
+}
+
+// K3sConfig is the subset of k3s's config.yaml the nodes use; the keys are
+// the command-line flags without their dashes.
+type K3sConfig struct {
+	Token               string   `json:"token,omitempty"`
+	Disable             []string `json:"disable,omitempty"`
+	TLSSAN              []string `json:"tls-san,omitempty"`
+	NodeTaint           []string `json:"node-taint,omitempty"`
+	WriteKubeconfigMode string   `json:"write-kubeconfig-mode,omitempty"`
+}
+
+// Node is what one server's cloud-init needs.
+type Node struct {
+	Role       string
+	K3sVersion string
+	// Token is the cluster's join token: a secret, so the rendered
+	// cloud-config is one too.
+	Token string
+	// PrivateCIDR is the private network's subnet; the node finds its
+	// private interface by the address it has in it.
+	PrivateCIDR string
+	// ServerHost is the control plane's name on the private network's DNS,
+	// which agents resolve to join (and the server adds to its certificate).
+	ServerHost string
+	// PublicIP is the control plane's public address, for its certificate.
+	PublicIP string
+	// AuthorizedKey is the OpenSSH public key the kubeconfig is read with.
+	AuthorizedKey string
+}
+
+// K3sConfig is the node's /etc/rancher/k3s/config.yaml.
+func (n Node) K3sConfig() K3sConfig {
+	c := K3sConfig{Token: n.Token}
+	if n.Role == RoleServer {
+		c.Disable = DisabledComponents
+		for _, san := range []string{n.PublicIP, n.ServerHost} {
+			if san != "" {
+				c.TLSSAN = append(c.TLSSAN, san)
+			}
+		}
+		c.NodeTaint = []string{ControlPlaneTaint}
+		c.WriteKubeconfigMode = "0600"
+	}
+	return c
+}
+
+// Env is the bootstrap script's parameters.
+func (n Node) Env() map[string]string {
+	return map[string]string{
+		"K3S_ROLE":     n.Role,
+		"K3S_VERSION":  n.K3sVersion,
+		"PRIVATE_CIDR": n.PrivateCIDR,
+		"SERVER_HOST":  n.ServerHost,
+	}
+}
+
+// CloudConfig is the node's cloud-config: the files, then the bootstrap.
+func (n Node) CloudConfig() (CloudConfig, error) {
+	if n.Role != RoleServer && n.Role != RoleAgent {
+		return CloudConfig{}, fmt.Errorf("node role %q: want %q or %q", n.Role, RoleServer, RoleAgent)
+	}
+	k3s, err := yaml.Marshal(n.K3sConfig())
+	if err != nil {
+		return CloudConfig{}, err
+	}
+	env, err := envFile(n.Env())
+	if err != nil {
+		return CloudConfig{}, err
+	}
+	return CloudConfig{
+		WriteFiles: []WriteFile{
+			{Path: AuthorizedKeysPath, Content: strings.TrimSpace(n.AuthorizedKey) + "\n", Owner: "root:root", Permissions: "0600", Append: true},
+			{Path: K3sConfigPath, Content: string(k3s), Owner: "root:root", Permissions: "0600"},
+			{Path: EnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
+			{Path: BootstrapPath, Content: bootstrapScript, Owner: "root:root", Permissions: "0755"},
+		},
+		RunCmd: [][]string{{BootstrapPath}},
+	}, nil
+}
+
+// UserData is the cloud-config as the instance's "cloud-init" user data.
+func (n Node) UserData() (string, error) {
+	cc, err := n.CloudConfig()
+	if err != nil {
+		return "", err
+	}
+	body, err := yaml.Marshal(cc)
+	if err != nil {
+		return "", err
+	}
+	return "#cloud-config\n" + string(body), nil
+}
+
+// envFile renders KEY='value' lines that the script sources; values are
+// validated config, and a quote in one is refused rather than escaped.
+func envFile(env map[string]string) (string, error) {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := env[k]
+		if strings.ContainsAny(v, "'\n\\") {
+			return "", fmt.Errorf("%s = %q: quotes, backslashes and newlines are not allowed", k, v)
+		}
+		fmt.Fprintf(&b, "%s='%s'\n", k, v)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,392 @@
+// Package cluster is the book's Kubernetes cluster on Scaleway, in one
+// component: a VPC private network, one control-plane server and N workers
+// attached to it with a flexible public IP each, a security group, one raw
+// Block Storage volume per worker for Ceph, k3s installed by cloud-init,
+// and the kubeconfig read back over SSH once every node is Ready. The
+// component's outputs are the kubeconfig (a secret), the nodes' addresses
+// and a Kubernetes provider built from the kubeconfig, for everything that
+// runs on the cluster.
+package cluster
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/apk8s/apk8s-platform/providers/command"
+	"github.com/apk8s/apk8s-platform/providers/random"
+	"github.com/apk8s/apk8s-platform/providers/scaleway"
+	"github.com/apk8s/apk8s-platform/providers/tls"
+)
+
+// TokenLength is the length of the k3s join token (letters and digits).
+const TokenLength = 48
+
+// Config is the validated shape of the cluster.
+type Config struct {
+	Zone   string // e.g. fr-par-1: servers, IPs, volumes, security group
+	Region string // the zone's region, e.g. fr-par: VPC and private network
+	// ProjectID is the Scaleway project; "" leaves it to the provider
+	// (SCW_DEFAULT_PROJECT_ID or scaleway:projectId).
+	ProjectID        string
+	ControlPlaneType string // book: DEV1-M
+	WorkerType       string // book: DEV1-L
+	Workers          int    // book: 3
+	Image            string // ubuntu_jammy or ubuntu_noble
+	// AdminCIDRs may reach SSH (22) and the API server (6443).
+	AdminCIDRs []string
+	// PrivateCIDR is the private network's IPv4 subnet.
+	PrivateCIDR      string
+	CephVolumeSizeGB int
+	CephVolumeIOPS   int // 5000 or 15000
+	K3sVersion       string
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Zone == "" || c.Region == "" || !strings.HasPrefix(c.Zone, c.Region+"-") {
+		errs = append(errs, fmt.Errorf("zone %q is not in region %q", c.Zone, c.Region))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("%d workers: want at least one", c.Workers))
+	}
+	if len(c.AdminCIDRs) == 0 {
+		errs = append(errs, errors.New("no admin CIDRs: SSH and the API server would be unreachable"))
+	}
+	if _, err := netip.ParsePrefix(c.PrivateCIDR); err != nil {
+		errs = append(errs, fmt.Errorf("private CIDR: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Names of the cluster's things on Scaleway and in Kubernetes; the prefix
+// (apk8s-<stack>) keeps stacks apart in one project. A server's name is
+// its hostname and so its Kubernetes node name.
+func ControlPlaneName(prefix string) string { return prefix + "-cp" }
+
+// WorkerName is the name of worker i, counting from 1.
+func WorkerName(prefix string, i int) string { return prefix + "-worker-" + strconv.Itoa(i) }
+
+// PrivateNetworkName is the private network's name (and DNS zone).
+func PrivateNetworkName(prefix string) string { return prefix }
+
+// ControlPlaneHost is the control plane's name on the private network's
+// DNS: <server>.<private network>.internal.
+func ControlPlaneHost(prefix string) string {
+	return ControlPlaneName(prefix) + "." + PrivateNetworkName(prefix) + ".internal"
+}
+
+// Args are the inputs of the component.
+type Args struct {
+	// Prefix names the Scaleway resources: a DNS label such as apk8s-dev3.
+	Prefix string
+	Config Config
+	// Kubernetes holds the stack-wide provider settings; the component adds
+	// the kubeconfig and deleteUnreachable.
+	Kubernetes *kubernetes.ProviderArgs
+}
+
+// Cluster is the component.
+type Cluster struct {
+	pulumi.ResourceState
+
+	ControlPlane *scaleway.Server
+	Workers      []*scaleway.Server
+	CephVolumes  []*scaleway.BlockVolume
+	// NodeNames are the Kubernetes node names, control plane first.
+	NodeNames []string
+
+	// Kubeconfig is the admin kubeconfig with the API server at the
+	// control plane's public address; a secret.
+	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
+	// ControlPlaneAddress is the control plane's public IPv4 address.
+	ControlPlaneAddress pulumi.StringOutput `pulumi:"controlPlaneAddress"`
+	// PublicAddresses and PrivateAddresses list the nodes, control plane first.
+	PublicAddresses  pulumi.StringArrayOutput `pulumi:"publicAddresses"`
+	PrivateAddresses pulumi.StringArrayOutput `pulumi:"privateAddresses"`
+	// Provider deploys to the cluster.
+	Provider *kubernetes.Provider
+}
+
+// New creates the cluster.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	cfg := args.Config
+	if errs := validation.IsDNS1123Label(args.Prefix); len(errs) > 0 {
+		return nil, fmt.Errorf("cluster %q: prefix %q: %s", name, args.Prefix, strings.Join(errs, "; "))
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, err)
+	}
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource("apk8s:cluster:Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	b := &builder{ctx: ctx, name: name, prefix: args.Prefix, cfg: cfg, parent: pulumi.Parent(c)}
+	if err := b.shared(); err != nil {
+		return nil, err
+	}
+
+	// The servers boot in parallel: the agents find the control plane by its
+	// private DNS name, so no worker waits for the control plane's outputs.
+	cpIP, err := b.ip(name + "-cp-ip")
+	if err != nil {
+		return nil, err
+	}
+	c.ControlPlane, err = b.server(name+"-cp", cpIP, nil, Node{
+		Role:        RoleServer,
+		K3sVersion:  cfg.K3sVersion,
+		PrivateCIDR: cfg.PrivateCIDR,
+		ServerHost:  ControlPlaneHost(args.Prefix),
+	}, ControlPlaneName(args.Prefix), cfg.ControlPlaneType)
+	if err != nil {
+		return nil, err
+	}
+	c.NodeNames = append(c.NodeNames, ControlPlaneName(args.Prefix))
+	public := pulumi.StringArray{cpIP.Address}
+	private := pulumi.StringArray{privateIPv4(c.ControlPlane)}
+
+	for i := 1; i <= cfg.Workers; i++ {
+		worker := fmt.Sprintf("%s-worker-%d", name, i)
+		ip, err := b.ip(worker + "-ip")
+		if err != nil {
+			return nil, err
+		}
+		// Raw and unformatted: Rook makes a Ceph OSD of it.
+		vol, err := scaleway.NewBlockVolume(ctx, worker+"-ceph", &scaleway.BlockVolumeArgs{
+			Name:      pulumi.String(WorkerName(args.Prefix, i) + "-ceph"),
+			Zone:      pulumi.String(cfg.Zone),
+			ProjectId: b.project(),
+			SizeInGb:  pulumi.Int(cfg.CephVolumeSizeGB),
+			Iops:      pulumi.Int(cfg.CephVolumeIOPS),
+			Tags:      b.tags(),
+		}, b.parent)
+		if err != nil {
+			return nil, err
+		}
+		srv, err := b.server(worker, ip, vol, Node{
+			Role:        RoleAgent,
+			K3sVersion:  cfg.K3sVersion,
+			PrivateCIDR: cfg.PrivateCIDR,
+			ServerHost:  ControlPlaneHost(args.Prefix),
+		}, WorkerName(args.Prefix, i), cfg.WorkerType)
+		if err != nil {
+			return nil, err
+		}
+		c.Workers = append(c.Workers, srv)
+		c.CephVolumes = append(c.CephVolumes, vol)
+		c.NodeNames = append(c.NodeNames, WorkerName(args.Prefix, i))
+		public = append(public, ip.Address)
+		private = append(private, privateIPv4(srv))
+	}
+
+	// The kubeconfig, once every node is Ready. A new control plane is a
+	// new cluster: the command runs again when the server is replaced.
+	servers := append([]pulumi.Resource{c.ControlPlane}, toResources(c.Workers)...)
+	nodes := 1 + cfg.Workers
+	read, err := command.NewRemoteCommand(ctx, name+"-kubeconfig", &command.RemoteCommandArgs{
+		Connection: &command.ConnectionArgs{
+			Host:       cpIP.Address,
+			User:       pulumi.String("root"),
+			PrivateKey: b.key.PrivateKeyOpenssh,
+			// The server is still booting when the first dial goes out.
+			DialErrorLimit: pulumi.Int(40),
+		},
+		Create: cpIP.Address.ApplyT(func(addr string) string {
+			return KubeconfigScript(addr, nodes)
+		}).(pulumi.StringOutput),
+		Triggers: pulumi.Array{c.ControlPlane.ID()},
+		// stdout is the kubeconfig: keep it out of the update's log.
+		Logging: pulumi.String(command.LogStderr),
+	}, b.parent, pulumi.DependsOn(servers), pulumi.AdditionalSecretOutputs([]string{"stdout"}))
+	if err != nil {
+		return nil, err
+	}
+
+	c.Kubeconfig = pulumi.ToSecret(read.Stdout).(pulumi.StringOutput)
+	c.ControlPlaneAddress = cpIP.Address
+	c.PublicAddresses = public.ToStringArrayOutput()
+	c.PrivateAddresses = private.ToStringArrayOutput()
+
+	k8s := kubernetes.ProviderArgs{}
+	if args.Kubernetes != nil {
+		k8s = *args.Kubernetes
+	}
+	k8s.Kubeconfig = c.Kubeconfig
+	// Replace the provider (and so every object) only with a new cluster,
+	// not when the kubeconfig's text changes.
+	k8s.ClusterIdentifier = c.ControlPlane.ID().ToStringOutput()
+	// `pulumi destroy` after the servers are gone drops the objects from
+	// the state instead of failing on an unreachable API server.
+	k8s.DeleteUnreachable = pulumi.BoolPtr(true)
+	c.Provider, err = kubernetes.NewProvider(ctx, "kubernetes", &k8s, b.parent)
+	if err != nil {
+		return nil, err
+	}
+
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"kubeconfig":          c.Kubeconfig,
+		"controlPlaneAddress": c.ControlPlaneAddress,
+		"publicAddresses":     c.PublicAddresses,
+		"privateAddresses":    c.PrivateAddresses,
+	})
+}
+
+//go:embed kubeconfig.sh
+var kubeconfigBody string
+
+// KubeconfigScript is the remote command that reads the kubeconfig from the
+// control plane at publicIP once nodes nodes are Ready.
+func KubeconfigScript(publicIP string, nodes int) string {
+	return fmt.Sprintf("PUBLIC_IP=%s\nNODES=%d\n", shellWord(publicIP), nodes) + kubeconfigBody
+}
+
+// shellWord quotes s for the shell.
+func shellWord(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// builder holds what every server of the cluster shares.
+type builder struct {
+	ctx    *pulumi.Context
+	name   string
+	prefix string
+	cfg    Config
+	parent pulumi.ResourceOption
+
+	token *random.RandomPassword
+	key   *tls.PrivateKey
+	pn    *scaleway.PrivateNetwork
+	sg    *scaleway.SecurityGroup
+}
+
+func (b *builder) project() pulumi.StringInput {
+	if b.cfg.ProjectID == "" {
+		return nil
+	}
+	return pulumi.String(b.cfg.ProjectID)
+}
+
+func (b *builder) tags() pulumi.StringArray {
+	return pulumi.StringArray{pulumi.String(b.prefix)}
+}
+
+// shared creates the join token, the SSH key, the network and the firewall.
+func (b *builder) shared() error {
+	var err error
+	b.token, err = random.NewRandomPassword(b.ctx, b.name+"-k3s-token", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(TokenLength),
+		Special: pulumi.Bool(false),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	b.key, err = tls.NewPrivateKey(b.ctx, b.name+"-ssh-key", &tls.PrivateKeyArgs{
+		Algorithm: pulumi.String(tls.AlgorithmED25519),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	vpc, err := scaleway.NewVpc(b.ctx, b.name+"-vpc", &scaleway.VpcArgs{
+		Name:      pulumi.String(b.prefix),
+		Region:    pulumi.String(b.cfg.Region),
+		ProjectId: b.project(),
+		Tags:      b.tags(),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	b.pn, err = scaleway.NewPrivateNetwork(b.ctx, b.name+"-pn", &scaleway.PrivateNetworkArgs{
+		Name:       pulumi.String(PrivateNetworkName(b.prefix)),
+		VpcId:      vpc.ID().ToStringOutput(),
+		Region:     pulumi.String(b.cfg.Region),
+		ProjectId:  b.project(),
+		Ipv4Subnet: &scaleway.PrivateNetworkIpv4SubnetArgs{Subnet: pulumi.String(b.cfg.PrivateCIDR)},
+		Tags:       b.tags(),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	b.sg, err = scaleway.NewSecurityGroup(b.ctx, b.name+"-sg", &scaleway.SecurityGroupArgs{
+		Name:                  pulumi.String(b.prefix),
+		Description:           pulumi.String("apk8s cluster " + b.prefix + ": web from anywhere, SSH and API server from the admin CIDRs"),
+		Zone:                  pulumi.String(b.cfg.Zone),
+		ProjectId:             b.project(),
+		Stateful:              pulumi.Bool(true),
+		InboundDefaultPolicy:  pulumi.String(scaleway.ActionDrop),
+		OutboundDefaultPolicy: pulumi.String(scaleway.ActionAccept),
+		InboundRules:          securityGroupRules(InboundRules(b.cfg.AdminCIDRs, b.cfg.PrivateCIDR)),
+		Tags:                  b.tags(),
+	}, b.parent)
+	return err
+}
+
+// ip reserves a flexible IP; it is released when the stack is destroyed.
+func (b *builder) ip(name string) (*scaleway.Ip, error) {
+	return scaleway.NewIp(b.ctx, name, &scaleway.IpArgs{
+		Zone:      pulumi.String(b.cfg.Zone),
+		ProjectId: b.project(),
+		Tags:      b.tags(),
+	}, b.parent)
+}
+
+// server creates one node: in the security group, on the private network,
+// with its IP, its extra volume (if any) and its cloud-init.
+func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVolume, node Node, hostname, typ string) (*scaleway.Server, error) {
+	var san pulumi.StringInput = pulumi.String("")
+	if node.Role == RoleServer {
+		san = ip.Address
+	}
+	userData := pulumi.All(b.token.Result, b.key.PublicKeyOpenssh, san).ApplyT(func(v []any) (string, error) {
+		n := node
+		n.Token, n.AuthorizedKey, n.PublicIP = v[0].(string), v[1].(string), v[2].(string)
+		return n.UserData()
+	}).(pulumi.StringOutput)
+	var volumes pulumi.StringArrayInput
+	if volume != nil {
+		volumes = pulumi.StringArray{volume.ID().ToStringOutput()}
+	}
+	return scaleway.NewServer(b.ctx, name, &scaleway.ServerArgs{
+		Name:                pulumi.String(hostname),
+		Type:                pulumi.String(typ),
+		Image:               pulumi.String(b.cfg.Image),
+		Zone:                pulumi.String(b.cfg.Zone),
+		ProjectId:           b.project(),
+		IpIds:               pulumi.StringArray{ip.ID().ToStringOutput()},
+		SecurityGroupId:     b.sg.ID().ToStringOutput(),
+		PrivateNetworks:     []scaleway.ServerPrivateNetworkArgs{{PnId: b.pn.ID().ToStringOutput()}},
+		AdditionalVolumeIds: volumes,
+		RootVolume:          &scaleway.ServerRootVolumeArgs{DeleteOnTermination: pulumi.Bool(true)},
+		// The cloud-config holds the join token.
+		UserData: pulumi.StringMap{scaleway.UserDataCloudInit: pulumi.ToSecret(userData).(pulumi.StringOutput)},
+		Tags:     b.tags(),
+	}, b.parent, pulumi.AdditionalSecretOutputs([]string{"userData"}))
+}
+
+// privateIPv4 is the server's IPv4 address on the private network.
+func privateIPv4(s *scaleway.Server) pulumi.StringOutput {
+	return s.PrivateIps.ApplyT(func(ips []map[string]any) string {
+		for _, ip := range ips {
+			raw, _ := ip["address"].(string)
+			raw, _, _ = strings.Cut(raw, "/")
+			if addr, err := netip.ParseAddr(raw); err == nil && addr.Is4() {
+				return addr.String()
+			}
+		}
+		return ""
+	}).(pulumi.StringOutput)
+}
+
+func toResources(servers []*scaleway.Server) []pulumi.Resource {
+	out := make([]pulumi.Resource, len(servers))
+	for i, s := range servers {
+		out[i] = s
+	}
+	return out
+}

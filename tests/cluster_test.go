@@ -1,0 +1,736 @@
+package tests
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/stacks"
+)
+
+// Tokens of the cluster's resources.
+const (
+	tokServer     = "scaleway:instance/server:Server"
+	tokIP         = "scaleway:instance/ip:Ip"
+	tokSG         = "scaleway:instance/securityGroup:SecurityGroup"
+	tokPN         = "scaleway:network/privateNetwork:PrivateNetwork"
+	tokVPC        = "scaleway:network/vpc:Vpc"
+	tokVolume     = "scaleway:block/volume:Volume"
+	tokPassword   = "random:index/randomPassword:RandomPassword"
+	tokPrivateKey = "tls:index/privateKey:PrivateKey"
+	tokRemoteCmd  = "command:remote:Command"
+	tokK8sProv    = "pulumi:providers:kubernetes"
+	tokCluster    = "apk8s:cluster:Cluster"
+)
+
+// Recorded is a run whose mocks also keep each registration's request (the
+// options the harness does not record: version, plugin URL, aliases, ...)
+// and, with Fakes, answer like the providers would: a token, a key pair,
+// IP addresses, private IPs and a kubeconfig, the secrets among them made
+// afresh for every run.
+type Recorded struct {
+	*Graph
+	mu       sync.Mutex
+	fakes    bool
+	requests map[string]*pulumirpc.RegisterResourceRequest
+	outputs  map[string]resource.PropertyMap
+	ips      int
+
+	Token, PrivateKey, PublicKey, ClientKey string
+}
+
+func regKey(typ, name, parent string) string { return typ + "\x00" + name + "\x00" + parent }
+
+// Request is the registration request of r.
+func (rec *Recorded) Request(r *Res) *pulumirpc.RegisterResourceRequest {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.requests[regKey(r.Type, r.Name, r.Parent)]
+}
+
+// Output is the fake output key of r ("" without fakes).
+func (rec *Recorded) Output(r *Res, key string) string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	v, ok := rec.outputs[regKey(r.Type, r.Name, r.Parent)][resource.PropertyKey(key)]
+	if !ok {
+		return ""
+	}
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v.StringValue()
+}
+
+// Secrets are the fake secret values, each of which may appear in the
+// inputs only inside a Pulumi secret.
+func (rec *Recorded) Secrets() map[string]string {
+	return map[string]string{"k3s token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+var publicIPArg = regexp.MustCompile(`PUBLIC_IP='([^']*)'`)
+
+// NewResource records the request and adds the fake outputs.
+func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	id, state, err := rec.Graph.NewResource(args)
+	if err != nil {
+		return id, state, err
+	}
+	rpc := args.RegisterRPC
+	key := regKey(args.TypeToken, args.Name, rpc.GetParent())
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.requests[key] = rpc
+	if !rec.fakes {
+		return id, state, nil
+	}
+	out := resource.PropertyMap{}
+	secret := func(s string) resource.PropertyValue { return resource.MakeSecret(resource.NewProperty(s)) }
+	switch args.TypeToken {
+	case tokPassword:
+		out["result"] = secret(rec.Token)
+		out["bcryptHash"] = secret("$2a$10$" + randomHex(20))
+	case tokPrivateKey:
+		out["privateKeyOpenssh"] = secret(rec.PrivateKey)
+		out["publicKeyOpenssh"] = resource.NewProperty(rec.PublicKey)
+	case tokIP:
+		rec.ips++
+		out["address"] = resource.NewProperty(fmt.Sprintf("51.15.100.%d", rec.ips))
+	case tokServer:
+		rec.ips++
+		out["privateIps"] = resource.NewProperty([]resource.PropertyValue{
+			resource.NewProperty(resource.PropertyMap{"address": resource.NewProperty(fmt.Sprintf("fd5f:519c:6d46:2728::%d/64", rec.ips)), "id": resource.NewProperty("v6")}),
+			resource.NewProperty(resource.PropertyMap{"address": resource.NewProperty(fmt.Sprintf("172.16.16.%d/22", rec.ips)), "id": resource.NewProperty("v4")}),
+		})
+	case tokRemoteCmd:
+		ip := ""
+		if m := publicIPArg.FindStringSubmatch(args.Inputs["create"].StringValue()); m != nil {
+			ip = m[1]
+		}
+		out["stdout"] = secret(fmt.Sprintf("apiVersion: v1\nclusters:\n- cluster:\n    server: https://%s:6443\n  name: default\nusers:\n- name: default\n  user:\n    client-key-data: %s\n", ip, rec.ClientKey))
+		out["stderr"] = resource.NewProperty("apk8s: 4 nodes Ready")
+	}
+	rec.outputs[key] = out
+	merged := state.Copy()
+	for k, v := range out {
+		merged[k] = v
+	}
+	return id, merged, nil
+}
+
+// Record is Do with the recording mocks; fakes switches the fake outputs on.
+func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
+	t.Helper()
+	rec := &Recorded{
+		Graph:      &Graph{stack: run.Stack},
+		fakes:      fakes,
+		requests:   map[string]*pulumirpc.RegisterResourceRequest{},
+		outputs:    map[string]resource.PropertyMap{},
+		Token:      "tok" + randomHex(22),
+		PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n" + randomHex(32) + "\n-----END OPENSSH PRIVATE KEY-----\n",
+		PublicKey:  "ssh-ed25519 AAAAC3" + randomHex(16),
+		ClientKey:  "LS0t" + randomHex(24),
+	}
+	return rec, run.Exec(t, rec)
+}
+
+// MustRecord runs with fakes and requires success.
+func (run Run) MustRecord(t testing.TB) *Recorded {
+	t.Helper()
+	rec, err := run.Record(t, true)
+	require.NoError(t, err)
+	return rec
+}
+
+// one is the single registration of token named name.
+func one(t testing.TB, g *Graph, token, name string) *Res {
+	t.Helper()
+	for _, r := range g.Find(token) {
+		if r.Name == name {
+			return r
+		}
+	}
+	require.Failf(t, "resource missing", "no %s named %q", token, name)
+	return nil
+}
+
+func idOf(r *Res) string { return r.Name + "-id" } // the harness's mock IDs
+
+func str(m map[string]any, key string) string { s, _ := m[key].(string); return s }
+
+func strs(v any) []string {
+	var out []string
+	items, _ := v.([]any)
+	for _, x := range items {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// servers of a cluster by role: the control plane and the workers in order.
+func servers(t testing.TB, g *Graph) (cp *Res, workers []*Res) {
+	t.Helper()
+	for _, r := range g.Find(tokServer) {
+		if strings.HasSuffix(r.Name, "-cp") {
+			require.Nil(t, cp, "one control plane")
+			cp = r
+		} else {
+			workers = append(workers, r)
+		}
+	}
+	require.NotNil(t, cp, "a control plane")
+	sort.Slice(workers, func(i, j int) bool { return workers[i].Name < workers[j].Name })
+	return cp, workers
+}
+
+// TestClusterServers: the book's sizes in dev3 (one DEV1-M control plane,
+// three DEV1-L workers), types and count from config, every server in the
+// security group, on the private network and behind its own public IP.
+func TestClusterServers(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		set            map[string]string
+		cpType, wkType string
+		workers        int
+	}{
+		{"book sizes", nil, "DEV1-M", "DEV1-L", 3},
+		{"from config", map[string]string{"controlPlaneType": "PLAY2-MICRO", "workerType": "PRO2-S", "workerCount": "5"}, "PLAY2-MICRO", "PRO2-S", 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Run{Stack: "dev3", Set: tt.set}.MustDo(t)
+			cp, workers := servers(t, g)
+			require.Len(t, workers, tt.workers)
+			assert.Equal(t, tt.cpType, str(cp.Plain(), "type"))
+			prefix := stacks.ResourcePrefix("dev3")
+			assert.Equal(t, cluster.ControlPlaneName(prefix), str(cp.Plain(), "name"))
+			for i, w := range workers {
+				assert.Equal(t, tt.wkType, str(w.Plain(), "type"), w.Name)
+				assert.Equal(t, cluster.WorkerName(prefix, i+1), str(w.Plain(), "name"))
+			}
+
+			sgs, pns := g.Find(tokSG), g.Find(tokPN)
+			require.Len(t, sgs, 1)
+			require.Len(t, pns, 1)
+			require.Len(t, g.Find(tokVPC), 1)
+			assert.Equal(t, idOf(g.Find(tokVPC)[0]), str(pns[0].Plain(), "vpcId"), "the private network is in the cluster's VPC")
+			assert.Equal(t, "172.16.16.0/22", str(pns[0].Plain()["ipv4Subnet"].(map[string]any), "subnet"))
+			assert.Equal(t, "fr-par", str(pns[0].Plain(), "region"))
+
+			ips := map[string]bool{}
+			for _, s := range append([]*Res{cp}, workers...) {
+				in := s.Plain()
+				assert.Equal(t, "ubuntu_noble", str(in, "image"), s.Name)
+				assert.Equal(t, "fr-par-1", str(in, "zone"), s.Name)
+				assert.Equal(t, idOf(sgs[0]), str(in, "securityGroupId"), "%s is in the security group", s.Name)
+				assert.Equal(t, []any{map[string]any{"pnId": idOf(pns[0])}}, in["privateNetworks"], "%s is on the private network", s.Name)
+				ipIDs := strs(in["ipIds"])
+				require.Len(t, ipIDs, 1, "%s has one public IP", s.Name)
+				assert.Equal(t, s.Name+"-ip-id", ipIDs[0], "%s uses its own flexible IP", s.Name)
+				assert.False(t, ips[ipIDs[0]], "IPs are not shared")
+				ips[ipIDs[0]] = true
+				assert.Nil(t, in["enableDynamicIp"], "no dynamic IP besides the flexible one")
+				assert.Equal(t, map[string]any{"deleteOnTermination": true}, in["rootVolume"], "the root volume goes with %s", s.Name)
+			}
+			assert.Len(t, g.Find(tokIP), tt.workers+1, "one flexible IP per server, no other")
+		})
+	}
+}
+
+// TestClusterFirewall: inbound default drop; 80 and 443 from anywhere; 22
+// and 6443 only from the admin CIDRs; anything from the private network;
+// nothing else.
+func TestClusterFirewall(t *testing.T) {
+	admins := `["198.51.100.7/32", "2001:db8:1::/48"]`
+	g := Run{Stack: "dev3", Set: map[string]string{"adminCidrs": admins}}.MustDo(t)
+	sgs := g.Find(tokSG)
+	require.Len(t, sgs, 1)
+	in := sgs[0].Plain()
+	assert.Equal(t, "drop", in["inboundDefaultPolicy"])
+	assert.Equal(t, "accept", in["outboundDefaultPolicy"])
+	assert.Equal(t, true, in["stateful"])
+	assert.Nil(t, in["outboundRules"])
+
+	type rule struct {
+		Action, Protocol, IPRange string
+		Port                      float64
+	}
+	var got []rule
+	for _, r := range in["inboundRules"].([]any) {
+		m := r.(map[string]any)
+		port, _ := m["port"].(float64)
+		got = append(got, rule{str(m, "action"), str(m, "protocol"), str(m, "ipRange"), port})
+	}
+	want := []rule{
+		{"accept", "TCP", "0.0.0.0/0", 80},
+		{"accept", "TCP", "0.0.0.0/0", 443},
+		{"accept", "TCP", "198.51.100.7/32", 22},
+		{"accept", "TCP", "2001:db8:1::/48", 22},
+		{"accept", "TCP", "198.51.100.7/32", 6443},
+		{"accept", "TCP", "2001:db8:1::/48", 6443},
+		{"accept", "ANY", "172.16.16.0/22", 0},
+	}
+	assert.ElementsMatch(t, want, got)
+	for _, r := range in["inboundRules"].([]any) {
+		if str(r.(map[string]any), "protocol") == "ANY" {
+			assert.NotContains(t, r, "port", "a rule for every port names none")
+		}
+	}
+}
+
+// TestClusterCephVolumes: one raw Block Storage volume per worker, attached
+// to that worker only; none on the control plane; the servers wait for
+// their volumes, so a destroy detaches before it deletes.
+func TestClusterCephVolumes(t *testing.T) {
+	g := Run{Stack: "dev3"}.MustDo(t)
+	cp, workers := servers(t, g)
+	vols := g.Find(tokVolume)
+	require.Len(t, vols, len(workers))
+	assert.Nil(t, cp.Plain()["additionalVolumeIds"], "the control plane gets no Ceph volume")
+	attached := map[string]string{}
+	for _, w := range workers {
+		ids := strs(w.Plain()["additionalVolumeIds"])
+		require.Len(t, ids, 1, "%s has one extra volume", w.Name)
+		vol := one(t, g, tokVolume, w.Name+"-ceph")
+		assert.Equal(t, idOf(vol), ids[0], "%s has its own volume", w.Name)
+		assert.Contains(t, w.DependsOn, vol.URN)
+		attached[ids[0]] = w.Name
+		in := vol.Plain()
+		assert.Equal(t, float64(50), in["sizeInGb"])
+		assert.Equal(t, float64(5000), in["iops"])
+		assert.Equal(t, "fr-par-1", in["zone"], "the volume is in the servers' zone")
+	}
+	assert.Len(t, attached, len(workers))
+
+	g = Run{Stack: "dev3", Set: map[string]string{"cephVolumeSizeGb": "200", "cephVolumeIops": "15000"}}.MustDo(t)
+	for _, vol := range g.Find(tokVolume) {
+		assert.Equal(t, float64(200), vol.Plain()["sizeInGb"])
+		assert.Equal(t, float64(15000), vol.Plain()["iops"])
+	}
+}
+
+// TestClusterLeavesNothingBilled: every billable thing (servers, IPs,
+// volumes) is a resource of the stack, deleted by `pulumi destroy`: none is
+// protected or retained, and the servers use the stack's IPs instead of
+// ones the provider would make on the side.
+func TestClusterLeavesNothingBilled(t *testing.T) {
+	rec, err := Run{Stack: "dev3"}.Record(t, false)
+	require.NoError(t, err)
+	for _, r := range rec.All {
+		if !strings.HasPrefix(r.Type, "scaleway:") {
+			continue
+		}
+		req := rec.Request(r)
+		require.NotNil(t, req)
+		assert.False(t, req.GetProtect(), "%s %s is protected", r.Type, r.Name)
+		assert.False(t, req.GetRetainOnDelete(), "%s %s would outlive the stack", r.Type, r.Name)
+	}
+}
+
+// cloudConfig parses a server's cloud-init user data.
+func cloudConfig(t *testing.T, s *Res) cluster.CloudConfig {
+	t.Helper()
+	ud := s.Inputs["userData"]
+	require.True(t, ud.IsObject(), s.Name)
+	require.True(t, ud.ObjectValue()["cloud-init"].IsSecret(), "%s: the user data holds the join token, so it is a secret", s.Name)
+	raw := str(s.Plain()["userData"].(map[string]any), "cloud-init")
+	require.True(t, strings.HasPrefix(raw, "#cloud-config\n"), "%s: a cloud-config", s.Name)
+	var cc cluster.CloudConfig
+	require.NoError(t, yaml.UnmarshalStrict([]byte(raw), &cc), s.Name)
+	return cc
+}
+
+func file(t *testing.T, cc cluster.CloudConfig, path string) cluster.WriteFile {
+	t.Helper()
+	for _, f := range cc.WriteFiles {
+		if f.Path == path {
+			return f
+		}
+	}
+	require.Failf(t, "file missing", "no %s in write_files", path)
+	return cluster.WriteFile{}
+}
+
+func envOf(t *testing.T, cc cluster.CloudConfig) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(file(t, cc, cluster.EnvPath).Content), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		require.True(t, ok, line)
+		env[k] = strings.Trim(v, "'")
+	}
+	return env
+}
+
+// TestClusterCloudInit: k3s by cloud-init. The control plane runs a k3s
+// server without Traefik and ServiceLB, its certificate valid for its
+// public IP; the agents join it with the token from the RandomPassword;
+// every node puts its node IP and flannel on the private interface; and
+// the workers boot with the control plane, not after it.
+func TestClusterCloudInit(t *testing.T) {
+	rec := Run{Stack: "dev3"}.MustRecord(t)
+	g := rec.Graph
+	cp, workers := servers(t, g)
+	prefix := stacks.ResourcePrefix("dev3")
+	cpIP := rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address")
+	require.NotEmpty(t, cpIP)
+	token := rec.Output(g.Find(tokPassword)[0], "result")
+	require.Equal(t, rec.Token, token)
+
+	for _, s := range append([]*Res{cp}, workers...) {
+		cc := cloudConfig(t, s)
+		env := envOf(t, cc)
+		k3sFile := file(t, cc, cluster.K3sConfigPath)
+		assert.Equal(t, "0600", k3sFile.Permissions, "only root reads the token")
+		var k3s cluster.K3sConfig
+		require.NoError(t, yaml.UnmarshalStrict([]byte(k3sFile.Content), &k3s))
+		assert.Equal(t, token, k3s.Token, "%s joins with the generated token", s.Name)
+
+		assert.Equal(t, "v1.34.6+k3s1", env["K3S_VERSION"])
+		assert.Equal(t, "172.16.16.0/22", env["PRIVATE_CIDR"])
+		assert.Equal(t, cluster.ControlPlaneHost(prefix), env["SERVER_HOST"])
+		script := file(t, cc, cluster.BootstrapPath)
+		assert.Equal(t, "0755", script.Permissions)
+		for _, want := range []string{"node-ip: %s", "flannel-iface: %s", `ip -o -4 addr show to "$PRIVATE_CIDR"`, `INSTALL_K3S_VERSION="$K3S_VERSION"`} {
+			assert.Contains(t, script.Content, want)
+		}
+		assert.Equal(t, [][]string{{cluster.BootstrapPath}}, cc.RunCmd)
+		keys := file(t, cc, cluster.AuthorizedKeysPath)
+		assert.True(t, keys.Append, "the project's SSH keys stay")
+		assert.Equal(t, rec.PublicKey+"\n", keys.Content, "%s lets the program's key in", s.Name)
+		for _, f := range cc.WriteFiles {
+			if f.Path != cluster.K3sConfigPath {
+				assert.NotContains(t, f.Content, token, "%s: the token is only in %s", f.Path, cluster.K3sConfigPath)
+			}
+		}
+
+		if s == cp {
+			assert.Equal(t, "server", env["K3S_ROLE"])
+			assert.ElementsMatch(t, []string{"traefik", "servicelb"}, k3s.Disable)
+			assert.Equal(t, []string{cpIP, cluster.ControlPlaneHost(prefix)}, k3s.TLSSAN)
+			assert.Equal(t, "0600", k3s.WriteKubeconfigMode)
+		} else {
+			assert.Equal(t, "agent", env["K3S_ROLE"])
+			assert.Empty(t, k3s.Disable)
+			assert.Empty(t, k3s.TLSSAN)
+			assert.Contains(t, script.Content, "server: https://%s:6443")
+			// In parallel: nothing of the control plane's goes into a worker.
+			assert.NotContains(t, s.DependsOn, cp.URN)
+			assert.NotContains(t, s.DependsOn, one(t, g, tokIP, cp.Name+"-ip").URN)
+		}
+	}
+	assert.Equal(t, cluster.ControlPlaneName(prefix)+"."+prefix+".internal", cluster.ControlPlaneHost(prefix),
+		"the agents find the control plane by the private network's DNS name")
+	assert.Equal(t, prefix, str(g.Find(tokPN)[0].Plain(), "name"))
+	pw := g.Find(tokPassword)[0].Plain()
+	assert.Equal(t, float64(48), pw["length"])
+	assert.Equal(t, false, pw["special"])
+}
+
+// secretLeaks walks v and reports every place where one of the secret
+// values shows outside a Pulumi secret.
+func secretLeaks(path string, v resource.PropertyValue, secrets map[string]string) []string {
+	switch {
+	case v.IsSecret():
+		return nil
+	case v.IsString():
+		var out []string
+		for what, s := range secrets {
+			if s != "" && strings.Contains(v.StringValue(), s) {
+				out = append(out, fmt.Sprintf("%s holds the %s in plain text", path, what))
+			}
+		}
+		return out
+	case v.IsArray():
+		var out []string
+		for i, x := range v.ArrayValue() {
+			out = append(out, secretLeaks(fmt.Sprintf("%s[%d]", path, i), x, secrets)...)
+		}
+		return out
+	case v.IsObject():
+		var out []string
+		for k, x := range v.ObjectValue() {
+			out = append(out, secretLeaks(path+"."+string(k), x, secrets)...)
+		}
+		return out
+	case v.IsOutput():
+		if v.OutputValue().Secret {
+			return nil
+		}
+		return secretLeaks(path, v.OutputValue().Element, secrets)
+	}
+	return nil
+}
+
+// TestClusterSecretsStaySecret: the join token, the SSH private key and the
+// kubeconfig appear in no input of any resource of dev3 except inside a
+// Pulumi secret; the outputs that carry them are stored as secrets; and the
+// kubeconfig command does not stream its stdout into the update log.
+func TestClusterSecretsStaySecret(t *testing.T) {
+	rec := Run{Stack: "dev3"}.MustRecord(t)
+	require.NotEmpty(t, secretLeaks("probe", resource.NewProperty("x"+rec.Token), rec.Secrets()), "the walk finds a plain secret")
+	var leaks []string
+	for _, r := range rec.All {
+		leaks = append(leaks, secretLeaks(r.Type+" "+r.Name, resource.NewProperty(r.Inputs), rec.Secrets())...)
+	}
+	assert.Empty(t, leaks)
+
+	secretOutputs := map[string][]string{
+		tokPassword:   {"result"},
+		tokPrivateKey: {"privateKeyOpenssh"},
+		tokRemoteCmd:  {"stdout", "connection"},
+		tokServer:     {"userData"},
+	}
+	for token, keys := range secretOutputs {
+		require.NotEmpty(t, rec.Find(token), token)
+		for _, r := range rec.Find(token) {
+			for _, k := range keys {
+				assert.Contains(t, r.AdditionalSecretOutputs, k, "%s %s stores %s as a secret", token, r.Name, k)
+			}
+		}
+	}
+	cmd := rec.Find(tokRemoteCmd)[0]
+	assert.True(t, cmd.Inputs["connection"].IsSecret(), "the SSH connection (with its key) is a secret")
+	assert.Equal(t, "stderr", cmd.Plain()["logging"], "the kubeconfig must not be streamed to the log")
+}
+
+// TestClusterKubeconfigAndProvider: the kubeconfig is read from the control
+// plane over SSH with the generated key once the API server is ready,
+// rewritten to the public address, and is a secret; the Kubernetes provider
+// is built from it, deletes what an unreachable cluster held, and every
+// Kubernetes object of dev3 uses it, none the ambient kubeconfig.
+func TestClusterKubeconfigAndProvider(t *testing.T) {
+	rec := Run{Stack: "dev3"}.MustRecord(t)
+	g := rec.Graph
+	cp, workers := servers(t, g)
+	cpIP := rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address")
+
+	cmds := g.Find(tokRemoteCmd)
+	require.Len(t, cmds, 1)
+	cmd := cmds[0]
+	conn := cmd.Plain()["connection"].(map[string]any)
+	assert.Equal(t, cpIP, conn["host"])
+	assert.Equal(t, "root", conn["user"])
+	assert.Equal(t, rec.PrivateKey, conn["privateKey"], "the key the program generated")
+	create := str(cmd.Plain(), "create")
+	assert.Contains(t, create, "PUBLIC_IP='"+cpIP+"'")
+	assert.Contains(t, create, fmt.Sprintf("NODES=%d", 1+len(workers)))
+	for _, want := range []string{"/etc/rancher/k3s/k3s.yaml", "get --raw /readyz", "s#https://127.0.0.1:6443#https://${PUBLIC_IP}:6443#"} {
+		assert.Contains(t, create, want)
+	}
+	assert.Equal(t, []any{idOf(cp)}, cmd.Plain()["triggers"], "a new control plane is read again")
+	for _, s := range append([]*Res{cp}, workers...) {
+		assert.Contains(t, cmd.DependsOn, s.URN, "the command waits for %s", s.Name)
+	}
+
+	provs := g.Find(tokK8sProv)
+	require.Len(t, provs, 1, "one Kubernetes provider")
+	prov := provs[0]
+	require.True(t, prov.Inputs["kubeconfig"].IsSecret(), "the provider's kubeconfig is a secret")
+	kubeconfig := str(prov.Plain(), "kubeconfig")
+	assert.Equal(t, rec.Output(cmd, "stdout"), kubeconfig, "the provider uses the kubeconfig read from the cluster")
+	assert.Contains(t, kubeconfig, "server: https://"+cpIP+":6443")
+	assert.Equal(t, true, prov.Plain()["deleteUnreachable"])
+	assert.Nil(t, prov.Plain()["context"])
+	assert.Equal(t, one(t, g, tokCluster, "cluster").URN, prov.Parent)
+
+	provRef := prov.URN + "::" + idOf(prov)
+	var objects int
+	for _, r := range g.All {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			objects++
+			assert.Equal(t, provRef, r.Provider, "%s %s uses the cluster's provider", r.Type, r.Name)
+		}
+	}
+	assert.NotZero(t, objects, "dev3 deploys Kubernetes objects")
+}
+
+// TestClusterKubeconfigOutputIsSecret: the component's kubeconfig output
+// is a secret even before the provider sees it; its address outputs list
+// every node's public IP and private IPv4 address.
+func TestClusterKubeconfigOutputIsSecret(t *testing.T) {
+	var secret, addrSecret bool
+	var private, public []string
+	_, err := Run{Stack: "dev3", Program: func(ctx *pulumi.Context) error {
+		cfg, err := stacks.Load(ctx)
+		if err != nil {
+			return err
+		}
+		cl, err := cluster.New(ctx, "cluster", cluster.Args{Prefix: stacks.ResourcePrefix(ctx.Stack()), Config: cfg.Scaleway.Cluster})
+		if err != nil {
+			return err
+		}
+		secret = pulumi.IsSecret(cl.Kubeconfig)
+		addrSecret = pulumi.IsSecret(cl.ControlPlaneAddress)
+		cl.PrivateAddresses.ApplyT(func(v []string) []string { private = v; return v })
+		cl.PublicAddresses.ApplyT(func(v []string) []string { public = v; return v })
+		return nil
+	}}.Record(t, true)
+	require.NoError(t, err)
+	assert.True(t, secret, "kubeconfig is a secret output")
+	assert.False(t, addrSecret, "addresses are not secret")
+	require.Len(t, private, 4)
+	require.Len(t, public, 4)
+	for i := range private {
+		assert.Regexp(t, `^172\.16\.16\.\d+$`, private[i], "the IPv4 address on the private network")
+		assert.Regexp(t, `^51\.15\.100\.\d+$`, public[i])
+	}
+}
+
+// TestBadClusterConfigFailsBeforeAnyResource: malformed cluster config
+// fails with the key, the value and what is allowed, before anything is
+// registered.
+func TestBadClusterConfigFailsBeforeAnyResource(t *testing.T) {
+	tests := []struct {
+		name  string
+		stack string
+		set   map[string]string
+		wants []string
+	}{
+		{"server type format", "dev3", map[string]string{"controlPlaneType": "dev1-m"},
+			[]string{`apk8s-platform:controlPlaneType = "dev1-m" is not allowed`, "a Scaleway instance type"}},
+		{"worker type with a space", "dev3", map[string]string{"workerType": "DEV1 L"},
+			[]string{`apk8s-platform:workerType = "DEV1 L"`, "a Scaleway instance type"}},
+		{"zero workers", "dev3", map[string]string{"workerCount": "0"},
+			[]string{`apk8s-platform:workerCount = "0"`, "a whole number from 1 to 20"}},
+		{"API server open to the world", "dev3", map[string]string{"adminCidrs": "0.0.0.0/0"},
+			[]string{`apk8s-platform:adminCidrs = "0.0.0.0/0" is not allowed`, "the API server (6443) to the whole internet", "apk8s-platform:allowAnyAdminCidr"}},
+		{"IPv6 world", "dev3", map[string]string{"adminCidrs": `["198.51.100.7/32", "::/0"]`},
+			[]string{`apk8s-platform:adminCidrs = "::/0" is not allowed`}},
+		{"no admin CIDR", "dev3", map[string]string{"adminCidrs": ""},
+			[]string{`apk8s-platform:adminCidrs = "" is not allowed`, "at least one CIDR"}},
+		{"empty JSON list", "dev3", map[string]string{"adminCidrs": "[]"},
+			[]string{`apk8s-platform:adminCidrs = "[]" is not allowed`, "at least one CIDR"}},
+		{"address without prefix", "dev3", map[string]string{"adminCidrs": "198.51.100.7"},
+			[]string{`apk8s-platform:adminCidrs = "198.51.100.7"`, "198.51.100.7/32"}},
+		{"host bits set", "dev3", map[string]string{"adminCidrs": "198.51.100.7/24"},
+			[]string{`apk8s-platform:adminCidrs = "198.51.100.7/24"`, "host bits zero: 198.51.100.0/24"}},
+		{"broken JSON", "dev3", map[string]string{"adminCidrs": `["198.51.100.7/32"`},
+			[]string{`apk8s-platform:adminCidrs = "[\"198.51.100.7/32\""`, "a JSON list"}},
+		{"unknown zone", "dev3", map[string]string{"scalewayZone": "fr-par-4"},
+			[]string{`apk8s-platform:scalewayZone = "fr-par-4"`, `"fr-par-1"`}},
+		{"not an Ubuntu LTS", "dev3", map[string]string{"serverImage": "debian_bookworm"},
+			[]string{`apk8s-platform:serverImage = "debian_bookworm"`, `"ubuntu_jammy", "ubuntu_noble"`}},
+		{"private network in 10/8", "dev3", map[string]string{"privateNetworkCidr": "10.0.0.0/16"},
+			[]string{`apk8s-platform:privateNetworkCidr = "10.0.0.0/16"`, "172.16.0.0/12 or 192.168.0.0/16"}},
+		{"IOPS class", "dev3", map[string]string{"cephVolumeIops": "3000"},
+			[]string{`apk8s-platform:cephVolumeIops = "3000"`, `"15000", "5000"`}},
+		{"volume too small", "dev3", map[string]string{"cephVolumeSizeGb": "0"},
+			[]string{`apk8s-platform:cephVolumeSizeGb = "0"`, "from 10 to 10000"}},
+		{"k3s version", "dev3", map[string]string{"k3sVersion": "1.34"},
+			[]string{`apk8s-platform:k3sVersion = "1.34"`, "a k3s release"}},
+		{"project ID", "dev3", map[string]string{"scalewayProjectId": "my-project"},
+			[]string{`apk8s-platform:scalewayProjectId = "my-project"`, "a lower-case UUID"}},
+		{"malformed in a stack without the cluster", "local", map[string]string{"workerType": "large"},
+			[]string{`apk8s-platform:workerType = "large"`}},
+		{"every problem at once", "dev3", map[string]string{"workerCount": "0", "adminCidrs": "0.0.0.0/0", "controlPlaneType": "m"},
+			[]string{`workerCount = "0"`, `adminCidrs = "0.0.0.0/0"`, `controlPlaneType = "m"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := Run{Stack: tt.stack, Set: tt.set}.Do(t)
+			require.Error(t, err)
+			for _, want := range tt.wants {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.Contains(t, err.Error(), "nothing was deployed")
+			assert.Empty(t, g.All, "no resource may be registered")
+		})
+	}
+}
+
+// loadConfig runs stacks.Load alone.
+func loadConfig(t *testing.T, run Run) (*stacks.Config, error) {
+	t.Helper()
+	var cfg *stacks.Config
+	run.Program = func(ctx *pulumi.Context) error {
+		var err error
+		cfg, err = stacks.Load(ctx)
+		return err
+	}
+	_, err := run.Do(t)
+	return cfg, err
+}
+
+// TestClusterConfigOptIns: the world may reach the API server only on
+// purpose, with a warning; admin CIDRs and the cross-field checks do not
+// bother stacks that build no cluster; a documentation address warns.
+func TestClusterConfigOptIns(t *testing.T) {
+	cfg, err := loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "0.0.0.0/0", "allowAnyAdminCidr": "true"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0.0.0.0/0"}, cfg.Scaleway.Cluster.AdminCIDRs)
+	assert.True(t, slices.ContainsFunc(cfg.Warnings, func(w string) bool { return strings.Contains(w, "open to the whole internet") }), cfg.Warnings)
+
+	cfg, err = loadConfig(t, Run{Stack: "dev3"})
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(cfg.Warnings, func(w string) bool { return strings.Contains(w, "documentation addresses") }),
+		"dev3's placeholder admin CIDR warns: %v", cfg.Warnings)
+
+	cfg, err = loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "198.51.100.7/32, 81.2.69.0/24"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"198.51.100.7/32", "81.2.69.0/24"}, cfg.Scaleway.Cluster.AdminCIDRs, "comma-separated works too")
+	assert.False(t, slices.ContainsFunc(cfg.Warnings, func(w string) bool { return strings.Contains(w, "adminCidrs") }), cfg.Warnings)
+
+	_, err = loadConfig(t, Run{Stack: "local", Set: map[string]string{"adminCidrs": "0.0.0.0/0"}})
+	require.NoError(t, err, "a stack without the Scaleway cluster ignores its cross-field checks")
+	g := Run{Stack: "local"}.MustDo(t)
+	for _, r := range g.All {
+		assert.False(t, strings.HasPrefix(r.Type, "scaleway:") || r.Type == tokCluster, "local builds no cloud servers: %s", r.Type)
+	}
+}
+
+// TestResourcePrefix: stack names become DNS labels.
+func TestResourcePrefix(t *testing.T) {
+	for stack, want := range map[string]string{
+		"dev3":                  "apk8s-dev3",
+		"Team_A.Dev":            "apk8s-team-a-dev",
+		"--":                    "apk8s-stack",
+		strings.Repeat("x", 80): "apk8s-" + strings.Repeat("x", 30),
+	} {
+		assert.Equal(t, want, stacks.ResourcePrefix(stack), stack)
+	}
+}
+
+// TestClusterScriptsParse: the node bootstrap and the kubeconfig command
+// are valid bash (and clean under shellcheck, where it is installed).
+func TestClusterScriptsParse(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	scripts, err := filepath.Glob(filepath.Join(repoRoot, "components", "cluster", "*.sh"))
+	require.NoError(t, err)
+	require.Len(t, scripts, 2)
+	for _, s := range scripts {
+		out, err := exec.Command(bash, "-n", s).CombinedOutput()
+		assert.NoError(t, err, "%s: %s", s, out)
+		if sc, err := exec.LookPath("shellcheck"); err == nil {
+			out, err := exec.Command(sc, "-s", "bash", "-e", "SC1091", s).CombinedOutput()
+			assert.NoError(t, err, "%s: %s", s, out)
+		}
+	}
+}
