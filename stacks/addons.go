@@ -1,16 +1,231 @@
 package stacks
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
 
-// addonKeys configure the cluster add-ons.
-var addonKeys = []Key{}
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/apk8s/apk8s-platform/components/certmanager"
+	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/components/ingressnginx"
+	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/monitoring"
+	"github.com/apk8s/apk8s-platform/components/rookceph"
+	"github.com/apk8s/apk8s-platform/components/zookeeper"
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// What a stack does about an add-on (certManager, rookCeph, monitoring):
+// install it, rely on the cluster's own, or do without. Whatever needs an
+// add-on that is "none" fails validation.
+const (
+	AddonInstall  = "install"
+	AddonExisting = "existing"
+	AddonNone     = "none"
+)
+
+// IngressNginx is the ingressController value that installs ingress-nginx;
+// "existing" and "none" mean what they mean for the other add-ons. A
+// maintained controller becomes another value here.
+const IngressNginx = "ingress-nginx"
+
+// addonKeys configure the cluster add-ons; the defaults are the book's set.
+var addonKeys = []Key{
+	def("ingressController", "string", IngressNginx, `Ingress controller of class "nginx": "ingress-nginx" installs the book's controller (retired upstream in March 2026, pinned to its final release), "existing" relies on the cluster's own, "none" has none.`),
+	def("ingressNginxChartVersion", "string", "4.15.1", "Version of the ingress-nginx chart (https://kubernetes.github.io/ingress-nginx); 4.15.1 is the final release."),
+	def("certManager", "string", AddonInstall, `cert-manager: "install" installs the chart with its CRDs and the ClusterIssuers letsencrypt-production and letsencrypt-staging, "existing" relies on the cluster's own (with a ClusterIssuer letsencrypt-production), "none" has none.`),
+	def("certManagerChartVersion", "string", "v1.21.2", "Version of the cert-manager chart (https://charts.jetstack.io), v1.12.0 or later."),
+	def("acmeEmail", "string", "", `Contact e-mail of the Let's Encrypt account; required with certManager "install".`),
+	def("rookCeph", "string", AddonInstall, `Rook-Ceph: "install" installs the operator, a CephCluster over the workers' raw volumes, the pool replicapool and the StorageClass rook-ceph-block; "existing" relies on the cluster's own rook-ceph-block; "none" has none.`),
+	def("rookCephChartVersion", "string", "v1.20.7", "Version of the rook-ceph operator chart (https://charts.rook.io/release), v1.20.0 or later."),
+	def("cephCsiDriversChartVersion", "string", "1.0.4", "Version of the ceph-csi-drivers chart (https://ceph.github.io/ceph-csi-operator); the ceph-csi-operator version the rook-ceph chart bundles."),
+	def("cephImage", "string", "quay.io/ceph/ceph:v20.2.4", "Ceph image of the CephCluster's daemons."),
+	def("cephDeviceFilter", "string", "^sdb$", "Regular expression over device names (without /dev/) that picks each storage node's raw volume; the Scaleway block volume is the second disk, sdb."),
+	def("cephNodes", "string", "", `Storage nodes, comma-separated node names ("" = the Scaleway cluster's workers; required with cluster "existing").`),
+	def("cephPoolReplicas", "integer", "3", "Replicas of the pool replicapool, one per node, 1 to 3 and at most the storage nodes."),
+	def("monitoring", "string", AddonInstall, `Monitoring: "install" installs kube-prometheus-stack and scrapes Kafka and ZooKeeper, "existing" only adds the scrape targets (the cluster runs the Prometheus Operator), "none" has neither.`),
+	def("kubePrometheusStackChartVersion", "string", "92.1.0", "Version of the kube-prometheus-stack chart (https://prometheus-community.github.io/helm-charts)."),
+	def("prometheusRetention", "string", "7d", `How long Prometheus keeps samples, a Prometheus duration such as "7d" or "36h".`),
+	def("kafkaExporterImage", "string", "danielqsj/kafka-exporter:v1.9.0", "Image of the Kafka exporter that Prometheus scrapes for broker, topic and consumer-group metrics."),
+}
 
 // AddonsConfig is the validated shape of the add-ons.
-type AddonsConfig struct{}
+type AddonsConfig struct {
+	IngressController string // IngressNginx, AddonExisting or AddonNone
+	CertManager       string // AddonInstall, AddonExisting or AddonNone
+	RookCeph          string
+	Monitoring        string
+
+	IngressNginx ingressnginx.Config     // with ingressController "ingress-nginx"
+	Certs        certmanager.Config      // with certManager "install"
+	Storage      rookceph.Config         // with rookCeph "install"
+	Metrics      monitoring.Config       // with monitoring "install"
+	Scrape       monitoring.ScrapeConfig // with monitoring "install" or "existing"
+}
+
+var addonModes = []string{AddonInstall, AddonExisting, AddonNone}
 
 // loadAddons reads the add-on keys; c holds the data layer's config, for the
 // checks that span both (a claim's class that only an add-on provides).
-func loadAddons(r *reader, c *Config) AddonsConfig { return AddonsConfig{} }
+func loadAddons(r *reader, c *Config) AddonsConfig {
+	a := AddonsConfig{
+		IngressController: r.oneOf("ingressController", IngressNginx, AddonExisting, AddonNone),
+		CertManager:       r.oneOf("certManager", addonModes...),
+		RookCeph:          r.oneOf("rookCeph", addonModes...),
+		Monitoring:        r.oneOf("monitoring", addonModes...),
+	}
+
+	if a.IngressController == IngressNginx {
+		a.IngressNginx = ingressnginx.Config{ChartVersion: r.chartVersion("ingressNginxChartVersion", "")}
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			"%s:ingressController = %q: the Kubernetes project retired ingress-nginx in March 2026; chart %s is its final release and gets no security fixes",
+			Project, IngressNginx, a.IngressNginx.ChartVersion))
+	}
+
+	if a.CertManager == AddonInstall {
+		a.Certs = certmanager.Config{
+			ChartVersion: r.chartVersion("certManagerChartVersion", certmanager.MinChartVersion),
+			Email:        r.email("acmeEmail"),
+			IngressClass: ingressnginx.ClassName,
+		}
+		if a.IngressController == AddonNone {
+			r.fail("certManager", a.CertManager, fmt.Sprintf(
+				`"existing" or "none" while ingressController is "none": its ClusterIssuers answer HTTP-01 challenges through the ingress class %q`,
+				ingressnginx.ClassName))
+		}
+	}
+	if c.Certificate && a.CertManager == AddonNone {
+		r.fail("certificate", "true", `false while certManager is "none": nothing in the cluster would serve the Certificate data-cert `+
+			`(set certManager to "install", or to "existing" if the cluster runs cert-manager with a ClusterIssuer letsencrypt-production)`)
+	}
+
+	if a.RookCeph == AddonInstall {
+		a.Storage = loadRook(r, c)
+		if c.Kafka.StorageClass != rookceph.StorageClassName {
+			c.Warnings = append(c.Warnings, fmt.Sprintf(
+				"%s:rookCeph = %q but storageClass = %q: Ceph is installed and the ZooKeeper and Kafka claims do not use it",
+				Project, AddonInstall, c.Kafka.StorageClass))
+		}
+	}
+	if c.Kafka.StorageClass == rookceph.StorageClassName && a.RookCeph == AddonNone {
+		r.fail("storageClass", c.Kafka.StorageClass, `a class the cluster has while rookCeph is "none": `+
+			`set storageClass to "" (the cluster's default class) or another class, rookCeph to "install", `+
+			`or rookCeph to "existing" if the cluster has its own rook-ceph-block`)
+	}
+
+	if a.Monitoring == AddonInstall {
+		a.Metrics = monitoring.Config{
+			ChartVersion: r.chartVersion("kubePrometheusStackChartVersion", ""),
+			Retention:    r.duration("prometheusRetention"),
+		}
+	}
+	if a.Monitoring != AddonNone {
+		a.Scrape = monitoring.ScrapeConfig{ExporterImage: r.image("kafkaExporterImage")}
+	}
+	return a
+}
+
+// loadRook reads the Ceph keys and sizes the cluster for its storage nodes.
+func loadRook(r *reader, c *Config) rookceph.Config {
+	rc := rookceph.Config{
+		ChartVersion:        r.chartVersion("rookCephChartVersion", rookceph.MinChartVersion),
+		DriversChartVersion: r.chartVersion("cephCsiDriversChartVersion", ""),
+		CephImage:           r.image("cephImage"),
+		DeviceFilter:        r.str("cephDeviceFilter"),
+		Nodes:               r.nodes("cephNodes"),
+		PoolReplicas:        r.integer("cephPoolReplicas", 1, 3),
+	}
+	if _, err := regexp.Compile(rc.DeviceFilter); err != nil || rc.DeviceFilter == "" {
+		r.fail("cephDeviceFilter", rc.DeviceFilter, `a regular expression over device names without "/dev/", such as "^sdb$"`)
+	}
+	if len(rc.Nodes) == 0 {
+		if c.Cluster == ClusterScaleway {
+			rc.Nodes = scalewayWorkers(c)
+		} else {
+			r.fail("cephNodes", "", `the storage nodes' names, comma-separated, while cluster is "existing": `+
+				`only the Scaleway cluster knows its own workers`)
+		}
+	}
+	if n := int32(len(rc.Nodes)); n > 0 && rc.PoolReplicas > n {
+		r.fail("cephPoolReplicas", fmt.Sprint(rc.PoolReplicas), fmt.Sprintf(
+			"at most the %d storage node(s): the pool's failure domain is host, one replica per node", n))
+	}
+	return rc
+}
+
+// scalewayWorkers are the node names of the Scaleway cluster's workers, each
+// with one raw Block Storage volume for Ceph (the control plane has none).
+func scalewayWorkers(c *Config) []string {
+	names := make([]string, c.Scaleway.Cluster.Workers)
+	for i := range names {
+		names[i] = cluster.WorkerName(ResourcePrefix(c.Stack), i+1)
+	}
+	return names
+}
+
+// chartVersion reads a chart version, at least min when min is set.
+func (r *reader) chartVersion(name, min string) string {
+	v := r.str(name)
+	if _, err := kube.ChartVersion(v); err != nil {
+		r.fail(name, v, `a chart version such as "1.2.3" or "v1.2.3"`)
+		return v
+	}
+	if min != "" && !kube.ChartVersionAtLeast(v, min) {
+		r.fail(name, v, fmt.Sprintf("%s or later", min))
+	}
+	return v
+}
+
+// email reads a plain e-mail address; Let's Encrypt refuses the example
+// domains.
+func (r *reader) email(name string) string {
+	v := r.str(name)
+	addr, err := mail.ParseAddress(v)
+	ok := err == nil && addr.Address == v
+	if ok {
+		domain := strings.ToLower(v[strings.LastIndex(v, "@")+1:])
+		ok = strings.Contains(domain, ".") && len(validation.IsDNS1123Subdomain(domain)) == 0 &&
+			!slices.Contains([]string{"example.com", "example.org", "example.net"}, domain)
+	}
+	if !ok {
+		r.fail(name, v, "the e-mail address of the Let's Encrypt account, such as sysop@apk8s.dev")
+	}
+	return v
+}
+
+// promDuration is a Prometheus duration: units from milliseconds to years.
+var promDuration = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
+
+func (r *reader) duration(name string) string {
+	v := r.str(name)
+	if !promDuration.MatchString(v) || strings.Trim(v, "0msdhwy") == "" {
+		r.fail(name, v, `a positive Prometheus duration such as "7d" or "36h"`)
+	}
+	return v
+}
+
+// nodes reads a comma-separated list of node names.
+func (r *reader) nodes(name string) []string {
+	v := r.str(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if len(validation.IsDNS1123Subdomain(n)) > 0 || slices.Contains(out, n) {
+			r.fail(name, v, `distinct node names separated by commas, such as "worker-1,worker-2,worker-3"`)
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
 
 // AddonOutputs are what the data layer waits for.
 type AddonOutputs struct {
@@ -18,6 +233,9 @@ type AddonOutputs struct {
 	Issuer pulumi.Resource
 	// StorageClass is the class of the claims, when created here.
 	StorageClass pulumi.Resource
+	// MonitorCRDs is the release that brings the ServiceMonitor and
+	// PodMonitor CRDs, when installed here.
+	MonitorCRDs pulumi.Resource
 }
 
 // storage lists the StorageClass, if any, for DependsOn.
@@ -28,7 +246,68 @@ func (a *AddonOutputs) storage() []pulumi.Resource {
 	return []pulumi.Resource{a.StorageClass}
 }
 
-// deployAddons installs the add-ons the stack switches on.
+// deployAddons installs the add-ons the stack switches on. The ingress
+// controller comes first: cert-manager's issuers answer challenges through
+// it.
 func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (*AddonOutputs, error) {
-	return &AddonOutputs{}, nil
+	a := cfg.Addons
+	out := &AddonOutputs{}
+
+	var ingress pulumi.Resource
+	if a.IngressController == IngressNginx {
+		in, err := ingressnginx.New(ctx, "ingress-nginx", ingressnginx.Args{Config: a.IngressNginx}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		ingress = in.Release
+	}
+	if a.CertManager == AddonInstall {
+		m, err := certmanager.New(ctx, "cert-manager", certmanager.Args{Config: a.Certs, Ingress: ingress}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		out.Issuer = m.Production
+	}
+	if a.RookCeph == AddonInstall {
+		rc, err := rookceph.New(ctx, "rook-ceph", rookceph.Args{Config: a.Storage}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Kafka.StorageClass == rookceph.StorageClassName {
+			out.StorageClass = rc.StorageClass
+		}
+	}
+	if a.Monitoring == AddonInstall {
+		m, err := monitoring.New(ctx, "monitoring", monitoring.Args{Config: a.Metrics}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		out.MonitorCRDs = m.Release
+	}
+	return out, nil
+}
+
+// deployScrape makes Prometheus scrape Kafka and ZooKeeper in ns once Kafka
+// runs; nothing when the stack has no monitoring.
+//
+// Dependencies here name resources, never components: the Go SDK attaches a
+// component's children asynchronously, so DependsOn on a component only
+// covers the children registered far enough at that moment.
+func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kube.Namespace, kf *kafka.Kafka, k8s pulumi.ResourceOption) error {
+	if cfg.Addons.Monitoring == AddonNone {
+		return nil
+	}
+	_, err := monitoring.NewScrape(ctx, "data-metrics", monitoring.ScrapeArgs{
+		Namespace: ns,
+		Kafka:     kf.StatefulSet,
+		CRDs:      addons.MonitorCRDs,
+		Targets: monitoring.Targets{
+			KafkaBootstrap:       fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+			ZooKeeperName:        zookeeper.Name,
+			ZooKeeperLabels:      zookeeper.Labels,
+			ZooKeeperMetricsPort: zookeeper.Metrics.Name,
+		},
+		Config: cfg.Addons.Scrape,
+	}, k8s)
+	return err
 }

@@ -1,0 +1,172 @@
+// Package monitoring is the cluster's monitoring as the book runs it (the
+// book applies kube-prometheus v0.5.0): the kube-prometheus-stack chart in
+// the namespace "monitoring", sized for the book's small cluster, and the
+// scrape targets of the data namespace (scrape.go).
+package monitoring
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// Names users and other add-ons rely on.
+const (
+	Namespace   = "monitoring"
+	ReleaseName = "kube-prometheus-stack"
+	Chart       = "kube-prometheus-stack"
+	Repo        = "https://prometheus-community.github.io/helm-charts"
+
+	// RetentionSize caps the Prometheus data, which lives on the node's
+	// disk (an emptyDir, as in the book's kube-prometheus).
+	RetentionSize = "5GB"
+)
+
+// Config is the validated shape of the add-on.
+type Config struct {
+	ChartVersion string
+	// Retention is how long Prometheus keeps samples ("7d").
+	Retention string
+}
+
+// Args are the inputs of the component.
+type Args struct {
+	Config Config
+}
+
+// Monitoring is the component.
+type Monitoring struct {
+	pulumi.ResourceState
+
+	Namespace *kube.Resource
+	// Release brings the Prometheus Operator's CRDs: ServiceMonitors and
+	// PodMonitors wait for it.
+	Release *kube.Release
+
+	// Prometheus is the in-cluster address of the Prometheus API.
+	Prometheus pulumi.StringOutput `pulumi:"prometheus"`
+}
+
+// New installs the stack.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
+	m := &Monitoring{}
+	if err := ctx.RegisterComponentResource("apk8s:addons:Monitoring", name, m, opts...); err != nil {
+		return nil, err
+	}
+	c := kube.NewChildren(ctx, m, kube.Namespace{})
+	m.Namespace = c.Add(Namespace, kube.Args{Object: &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: Namespace},
+	}})
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	vals, err := kube.Values(ChartValues(args.Config))
+	if err != nil {
+		return nil, err
+	}
+	in := kube.NewChildren(ctx, m, kube.Namespace{Name: Namespace, Resource: m.Namespace})
+	m.Release = in.Release(name, kube.ReleaseArgs{
+		Name:        ReleaseName,
+		Chart:       Chart,
+		Version:     args.Config.ChartVersion,
+		Repo:        Repo,
+		Namespace:   m.Namespace.Name(),
+		Values:      vals,
+		Timeout:     900,
+		WaitForJobs: true,
+		MaxHistory:  5,
+	})
+	if err := in.Err(); err != nil {
+		return nil, err
+	}
+	m.Prometheus = pulumi.Sprintf("http://%s-prometheus.%s.svc:9090", ReleaseName, Namespace)
+	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"prometheus": m.Prometheus})
+}
+
+// Values is the subset of the chart's values this program sets.
+type Values struct {
+	CRDs               Toggle       `json:"crds"`
+	Prometheus         Prometheus   `json:"prometheus"`
+	Alertmanager       Alertmanager `json:"alertmanager"`
+	Grafana            Sized        `json:"grafana"`
+	PrometheusOperator Sized        `json:"prometheusOperator"`
+	KubeStateMetrics   Toggle       `json:"kubeStateMetrics"`
+	NodeExporter       Toggle       `json:"nodeExporter"`
+	// The control-plane monitors: k3s runs these components inside its
+	// server process, with their metrics on loopback only, so the chart's
+	// monitors would only ever report targets down.
+	KubeControllerManager Toggle `json:"kubeControllerManager"`
+	KubeScheduler         Toggle `json:"kubeScheduler"`
+	KubeEtcd              Toggle `json:"kubeEtcd"`
+	KubeProxy             Toggle `json:"kubeProxy"`
+}
+
+// Toggle is a chart switch.
+type Toggle struct {
+	Enabled bool `json:"enabled"`
+}
+
+// Sized sets a component's resources.
+type Sized struct {
+	Resources corev1.ResourceRequirements `json:"resources"`
+}
+
+// Prometheus configures the Prometheus server.
+type Prometheus struct {
+	PrometheusSpec PrometheusSpec `json:"prometheusSpec"`
+}
+
+// PrometheusSpec is the Prometheus resource the chart creates. The
+// *NilUsesHelmValues switches are false so that Prometheus selects every
+// monitor and rule in every namespace, not only the chart's own: the Kafka
+// and ZooKeeper monitors live in the data namespace.
+type PrometheusSpec struct {
+	Retention                               string                      `json:"retention"`
+	RetentionSize                           string                      `json:"retentionSize"`
+	Resources                               corev1.ResourceRequirements `json:"resources"`
+	ServiceMonitorSelectorNilUsesHelmValues bool                        `json:"serviceMonitorSelectorNilUsesHelmValues"`
+	PodMonitorSelectorNilUsesHelmValues     bool                        `json:"podMonitorSelectorNilUsesHelmValues"`
+	RuleSelectorNilUsesHelmValues           bool                        `json:"ruleSelectorNilUsesHelmValues"`
+	ProbeSelectorNilUsesHelmValues          bool                        `json:"probeSelectorNilUsesHelmValues"`
+	ScrapeConfigSelectorNilUsesHelmValues   bool                        `json:"scrapeConfigSelectorNilUsesHelmValues"`
+}
+
+// Alertmanager configures the Alertmanager.
+type Alertmanager struct {
+	AlertmanagerSpec Sized `json:"alertmanagerSpec"`
+}
+
+// ChartValues size the stack for the book's cluster (three 8 GB workers
+// that also carry Ceph, ZooKeeper and Kafka): one Prometheus, one
+// Alertmanager, Grafana, node-exporter and kube-state-metrics, each with a
+// memory limit.
+func ChartValues(c Config) Values {
+	return Values{
+		CRDs: Toggle{Enabled: true},
+		Prometheus: Prometheus{PrometheusSpec: PrometheusSpec{
+			Retention:     c.Retention,
+			RetentionSize: RetentionSize,
+			Resources:     sized("200m", "512Mi", "2Gi"),
+		}},
+		Alertmanager:          Alertmanager{AlertmanagerSpec: Sized{Resources: sized("10m", "32Mi", "128Mi")}},
+		Grafana:               Sized{Resources: sized("50m", "128Mi", "512Mi")},
+		PrometheusOperator:    Sized{Resources: sized("50m", "64Mi", "256Mi")},
+		KubeStateMetrics:      Toggle{Enabled: true},
+		NodeExporter:          Toggle{Enabled: true},
+		KubeControllerManager: Toggle{Enabled: false},
+		KubeScheduler:         Toggle{Enabled: false},
+		KubeEtcd:              Toggle{Enabled: false},
+		KubeProxy:             Toggle{Enabled: false},
+	}
+}
+
+func sized(cpu, memory, limit string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory)},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)},
+	}
+}

@@ -1,0 +1,191 @@
+package monitoring
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	mon "github.com/apk8s/apk8s-platform/apis/monitoring"
+	"github.com/apk8s/apk8s-platform/components/ports"
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// ExporterName names the Kafka exporter's Deployment, Service and
+// ServiceMonitor.
+const ExporterName = "kafka-exporter"
+
+// ExporterMetrics is the exporter's Prometheus endpoint.
+var ExporterMetrics = ports.Port{Name: "metrics", Port: 9308}
+
+// ExporterLabels select the exporter.
+var ExporterLabels = map[string]string{"app": ExporterName}
+
+// ScrapeInterval is how often the data services are scraped.
+const ScrapeInterval = "30s"
+
+// ScrapeConfig is the validated shape of the data namespace's targets.
+type ScrapeConfig struct {
+	// ExporterImage is the Kafka exporter's image. The Confluent broker
+	// image has no Prometheus endpoint; the exporter reads brokers, topics
+	// and consumer-group lag through the Kafka protocol.
+	ExporterImage string
+}
+
+// Targets are the data services to scrape, as their own packages name
+// them (the stack fills them in, so this package does not rebuild with
+// theirs).
+type Targets struct {
+	// KafkaBootstrap is the brokers' address in the namespace ("kafka:9092").
+	KafkaBootstrap string
+	// ZooKeeperName names the PodMonitor; ZooKeeperLabels select the
+	// ensemble's pods and ZooKeeperMetricsPort is their metrics port's name.
+	ZooKeeperName        string
+	ZooKeeperLabels      map[string]string
+	ZooKeeperMetricsPort string
+}
+
+// ScrapeArgs are the inputs of the scrape component.
+type ScrapeArgs struct {
+	// Namespace is the data namespace.
+	Namespace kube.Namespace
+	// Kafka is the brokers' StatefulSet; the exporter starts once it is
+	// ready.
+	Kafka pulumi.Resource
+	// CRDs is the release that brings the monitor CRDs, when this program
+	// installs it; the monitors wait for it.
+	CRDs    pulumi.Resource
+	Targets Targets
+	Config  ScrapeConfig
+}
+
+// Scrape is the component that makes Prometheus scrape the data namespace:
+// ZooKeeper's own Prometheus endpoint (container port "metrics") through a
+// PodMonitor, and Kafka through the exporter and a ServiceMonitor.
+type Scrape struct {
+	pulumi.ResourceState
+
+	Exporter         *kube.Resource
+	ExporterService  *kube.Resource
+	KafkaMonitor     *kube.Resource
+	ZooKeeperMonitor *kube.Resource
+}
+
+// NewScrape creates the exporter and the monitors.
+func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi.ResourceOption) (*Scrape, error) {
+	s := &Scrape{}
+	if err := ctx.RegisterComponentResource("apk8s:addons:DataScrape", name, s, opts...); err != nil {
+		return nil, err
+	}
+	ns := args.Namespace.Name
+	var afterCRDs []pulumi.ResourceOption
+	if args.CRDs != nil {
+		afterCRDs = append(afterCRDs, pulumi.DependsOn([]pulumi.Resource{args.CRDs}))
+	}
+	var afterKafka []pulumi.ResourceOption
+	if args.Kafka != nil {
+		afterKafka = append(afterKafka, pulumi.DependsOn([]pulumi.Resource{args.Kafka}))
+	}
+	c := kube.NewChildren(ctx, s, args.Namespace)
+	s.ExporterService = c.Add(ExporterName, kube.Args{Object: ExporterService(ns)})
+	s.Exporter = c.Add(ExporterName, kube.Args{Object: Exporter(ns, args.Targets.KafkaBootstrap, args.Config)}, afterKafka...)
+	s.KafkaMonitor = c.Add(ExporterName, kube.Args{Object: KafkaMonitor(ns)}, afterCRDs...)
+	s.ZooKeeperMonitor = c.Add(args.Targets.ZooKeeperName, kube.Args{Object: ZooKeeperMonitor(ns, args.Targets)}, afterCRDs...)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{})
+}
+
+// Exporter is the Kafka exporter, a read-only client of the brokers at
+// bootstrap.
+func Exporter(ns, bootstrap string, c ScrapeConfig) *appsv1.Deployment {
+	nobody := int64(65534)
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: ExporterLabels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas:             ptr.To(int32(1)),
+			RevisionHistoryLimit: ptr.To(int32(1)),
+			Selector:             &metav1.LabelSelector{MatchLabels: ExporterLabels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: ExporterLabels},
+				Spec: corev1.PodSpec{
+					EnableServiceLinks: ptr.To(false),
+					SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: &nobody},
+					Containers: []corev1.Container{{
+						Name:  ExporterName,
+						Image: c.ExporterImage,
+						Args: []string{
+							"--kafka.server=" + bootstrap,
+							fmt.Sprintf("--web.listen-address=:%d", ExporterMetrics.Port),
+						},
+						Ports: ports.Container(ExporterMetrics),
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
+						},
+						ReadinessProbe: tcpProbe(10),
+						LivenessProbe:  tcpProbe(30),
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+				},
+			},
+		},
+	}
+}
+
+func tcpProbe(delay int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{
+			Port: intstr.FromString(ExporterMetrics.Name),
+		}},
+		InitialDelaySeconds: delay, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
+	}
+}
+
+// ExporterService is what the ServiceMonitor selects.
+func ExporterService(ns string) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: ExporterLabels},
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: ExporterLabels,
+			Ports:    ports.Service(ExporterMetrics),
+		},
+	}
+}
+
+// KafkaMonitor scrapes the exporter.
+func KafkaMonitor(ns string) *mon.ServiceMonitor {
+	return &mon.ServiceMonitor{
+		TypeMeta:   metav1.TypeMeta{APIVersion: mon.APIVersion, Kind: "ServiceMonitor"},
+		ObjectMeta: metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: ExporterLabels},
+		Spec: mon.ServiceMonitorSpec{
+			Selector:  metav1.LabelSelector{MatchLabels: ExporterLabels},
+			Endpoints: []mon.Endpoint{{Port: ExporterMetrics.Name, Interval: ScrapeInterval}},
+		},
+	}
+}
+
+// ZooKeeperMonitor scrapes every ensemble member's metrics port.
+func ZooKeeperMonitor(ns string, t Targets) *mon.PodMonitor {
+	return &mon.PodMonitor{
+		TypeMeta:   metav1.TypeMeta{APIVersion: mon.APIVersion, Kind: "PodMonitor"},
+		ObjectMeta: metav1.ObjectMeta{Name: t.ZooKeeperName, Namespace: ns, Labels: t.ZooKeeperLabels},
+		Spec: mon.PodMonitorSpec{
+			Selector:            metav1.LabelSelector{MatchLabels: t.ZooKeeperLabels},
+			PodMetricsEndpoints: []mon.PodMetricsEndpoint{{Port: t.ZooKeeperMetricsPort, Interval: ScrapeInterval}},
+		},
+	}
+}
