@@ -437,11 +437,7 @@ func TestAddonsOffLocally(t *testing.T) {
 // TestAddonDependentsFailValidation: whatever needs an add-on that is "none"
 // fails before any resource, saying what to change.
 func TestAddonDependentsFailValidation(t *testing.T) {
-	tests := []struct {
-		name  string
-		run   Run
-		wants []string
-	}{
+	checkBadConfigs(t, []badConfig{
 		{"certificate without cert-manager", Run{Stack: "dev3", Set: map[string]string{"certManager": "none"}},
 			[]string{`apk8s-platform:certificate = "true" is not allowed`, `while certManager is "none"`, `"existing" if the cluster runs cert-manager`}},
 		{"Ceph class without Rook", Run{Stack: "dev3", Set: map[string]string{"rookCeph": "none"}},
@@ -480,17 +476,7 @@ func TestAddonDependentsFailValidation(t *testing.T) {
 			[]string{`apk8s-platform:prometheusRetention = "7 days"`, "Prometheus duration"}},
 		{"every add-on problem at once", Run{Stack: "dev3", Set: map[string]string{"acmeEmail": "x", "cephPoolReplicas": "9", "prometheusRetention": "0d", "rookCephChartVersion": "1"}},
 			[]string{"(4 problems)", "acmeEmail", "cephPoolReplicas", "prometheusRetention", "rookCephChartVersion"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			g, err := tt.run.Do(t)
-			require.Error(t, err)
-			for _, want := range tt.wants {
-				assert.Contains(t, err.Error(), want)
-			}
-			assert.Empty(t, g.All, "no resource may be registered")
-		})
-	}
+	})
 }
 
 // TestIngressNginxRetirementWarns: the retired controller is allowed (the

@@ -22,11 +22,7 @@ import (
 // message that names the key, the bad value and what is allowed, and the
 // program registers nothing at all.
 func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
-	tests := []struct {
-		name  string
-		run   Run
-		wants []string // each must appear in the error
-	}{
+	checkBadConfigs(t, []badConfig{
 		{"zero zookeeper replicas", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0"}},
 			[]string{`apk8s-platform:zookeeperReplicas = "0" is not allowed`, "a whole number from 1 to 7"}},
 		{"negative kafka replicas", Run{Stack: "local", Set: map[string]string{"kafkaReplicas": "-1"}},
@@ -67,7 +63,20 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:certificate = "maybe"`, "true or false"}},
 		{"every problem at once", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0", "kafkaReplicas": "0", "domain": "x"}, Unset: []string{"basicAuthPassword"}},
 			[]string{"(4 problems)", "zookeeperReplicas", "kafkaReplicas", "domain", "basicAuthPassword is not set"}},
-	}
+	})
+}
+
+// badConfig is one invalid stack config and what its error must say.
+type badConfig struct {
+	name  string
+	run   Run
+	wants []string // each must appear in the error
+}
+
+// checkBadConfigs requires each config to fail with every wanted phrase,
+// before a single resource is registered, and without the password.
+func checkBadConfigs(t *testing.T, tests []badConfig) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g, err := tt.run.Do(t)

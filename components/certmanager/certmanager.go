@@ -8,7 +8,6 @@ package certmanager
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cm "github.com/apk8s/apk8s-platform/apis/certmanager"
@@ -75,23 +74,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("apk8s:addons:CertManager", name, m, opts...); err != nil {
 		return nil, err
 	}
-	c := kube.NewChildren(ctx, m, kube.Namespace{})
-	m.Namespace = c.Add(Namespace, kube.Args{Object: namespace()})
-	if err := c.Err(); err != nil {
-		return nil, err
-	}
-	vals, err := kube.Values(ChartValues(args.Config.ChartVersion))
+	ns, inNS, err := kube.OwnNamespace(ctx, m, Namespace)
 	if err != nil {
 		return nil, err
 	}
-	inNS := kube.NewChildren(ctx, m, kube.Namespace{Name: Namespace, Resource: m.Namespace})
+	m.Namespace = ns
 	m.Release = inNS.Release(name, kube.ReleaseArgs{
 		Name:        ReleaseName,
 		Chart:       Chart,
 		Version:     args.Config.ChartVersion,
 		Repo:        Repo,
-		Namespace:   m.Namespace.Name(),
-		Values:      vals,
+		Values:      ChartValues(args.Config.ChartVersion),
 		Timeout:     600,
 		WaitForJobs: true,
 		MaxHistory:  5,
@@ -113,13 +106,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	m.Issuer = m.Production.Name()
 	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"issuer": m.Issuer})
-}
-
-func namespace() *corev1.Namespace {
-	return &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: Namespace},
-	}
 }
 
 // Values is the subset of the chart's values this program sets.

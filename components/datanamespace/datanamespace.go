@@ -72,10 +72,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	c := kube.NewChildren(ctx, d, kube.Namespace{})
-	d.Namespace = c.Add(name, kube.Args{Object: &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: Name},
-	}})
+	d.Namespace = c.Add(name, kube.Args{Object: kube.NamespaceObject(Name)})
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

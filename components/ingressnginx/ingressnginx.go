@@ -15,7 +15,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
@@ -60,23 +59,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("apk8s:addons:IngressNginx", name, in, opts...); err != nil {
 		return nil, err
 	}
-	c := kube.NewChildren(ctx, in, kube.Namespace{})
-	in.Namespace = c.Add(Namespace, kube.Args{Object: namespace()})
-	if err := c.Err(); err != nil {
-		return nil, err
-	}
-	vals, err := kube.Values(ChartValues())
+	ns, inNS, err := kube.OwnNamespace(ctx, in, Namespace)
 	if err != nil {
 		return nil, err
 	}
-	inNS := kube.NewChildren(ctx, in, kube.Namespace{Name: Namespace, Resource: in.Namespace})
+	in.Namespace = ns
 	in.Release = inNS.Release(name, kube.ReleaseArgs{
 		Name:        ReleaseName,
 		Chart:       Chart,
 		Version:     args.Config.ChartVersion,
 		Repo:        Repo,
-		Namespace:   in.Namespace.Name(),
-		Values:      vals,
+		Values:      ChartValues(),
 		Timeout:     600,
 		WaitForJobs: true,
 		MaxHistory:  5,
@@ -86,13 +79,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	in.ClassName = pulumi.String(ClassName).ToStringOutput()
 	return in, ctx.RegisterResourceOutputs(in, pulumi.Map{"className": in.ClassName})
-}
-
-func namespace() *corev1.Namespace {
-	return &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: Namespace},
-	}
 }
 
 // Values is the subset of the chart's values this program sets.

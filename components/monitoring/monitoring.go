@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
@@ -56,26 +55,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("apk8s:addons:Monitoring", name, m, opts...); err != nil {
 		return nil, err
 	}
-	c := kube.NewChildren(ctx, m, kube.Namespace{})
-	m.Namespace = c.Add(Namespace, kube.Args{Object: &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: Namespace},
-	}})
-	if err := c.Err(); err != nil {
-		return nil, err
-	}
-	vals, err := kube.Values(ChartValues(args.Config))
+	ns, in, err := kube.OwnNamespace(ctx, m, Namespace)
 	if err != nil {
 		return nil, err
 	}
-	in := kube.NewChildren(ctx, m, kube.Namespace{Name: Namespace, Resource: m.Namespace})
+	m.Namespace = ns
 	m.Release = in.Release(name, kube.ReleaseArgs{
 		Name:        ReleaseName,
 		Chart:       Chart,
 		Version:     args.Config.ChartVersion,
 		Repo:        Repo,
-		Namespace:   m.Namespace.Name(),
-		Values:      vals,
+		Values:      ChartValues(args.Config),
 		Timeout:     900,
 		WaitForJobs: true,
 		MaxHistory:  5,

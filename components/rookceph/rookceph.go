@@ -107,28 +107,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	cfg := args.Config
-	c := kube.NewChildren(ctx, r, kube.Namespace{})
-	r.Namespace = c.Add(Namespace, kube.Args{Object: namespace()})
-	if err := c.Err(); err != nil {
-		return nil, err
-	}
-	operatorValues, err := kube.Values(OperatorValues())
+	ns, in, err := kube.OwnNamespace(ctx, r, Namespace)
 	if err != nil {
 		return nil, err
 	}
-	driversValues, err := kube.Values(DriversValues())
-	if err != nil {
-		return nil, err
-	}
-
-	in := kube.NewChildren(ctx, r, kube.Namespace{Name: Namespace, Resource: r.Namespace})
+	r.Namespace = ns
 	r.Operator = in.Release(name, kube.ReleaseArgs{
 		Name:       OperatorRelease,
 		Chart:      OperatorChart,
 		Version:    cfg.ChartVersion,
 		Repo:       Repo,
-		Namespace:  r.Namespace.Name(),
-		Values:     operatorValues,
+		Values:     OperatorValues(),
 		Timeout:    600,
 		MaxHistory: 5,
 	})
@@ -140,8 +129,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Chart:      DriversChart,
 		Version:    cfg.DriversChartVersion,
 		Repo:       DriversRepo,
-		Namespace:  r.Namespace.Name(),
-		Values:     driversValues,
+		Values:     DriversValues(),
 		Timeout:    600,
 		MaxHistory: 5,
 	}, pulumi.DependsOn([]pulumi.Resource{r.Operator}))
@@ -164,13 +152,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	r.StorageClassName = r.StorageClass.Name()
 	return r, ctx.RegisterResourceOutputs(r, pulumi.Map{"storageClassName": r.StorageClassName})
-}
-
-func namespace() *corev1.Namespace {
-	return &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: Namespace},
-	}
 }
 
 // MonCount is the mon quorum for nodes storage nodes: at most three, one

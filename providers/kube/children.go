@@ -1,13 +1,17 @@
 package kube
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // Namespace is where a component puts its objects: the name, which it spells
 // into DNS names, and the resource that creates the namespace, which every
 // object waits for. Resource is nil for a namespace that exists already.
 type Namespace struct {
 	Name     string
-	Resource pulumi.Resource
+	Resource *Resource
 }
 
 // Children registers the Kubernetes objects of one component: each gets the
@@ -16,6 +20,7 @@ type Namespace struct {
 // constructor reads as its list of objects.
 type Children struct {
 	ctx  *pulumi.Context
+	ns   Namespace
 	opts []pulumi.ResourceOption
 	err  error
 }
@@ -26,7 +31,27 @@ func NewChildren(ctx *pulumi.Context, parent pulumi.Resource, ns Namespace) *Chi
 	if ns.Resource != nil {
 		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{ns.Resource}))
 	}
-	return &Children{ctx: ctx, opts: opts}
+	return &Children{ctx: ctx, ns: ns, opts: opts}
+}
+
+// NamespaceObject is the Namespace called name.
+func NamespaceObject(name string) *corev1.Namespace {
+	return &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+	}
+}
+
+// OwnNamespace creates the namespace name as a child of parent and returns
+// it with the Children that go into it: the start of every component that
+// owns a namespace.
+func OwnNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string) (*Resource, *Children, error) {
+	c := NewChildren(ctx, parent, Namespace{})
+	ns := c.Add(name, Args{Object: NamespaceObject(name)})
+	if err := c.Err(); err != nil {
+		return nil, nil, err
+	}
+	return ns, NewChildren(ctx, parent, Namespace{Name: name, Resource: ns}), nil
 }
 
 // Add registers one object; it returns nil once an error has happened.

@@ -30,8 +30,9 @@ type ReleaseArgs struct {
 	// Namespace is where the release lives. Passing the Namespace resource's
 	// name output makes the release wait for it.
 	Namespace pulumi.StringInput
-	// Values are the chart values, a JSON-shaped tree (see Values).
-	Values map[string]any
+	// Values are the chart values: a Go struct with JSON tags (the typed
+	// subset of a chart's values a component sets) or a JSON-shaped map.
+	Values any
 	// CreateNamespace lets Helm create the namespace; this program creates
 	// its namespaces itself, so it stays false.
 	CreateNamespace bool
@@ -114,7 +115,11 @@ func (a ReleaseArgs) inputs() (pulumi.Map, error) {
 		props["repositoryOpts"] = pulumi.Map{"repo": pulumi.String(a.Repo)}
 	}
 	if a.Values != nil {
-		props["values"] = pulumi.Any(a.Values)
+		tree, err := Values(a.Values)
+		if err != nil {
+			return nil, err
+		}
+		props["values"] = pulumi.Any(tree)
 	}
 	for k, v := range map[string]bool{
 		"atomic":        a.Atomic,
@@ -159,6 +164,9 @@ func Values(v any) (map[string]any, error) {
 func (c *Children) Release(name string, args ReleaseArgs, opts ...pulumi.ResourceOption) *Release {
 	if c.err != nil {
 		return nil
+	}
+	if args.Namespace == nil && c.ns.Resource != nil {
+		args.Namespace = c.ns.Resource.Name() // the release waits for its namespace
 	}
 	res, err := NewRelease(c.ctx, name, args, append(append([]pulumi.ResourceOption{}, c.opts...), opts...)...)
 	c.err = err
