@@ -70,6 +70,32 @@ type AddonsConfig struct {
 
 var addonModes = []string{AddonInstall, AddonExisting, AddonNone}
 
+// forRendering treats the add-ons to install as present: a Helm release
+// needs its chart repository and a cluster, so a rendering stack writes only
+// its own objects, and says so.
+func (a *AddonsConfig) forRendering(c *Config) {
+	var charts []string
+	for _, addon := range []struct {
+		mode  *string
+		chart string
+	}{
+		{&a.IngressController, "ingress-nginx"},
+		{&a.CertManager, "cert-manager"},
+		{&a.RookCeph, "rook-ceph"},
+		{&a.Monitoring, "kube-prometheus-stack"},
+	} {
+		if *addon.mode == AddonInstall || *addon.mode == IngressNginx {
+			charts = append(charts, addon.chart)
+			*addon.mode = AddonExisting
+		}
+	}
+	if len(charts) > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			"%s:renderYamlToDirectory is set: the charts %s are not rendered (render them with helm template); the objects of this program are",
+			Project, strings.Join(charts, ", ")))
+	}
+}
+
 // loadAddons reads the add-on keys; c holds the data layer's config, for the
 // checks that span both (a claim's class that only an add-on provides).
 func loadAddons(r *reader, c *Config) AddonsConfig {
@@ -78,6 +104,9 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 		CertManager:       r.oneOf("certManager", addonModes...),
 		RookCeph:          r.oneOf("rookCeph", addonModes...),
 		Monitoring:        r.oneOf("monitoring", addonModes...),
+	}
+	if c.RenderYamlToDirectory != "" {
+		a.forRendering(c)
 	}
 
 	if a.IngressController == IngressNginx {

@@ -79,8 +79,8 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
 	}
 	s.AllowAnyAdminCIDR = r.boolean("allowAnyAdminCidr")
-	if c.Cluster != ClusterScaleway {
-		return s
+	if c.Cluster != ClusterScaleway || c.RenderYamlToDirectory != "" {
+		return s // no cluster is built: its cross-checks do not apply
 	}
 
 	if len(admins) == 0 && !adminsMalformed {
