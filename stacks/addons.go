@@ -45,7 +45,7 @@ var addonKeys = []Key{
 	def("rookCephChartVersion", "string", "v1.20.7", "Version of the rook-ceph operator chart (https://charts.rook.io/release), v1.20.0 or later."),
 	def("cephCsiDriversChartVersion", "string", "1.0.4", "Version of the ceph-csi-drivers chart (https://ceph.github.io/ceph-csi-operator); the ceph-csi-operator version the rook-ceph chart bundles."),
 	def("cephImage", "string", "quay.io/ceph/ceph:v20.2.4", "Ceph image of the CephCluster's daemons."),
-	def("cephDeviceFilter", "string", "^sdb$", "Regular expression over device names (without /dev/) that picks each storage node's raw volume; the Scaleway block volume is the second disk, sdb."),
+	def("cephDeviceFilter", "string", "^sd[a-z]$", "Regular expression over device names (without /dev/) that picks each storage node's raw volume: on Scaleway the Block Storage volume is a SCSI disk (sd*) beside the virtio root disk (vda); Rook skips disks with partitions or a filesystem."),
 	def("cephNodes", "string", "", `Storage nodes, comma-separated node names ("" = the Scaleway cluster's workers; required with cluster "existing").`),
 	def("cephPoolReplicas", "integer", "3", "Replicas of the pool replicapool, one per node, 1 to 3 and at most the storage nodes."),
 	def("monitoring", "string", AddonInstall, `Monitoring: "install" installs kube-prometheus-stack and scrapes Kafka and ZooKeeper, "existing" only adds the scrape targets (the cluster runs the Prometheus Operator), "none" has neither.`),
@@ -170,7 +170,7 @@ func loadRook(r *reader, c *Config) rookceph.Config {
 		PoolReplicas:        r.integer("cephPoolReplicas", 1, 3),
 	}
 	if _, err := regexp.Compile(rc.DeviceFilter); err != nil || rc.DeviceFilter == "" {
-		r.fail("cephDeviceFilter", rc.DeviceFilter, `a regular expression over device names without "/dev/", such as "^sdb$"`)
+		r.fail("cephDeviceFilter", rc.DeviceFilter, `a regular expression over device names without "/dev/", such as "^sd[a-z]$"`)
 	}
 	if len(rc.Nodes) == 0 {
 		if c.Cluster == ClusterScaleway {

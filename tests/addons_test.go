@@ -213,10 +213,10 @@ func TestRookCephCluster(t *testing.T) {
 	require.NotNil(t, s.UseAllDevices)
 	assert.False(t, *s.UseAllDevices, "never every device: the root disk must stay out")
 	assert.Equal(t, []rook.Node{
-		{Name: "apk8s-dev3-worker-1", Selection: rook.Selection{DeviceFilter: "^sdb$"}},
-		{Name: "apk8s-dev3-worker-2", Selection: rook.Selection{DeviceFilter: "^sdb$"}},
-		{Name: "apk8s-dev3-worker-3", Selection: rook.Selection{DeviceFilter: "^sdb$"}},
-	}, s.Nodes, "the Scaleway workers, each with its Block Storage volume as sdb")
+		{Name: "apk8s-dev3-worker-1", Selection: rook.Selection{DeviceFilter: "^sd[a-z]$"}},
+		{Name: "apk8s-dev3-worker-2", Selection: rook.Selection{DeviceFilter: "^sd[a-z]$"}},
+		{Name: "apk8s-dev3-worker-3", Selection: rook.Selection{DeviceFilter: "^sd[a-z]$"}},
+	}, s.Nodes, "the Scaleway workers, each with its Block Storage volume (sd*)")
 	assert.Equal(t, 3, cc.Spec.Mon.Count)
 	assert.False(t, cc.Spec.Mon.AllowMultiplePerNode)
 	assert.Equal(t, "quay.io/ceph/ceph:v20.2.4", cc.Spec.CephVersion.Image)

@@ -99,7 +99,7 @@ type Selection struct {
 	// DeviceFilter.
 	UseAllDevices *bool `json:"useAllDevices,omitempty"`
 	// DeviceFilter is a regular expression over device names without
-	// "/dev/" ("^sdb$").
+	// "/dev/" ("^sd[a-z]$").
 	DeviceFilter string `json:"deviceFilter,omitempty"`
 }
 

@@ -69,7 +69,8 @@ type Config struct {
 	DriversChartVersion string // ceph-csi-drivers chart
 	CephImage           string
 	// DeviceFilter selects the raw volume on each storage node by device
-	// name ("^sdb$": the Scaleway block volume next to the root disk).
+	// name ("^sd[a-z]$": the Scaleway Block Storage volume, a SCSI disk beside
+	// the virtio root disk; Rook skips any disk with partitions or a filesystem).
 	DeviceFilter string
 	// Nodes are the storage nodes by their kubernetes.io/hostname; their
 	// number sizes the mon quorum.
