@@ -207,7 +207,7 @@ func CephCluster(c Config) *rook.CephCluster {
 			},
 			// Deleting the CephCluster leaves the hosts' data alone: wiping
 			// needs a confirmation after which Rook stops managing the
-			// cluster, so it cannot be set ahead of time (docs/addons.md).
+			// cluster, so it cannot be set ahead of time (README, "Rook-Ceph details").
 			CleanupPolicy:        rook.CleanupPolicySpec{Confirmation: "", AllowUninstallWithVolumes: false},
 			DisruptionManagement: rook.DisruptionManagementSpec{ManagePodBudgets: true},
 		},
