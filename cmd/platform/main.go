@@ -55,7 +55,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("platform", flag.ContinueOnError)
 	stack := fs.String("stack", "local", "stack name (Pulumi.<stack>.yaml)")
 	workdir := fs.String("workdir", "", "state and stack settings (default ~/.cache/apk8s-platform/stacks/<stack>)")
-	tools := fs.String("tools", os.Getenv("APK8S_TOOLS"), `bootstrap cache with bin/pulumi ("" = pulumi on PATH)`)
+	tools := fs.String("tools", defaultTools(home), `bootstrap cache with bin/pulumi ("" = pulumi on PATH)`)
 	set, secret := pairs{}, pairs{}
 	fs.Var(set, "set", "config key=value (repeatable)")
 	fs.Var(secret, "secret", "secret config key=value or key=@file (repeatable)")
@@ -129,6 +129,19 @@ func printOutputs(out auto.OutputMap) {
 		}
 		fmt.Printf("%-16s %v\n", k, v)
 	}
+}
+
+// defaultTools is $APK8S_TOOLS, else the cache scripts/bootstrap-tools.sh
+// fills when it holds a CLI, else "" (the pulumi on PATH).
+func defaultTools(home string) string {
+	if dir := os.Getenv("APK8S_TOOLS"); dir != "" {
+		return dir
+	}
+	dir := filepath.Join(home, ".cache", "apk8s-platform", "tools")
+	if _, err := os.Stat(filepath.Join(dir, "bin", "pulumi")); err == nil {
+		return dir
+	}
+	return ""
 }
 
 func passThrough(names ...string) map[string]string {
