@@ -211,3 +211,18 @@ func TestProviderVersionMatchesSDK(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeErrorExample: the error the README shows is the one the program
+// gives for that config, to the letter.
+func TestReadmeErrorExample(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(raw), "## Configuration")
+	require.True(t, ok)
+	_, rest, ok = strings.Cut(rest, "```text\n")
+	require.True(t, ok, "README's Configuration section shows no error")
+	shown, _, _ := strings.Cut(rest, "\n```")
+	_, err = Run{Stack: "dev3", Set: map[string]string{"kafkaReplicas": "0", "kafkaHeap": "2G"}}.Do(t)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), shown)
+}
