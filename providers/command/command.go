@@ -89,6 +89,5 @@ func NewRemoteCommand(ctx *pulumi.Context, name string, args *RemoteCommandArgs,
 		conn := a.Connection.Defaults()
 		a.Connection = &conn
 	}
-	var res RemoteCommand
-	return &res, RemoteCommandType.Register(ctx, name, &a, &res, opts...)
+	return plugin.New[RemoteCommand](ctx, RemoteCommandType, name, &a, opts...)
 }

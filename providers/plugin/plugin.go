@@ -159,3 +159,16 @@ func input(v reflect.Value) (in pulumi.Input, set bool, err error) {
 	}
 	return nil, false, fmt.Errorf("type %s is neither a Pulumi input nor a struct of them", v.Type())
 }
+
+// New registers a resource of type t and returns its output struct R, or
+// nil and the error, as a generated constructor does.
+func New[R any, P interface {
+	*R
+	pulumi.CustomResource
+}](ctx *pulumi.Context, t Type, name string, args any, opts ...pulumi.ResourceOption) (*R, error) {
+	res := P(new(R))
+	if err := t.Register(ctx, name, args, res, opts...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}

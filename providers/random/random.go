@@ -39,6 +39,5 @@ type RandomPassword struct {
 
 // NewRandomPassword registers a password.
 func NewRandomPassword(ctx *pulumi.Context, name string, args *RandomPasswordArgs, opts ...pulumi.ResourceOption) (*RandomPassword, error) {
-	var res RandomPassword
-	return &res, RandomPasswordType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[RandomPassword](ctx, RandomPasswordType, name, args, opts...)
 }

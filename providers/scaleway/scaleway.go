@@ -61,8 +61,7 @@ type Vpc struct {
 
 // NewVpc registers a VPC.
 func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.ResourceOption) (*Vpc, error) {
-	var res Vpc
-	return &res, VpcType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[Vpc](ctx, VpcType, name, args, opts...)
 }
 
 // PrivateNetworkIpv4SubnetArgs is the IPv4 subnet of a private network.
@@ -89,8 +88,7 @@ type PrivateNetwork struct {
 
 // NewPrivateNetwork registers a private network.
 func NewPrivateNetwork(ctx *pulumi.Context, name string, args *PrivateNetworkArgs, opts ...pulumi.ResourceOption) (*PrivateNetwork, error) {
-	var res PrivateNetwork
-	return &res, PrivateNetworkType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[PrivateNetwork](ctx, PrivateNetworkType, name, args, opts...)
 }
 
 // IpArgs are the inputs of a flexible public IP (instance/ip).
@@ -110,8 +108,7 @@ type Ip struct {
 
 // NewIp registers a flexible IP.
 func NewIp(ctx *pulumi.Context, name string, args *IpArgs, opts ...pulumi.ResourceOption) (*Ip, error) {
-	var res Ip
-	return &res, IpType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[Ip](ctx, IpType, name, args, opts...)
 }
 
 // Security group rule values.
@@ -155,8 +152,7 @@ type SecurityGroup struct {
 
 // NewSecurityGroup registers a security group.
 func NewSecurityGroup(ctx *pulumi.Context, name string, args *SecurityGroupArgs, opts ...pulumi.ResourceOption) (*SecurityGroup, error) {
-	var res SecurityGroup
-	return &res, SecurityGroupType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[SecurityGroup](ctx, SecurityGroupType, name, args, opts...)
 }
 
 // ServerPrivateNetworkArgs attaches a server to a private network.
@@ -203,8 +199,7 @@ type Server struct {
 
 // NewServer registers an instance.
 func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulumi.ResourceOption) (*Server, error) {
-	var res Server
-	return &res, ServerType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[Server](ctx, ServerType, name, args, opts...)
 }
 
 // BlockVolumeArgs are the inputs of a Block Storage volume (block/volume).
@@ -225,6 +220,5 @@ type BlockVolume struct {
 
 // NewBlockVolume registers a Block Storage volume.
 func NewBlockVolume(ctx *pulumi.Context, name string, args *BlockVolumeArgs, opts ...pulumi.ResourceOption) (*BlockVolume, error) {
-	var res BlockVolume
-	return &res, BlockVolumeType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[BlockVolume](ctx, BlockVolumeType, name, args, opts...)
 }

@@ -45,6 +45,5 @@ type PrivateKey struct {
 
 // NewPrivateKey registers a private key.
 func NewPrivateKey(ctx *pulumi.Context, name string, args *PrivateKeyArgs, opts ...pulumi.ResourceOption) (*PrivateKey, error) {
-	var res PrivateKey
-	return &res, PrivateKeyType.Register(ctx, name, args, &res, opts...)
+	return plugin.New[PrivateKey](ctx, PrivateKeyType, name, args, opts...)
 }
