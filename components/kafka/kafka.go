@@ -128,11 +128,6 @@ func headlessService(ns string) *corev1.Service {
 	}
 }
 
-// BrokerHost is the stable DNS name of broker i, the address it advertises.
-func BrokerHost(ns string, i int) string {
-	return fmt.Sprintf("%s-%d.%s.%s.svc.cluster.local", Name, i, HeadlessName, ns)
-}
-
 // startCommand takes the broker id from the pod ordinal and advertises the
 // pod's own name under the headless Service (the book advertised the pod IP,
 // which changes on every restart).

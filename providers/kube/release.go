@@ -173,14 +173,6 @@ func (c *Children) Release(name string, args ReleaseArgs, opts ...pulumi.Resourc
 	return res
 }
 
-// Fail records an error met while building a child (its values, say), so that
-// Err reports it and later calls do nothing.
-func (c *Children) Fail(err error) {
-	if c.err == nil {
-		c.err = err
-	}
-}
-
 // ChartVersion reads a chart version such as "v1.21.2" or "4.15.1" (an
 // optional "v", three numbers, an optional pre-release suffix) into its
 // numbers, for the checks that depend on a chart's generation.
