@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -82,14 +80,6 @@ func (rec *Recorded) Output(r *Res, key string) string {
 // inputs only inside a Pulumi secret.
 func (rec *Recorded) Secrets() map[string]string {
 	return map[string]string{"k3s token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 var publicIPArg = regexp.MustCompile(`PUBLIC_IP='([^']*)'`)

@@ -174,13 +174,16 @@ func StackConfig(t testing.TB, stack string) map[string]string {
 
 // TestPassword is made afresh for every test run, so no password ships in a
 // fixture.
-var TestPassword = func() string {
-	b := make([]byte, 12)
+var TestPassword = "pw-" + randomHex(12)
+
+// randomHex is n random bytes in hex, for secrets made afresh per test run.
+func randomHex(n int) string {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
 	}
-	return "pw-" + hex.EncodeToString(b)
-}()
+	return hex.EncodeToString(b)
+}
 
 // Run is one mocked `pulumi up` of a stack.
 type Run struct {
