@@ -131,5 +131,3 @@ func timed(t *testing.T, what string, f func()) {
 	t.Logf("TIMING %s: %.1f s", what, time.Since(t0).Seconds())
 	fmt.Printf("TIMING %s: %.1f s\n", what, time.Since(t0).Seconds())
 }
-
-func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -217,7 +218,7 @@ spec:
 `, i, e2eClass, i))
 	}
 	file := t.TempDir() + "/pvs.yaml"
-	require.NoError(t, writeFile(file, strings.Join(docs, "---\n")))
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o644))
 	_, err := e.kubectl("apply", "-f", file)
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv", "-l", "apk8s-e2e=true", "--wait=false") })
