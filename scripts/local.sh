@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export APK8S_TOOLS=${APK8S_TOOLS:-$HOME/.cache/apk8s-platform/tools}
-base=$HOME/.cache/apk8s-platform/local
+# APK8S_LOCAL_DIR moves the state elsewhere (the end-to-end test uses a
+# scratch directory); KUBE_*_PORT (see tools/kube/up.sh) move the ports.
+base=${APK8S_LOCAL_DIR:-$HOME/.cache/apk8s-platform/local}
 cluster=$base/cluster
 mkdir -p "$base"
 
@@ -32,6 +34,8 @@ case ${1:-up} in
 up)
   scripts/bootstrap-tools.sh "$APK8S_TOOLS"
   running || KUBE_WORKLOADS=1 scripts/tools/kube/up.sh "$APK8S_TOOLS" "$cluster" >/dev/null
+  # Also when the cluster was already running: deploy only once it takes pods.
+  KUBECTL=$APK8S_TOOLS/bin/kubectl scripts/tools/kube/wait-ready.sh 180
   "$APK8S_TOOLS/bin/kubectl" apply -f scripts/local/volumes.yaml
   platform -set storageClass=local-static -secret "basicAuthPassword=@$base/basic-auth-password" up
   platform outputs

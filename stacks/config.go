@@ -11,10 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/apk8s/apk8s-platform/components/jvm"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 )
 
 // Cluster sources: where Kubernetes runs.
@@ -214,7 +214,7 @@ func (r *reader) image(name string) string {
 
 // heap checks a JVM heap size against the container's memory limit.
 func (r *reader) heap(heapKey, heap, limitKey string, limit resource.Quantity) {
-	size, err := jvm.ParseHeap(heap)
+	size, err := workload.ParseHeap(heap)
 	if err != nil {
 		r.fail(heapKey, heap, `a JVM heap size such as "512m" or "1G"`)
 		return
@@ -222,9 +222,9 @@ func (r *reader) heap(heapKey, heap, limitKey string, limit resource.Quantity) {
 	if limit.Sign() <= 0 {
 		return // the limit's own problem is reported already
 	}
-	if max := float64(limit.Value()) * jvm.HeapShare; float64(size) > max {
+	if max := float64(limit.Value()) * workload.HeapShare; float64(size) > max {
 		r.fail(heapKey, heap, fmt.Sprintf("at most %.0f%% of %s (%s), leaving the JVM room outside its heap",
-			jvm.HeapShare*100, fullKey(limitKey), limit.String()))
+			workload.HeapShare*100, fullKey(limitKey), limit.String()))
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 
-	cmapi "github.com/apk8s/apk8s-platform/apis/certmanager"
-	monapi "github.com/apk8s/apk8s-platform/apis/monitoring"
-	"github.com/apk8s/apk8s-platform/apis/rook"
+	"github.com/apk8s/apk8s-platform/apis/cephv1"
+	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
+	"github.com/apk8s/apk8s-platform/apis/monitoringv1"
 	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
@@ -180,7 +180,7 @@ func TestCertManager(t *testing.T) {
 		"letsencrypt-staging":    "https://acme-staging-v02.api.letsencrypt.org/directory",
 	} {
 		r := g.Object(t, tokClusterIssuer, name)
-		var ci cmapi.ClusterIssuer
+		var ci certmanagerv1.ClusterIssuer
 		r.Decode(t, &ci)
 		assert.Equal(t, "cert-manager.io/v1", ci.APIVersion)
 		assert.Empty(t, ci.Namespace, "cluster-scoped")
@@ -205,17 +205,17 @@ func TestCertManager(t *testing.T) {
 func TestRookCephCluster(t *testing.T) {
 	g := dev3Graph(t, nil)
 	r := g.Object(t, tokCephCluster, "rook-ceph")
-	var cc rook.CephCluster
+	var cc cephv1.CephCluster
 	r.Decode(t, &cc)
 	assert.Equal(t, "rook-ceph", cc.Namespace)
 	s := cc.Spec.Storage
 	assert.False(t, s.UseAllNodes, "only the listed workers")
 	require.NotNil(t, s.UseAllDevices)
 	assert.False(t, *s.UseAllDevices, "never every device: the root disk must stay out")
-	assert.Equal(t, []rook.Node{
-		{Name: "apk8s-dev3-worker-1", Selection: rook.Selection{DeviceFilter: "^sd[a-z]$"}},
-		{Name: "apk8s-dev3-worker-2", Selection: rook.Selection{DeviceFilter: "^sd[a-z]$"}},
-		{Name: "apk8s-dev3-worker-3", Selection: rook.Selection{DeviceFilter: "^sd[a-z]$"}},
+	assert.Equal(t, []cephv1.Node{
+		{Name: "apk8s-dev3-worker-1", Selection: cephv1.Selection{DeviceFilter: "^sd[a-z]$"}},
+		{Name: "apk8s-dev3-worker-2", Selection: cephv1.Selection{DeviceFilter: "^sd[a-z]$"}},
+		{Name: "apk8s-dev3-worker-3", Selection: cephv1.Selection{DeviceFilter: "^sd[a-z]$"}},
 	}, s.Nodes, "the Scaleway workers, each with its Block Storage volume (sd*)")
 	assert.Equal(t, 3, cc.Spec.Mon.Count)
 	assert.False(t, cc.Spec.Mon.AllowMultiplePerNode)
@@ -231,9 +231,9 @@ func TestRookCephCluster(t *testing.T) {
 	// An existing cluster names its nodes and its device.
 	g = dev3Graph(t, map[string]string{"cluster": "existing", "cephNodes": "n1, n2", "cephDeviceFilter": "^vdb$", "cephPoolReplicas": "2"})
 	g.Object(t, tokCephCluster, "rook-ceph").Decode(t, &cc)
-	assert.Equal(t, []rook.Node{
-		{Name: "n1", Selection: rook.Selection{DeviceFilter: "^vdb$"}},
-		{Name: "n2", Selection: rook.Selection{DeviceFilter: "^vdb$"}},
+	assert.Equal(t, []cephv1.Node{
+		{Name: "n1", Selection: cephv1.Selection{DeviceFilter: "^vdb$"}},
+		{Name: "n2", Selection: cephv1.Selection{DeviceFilter: "^vdb$"}},
 	}, cc.Spec.Storage.Nodes)
 	assert.Equal(t, 1, cc.Spec.Mon.Count, "two nodes hold no more than one failure-free quorum of one")
 }
@@ -246,7 +246,7 @@ func TestMonCountFitsWorkers(t *testing.T) {
 			continue
 		}
 		g := dev3Graph(t, map[string]string{"workerCount": fmt.Sprint(workers), "cephPoolReplicas": "1"})
-		var cc rook.CephCluster
+		var cc cephv1.CephCluster
 		g.Object(t, tokCephCluster, "rook-ceph").Decode(t, &cc)
 		assert.Equal(t, mons, cc.Spec.Mon.Count, "%d workers", workers)
 		assert.Len(t, cc.Spec.Storage.Nodes, workers)
@@ -258,15 +258,15 @@ func TestMonCountFitsWorkers(t *testing.T) {
 // driver the drivers chart installs.
 func TestRookPoolAndStorageClass(t *testing.T) {
 	g := dev3Graph(t, nil)
-	var pool rook.CephBlockPool
+	var pool cephv1.CephBlockPool
 	g.Object(t, tokCephBlockPool, "replicapool").Decode(t, &pool)
 	assert.Equal(t, "rook-ceph", pool.Namespace)
 	assert.Equal(t, "host", pool.Spec.FailureDomain)
-	assert.Equal(t, rook.ReplicatedSpec{Size: 3, RequireSafeReplicaSize: true}, pool.Spec.Replicated)
+	assert.Equal(t, cephv1.ReplicatedSpec{Size: 3, RequireSafeReplicaSize: true}, pool.Spec.Replicated)
 
 	g1 := dev3Graph(t, map[string]string{"cephPoolReplicas": "1"})
 	g1.Object(t, tokCephBlockPool, "replicapool").Decode(t, &pool)
-	assert.Equal(t, rook.ReplicatedSpec{Size: 1, RequireSafeReplicaSize: false}, pool.Spec.Replicated, "one copy must be allowed explicitly")
+	assert.Equal(t, cephv1.ReplicatedSpec{Size: 1, RequireSafeReplicaSize: false}, pool.Spec.Replicated, "one copy must be allowed explicitly")
 
 	var sc storagev1.StorageClass
 	g.Object(t, tokStorageClass, "rook-ceph-block").Decode(t, &sc)
@@ -323,7 +323,7 @@ func TestMonitoring(t *testing.T) {
 
 	var svc corev1.Service
 	g.Object(t, tokService, "kafka-exporter").Decode(t, &svc)
-	var sm monapi.ServiceMonitor
+	var sm monitoringv1.ServiceMonitor
 	smRes := g.Object(t, tokServiceMonitor, "kafka-exporter")
 	smRes.Decode(t, &sm)
 	assert.Equal(t, "data", sm.Namespace)
@@ -331,7 +331,7 @@ func TestMonitoring(t *testing.T) {
 	require.Len(t, sm.Spec.Endpoints, 1)
 	assert.Equal(t, svc.Spec.Ports[0].Name, sm.Spec.Endpoints[0].Port)
 
-	var pm monapi.PodMonitor
+	var pm monitoringv1.PodMonitor
 	pmRes := g.Object(t, tokPodMonitor, "zookeeper")
 	pmRes.Decode(t, &pm)
 	var zk appsv1.StatefulSet

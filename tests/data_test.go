@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/apk8s/apk8s-platform/apis/certmanager"
+	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 )
 
@@ -340,11 +340,11 @@ func TestBasicAuthIsStable(t *testing.T) {
 // book's three names under the stack's domain; local switches it off.
 func TestCertificate(t *testing.T) {
 	g := dataGraph(t, Run{Stack: "dev3"})
-	var c certmanager.Certificate
+	var c certmanagerv1.Certificate
 	g.Object(t, tokCert, "data-cert").Decode(t, &c)
 	assert.Equal(t, "data", c.Namespace)
 	assert.Equal(t, "data-production-tls", c.Spec.SecretName)
-	assert.Equal(t, certmanager.ObjectReference{Name: "letsencrypt-production", Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
+	assert.Equal(t, certmanagerv1.ObjectReference{Name: "letsencrypt-production", Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
 	assert.Equal(t, []string{"data.dev3.apk8s.dev", "nifi.data.dev3.apk8s.dev", "kib.data.dev3.apk8s.dev"}, c.Spec.DNSNames)
 
 	assert.Empty(t, dataGraph(t, Run{Stack: "local"}).Find(tokCert), "local switches the certificate off")

@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	cm "github.com/apk8s/apk8s-platform/apis/certmanager"
+	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -137,18 +137,18 @@ func ChartValues(version string) Values {
 // Issuer is an ACME ClusterIssuer that answers HTTP-01 challenges through
 // the ingress class of c; its account key lives in the Secret of its own
 // name.
-func Issuer(name, server string, c Config) *cm.ClusterIssuer {
+func Issuer(name, server string, c Config) *certmanagerv1.ClusterIssuer {
 	class := c.IngressClass
-	return &cm.ClusterIssuer{
-		TypeMeta:   metav1.TypeMeta{APIVersion: cm.APIVersion, Kind: "ClusterIssuer"},
+	return &certmanagerv1.ClusterIssuer{
+		TypeMeta:   metav1.TypeMeta{APIVersion: certmanagerv1.APIVersion, Kind: "ClusterIssuer"},
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: cm.IssuerSpec{ACME: &cm.ACMEIssuer{
+		Spec: certmanagerv1.IssuerSpec{ACME: &certmanagerv1.ACMEIssuer{
 			Email:               c.Email,
 			Server:              server,
-			PrivateKeySecretRef: cm.SecretKeySelector{Name: name},
-			Solvers: []cm.ACMEChallengeSolver{{
-				HTTP01: &cm.ACMEChallengeSolverHTTP01{
-					Ingress: &cm.ACMEChallengeSolverHTTP01Ingress{IngressClassName: &class},
+			PrivateKeySecretRef: certmanagerv1.SecretKeySelector{Name: name},
+			Solvers: []certmanagerv1.ACMEChallengeSolver{{
+				HTTP01: &certmanagerv1.ACMEChallengeSolverHTTP01{
+					Ingress: &certmanagerv1.ACMEChallengeSolverHTTP01Ingress{IngressClassName: &class},
 				},
 			}},
 		}},

@@ -10,8 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/apk8s/apk8s-platform/apis/certmanager"
-	"github.com/apk8s/apk8s-platform/components/htpasswd"
+	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
+	"github.com/apk8s/apk8s-platform/internal/htpasswd"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -102,14 +102,14 @@ func (d *DataNamespace) Ref() kube.Namespace {
 	return kube.Namespace{Name: Name, Resource: d.Namespace}
 }
 
-func certificate(domain string) *certmanager.Certificate {
+func certificate(domain string) *certmanagerv1.Certificate {
 	hosts := Hosts(domain)
-	return &certmanager.Certificate{
-		TypeMeta:   metav1.TypeMeta{APIVersion: certmanager.APIVersion, Kind: "Certificate"},
+	return &certmanagerv1.Certificate{
+		TypeMeta:   metav1.TypeMeta{APIVersion: certmanagerv1.APIVersion, Kind: "Certificate"},
 		ObjectMeta: metav1.ObjectMeta{Name: CertificateName, Namespace: Name},
-		Spec: certmanager.CertificateSpec{
+		Spec: certmanagerv1.CertificateSpec{
 			SecretName: TLSSecretName,
-			IssuerRef:  certmanager.ObjectReference{Name: ProductionIssuer, Kind: "ClusterIssuer", Group: "cert-manager.io"},
+			IssuerRef:  certmanagerv1.ObjectReference{Name: ProductionIssuer, Kind: "ClusterIssuer", Group: "cert-manager.io"},
 			CommonName: hosts[0],
 			DNSNames:   hosts,
 		},

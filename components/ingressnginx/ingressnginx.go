@@ -94,7 +94,7 @@ type Controller struct {
 	IngressClass         string                      `json:"ingressClass"`
 	IngressClassResource IngressClassResource        `json:"ingressClassResource"`
 	Service              Service                     `json:"service"`
-	PublishService       Toggle                      `json:"publishService"`
+	PublishService       kube.Toggle                 `json:"publishService"`
 	Resources            corev1.ResourceRequirements `json:"resources"`
 }
 
@@ -124,11 +124,6 @@ type Service struct {
 	Type string `json:"type"`
 }
 
-// Toggle is a chart switch.
-type Toggle struct {
-	Enabled bool `json:"enabled"`
-}
-
 // ChartValues are the book's controller: a DaemonSet on host ports 80/443,
 // class "nginx" as the default class. The ingress status reports the nodes'
 // addresses, since no Service address exists.
@@ -147,7 +142,7 @@ func ChartValues() Values {
 			ControllerValue: "k8s.io/ingress-nginx",
 		},
 		Service:        Service{Type: string(corev1.ServiceTypeClusterIP)},
-		PublishService: Toggle{Enabled: false},
+		PublishService: kube.Toggle{Enabled: false},
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("100m"),

@@ -10,15 +10,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/apk8s/apk8s-platform/components/jvm"
-	"github.com/apk8s/apk8s-platform/components/ports"
-	"github.com/apk8s/apk8s-platform/components/volumes"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -35,8 +32,8 @@ const (
 // Ports of a broker: the book's listener (Service port "broker", container
 // port "kafka") and JMX.
 var (
-	Broker = ports.Port{Name: "kafka", Port: 9092, ServicePortName: "broker"}
-	JMX    = ports.Port{Name: "jmx", Port: 5555}
+	Broker = workload.Port{Name: "kafka", Port: 9092, ServicePortName: "broker"}
+	JMX    = workload.Port{Name: "jmx", Port: 5555}
 )
 
 // Labels select the brokers.
@@ -72,6 +69,8 @@ type Kafka struct {
 	HeadlessService *kube.Resource
 	StatefulSet     *kube.Resource
 	Budget          *kube.Resource
+	ServiceAccount  *kube.Resource // the brokers'
+	ClientAccount   *kube.Resource
 	ClientPod       *kube.Resource
 
 	// Bootstrap is the address clients in the namespace start from.
@@ -85,13 +84,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	ns := args.Namespace.Name
+	brokers, client := brokerApp(ns), clientApp(ns)
 	c := kube.NewChildren(ctx, k, args.Namespace)
-	k.Service = c.Add(name, kube.Args{Object: service(ns)})
-	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: headlessService(ns)})
+	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
+	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
+	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
 	k.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.ZooKeeper, args.Config)},
-		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService}, args.After...)))
-	k.Budget = c.Add(name, kube.Args{Object: budget(ns)})
-	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)})
+		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService, k.ServiceAccount}, args.After...)))
+	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
+	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})
+	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)},
+		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -99,33 +102,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return k, ctx.RegisterResourceOutputs(k, pulumi.Map{"bootstrap": k.Bootstrap})
 }
 
-func meta(name, ns string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: Labels}
+// brokerApp is the brokers' StatefulSet and what selects them.
+func brokerApp(ns string) workload.App {
+	return workload.App{Name: Name, Namespace: ns, Labels: Labels}
 }
 
-func service(ns string) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(Name, ns),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: Labels,
-			Ports:    ports.Service(Broker),
-		},
-	}
-}
-
-func headlessService(ns string) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(HeadlessName, ns),
-		Spec: corev1.ServiceSpec{
-			ClusterIP:                corev1.ClusterIPNone,
-			Selector:                 Labels,
-			PublishNotReadyAddresses: true,
-			Ports:                    ports.Service(Broker),
-		},
-	}
+// clientApp is the client pod, which no Service selects.
+func clientApp(ns string) workload.App {
+	return workload.App{Name: ClientPodName, Namespace: ns, Labels: map[string]string{"app": ClientPodName}}
 }
 
 // startCommand takes the broker id from the pod ordinal and advertises the
@@ -137,16 +121,6 @@ export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${HOSTNAME}.%s.%s.svc.cluster.loca
 exec /etc/confluent/docker/run`, HeadlessName, ns, Broker.Port)
 }
 
-// podSpec is what brokers and the client pod share. Service links are off:
-// Kubernetes would inject KAFKA_PORT for the Service "kafka", and the
-// Confluent image refuses to start with it (the book unset it by hand).
-func podSpec(c corev1.Container) corev1.PodSpec {
-	return corev1.PodSpec{
-		EnableServiceLinks: ptr.To(false),
-		Containers:         []corev1.Container{c},
-	}
-}
-
 func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 	broker := corev1.Container{
 		Name:    ContainerName,
@@ -154,13 +128,13 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 		Command: []string{"sh", "-exc", startCommand(ns)},
 		Env: []corev1.EnvVar{
 			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
-			{Name: "KAFKA_HEAP_OPTS", Value: jvm.HeapOpts(c.Heap)},
+			{Name: "KAFKA_HEAP_OPTS", Value: workload.HeapOpts(c.Heap)},
 			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
 			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
 			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(c.OffsetsTopicReplicas)},
 			{Name: "KAFKA_JMX_PORT", Value: fmt.Sprint(JMX.Port)},
 		},
-		Ports: ports.Container(Broker, JMX),
+		Ports: workload.ContainerPorts(Broker, JMX),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: c.MemoryLimit},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
@@ -175,13 +149,14 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dataDir}},
 	}
-	spec := podSpec(broker)
+	app := brokerApp(ns)
+	spec := app.PodSpec(broker)
 	spec.TerminationGracePeriodSeconds = ptr.To(int64(60))
 	// The Confluent image runs as appuser (uid 1000): the claim must be its.
 	spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: ptr.To(int64(1000))}
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: meta(Name, ns),
+		ObjectMeta: app.Meta(Name),
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:             &c.Replicas,
 			ServiceName:          HeadlessName,
@@ -192,30 +167,19 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
 				Spec:       spec,
 			},
-			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{volumes.Claim(ClaimName, c.StorageSize, c.StorageClass)},
-			PersistentVolumeClaimRetentionPolicy: volumes.DeleteWithSet(),
-		},
-	}
-}
-
-func budget(ns string) *policyv1.PodDisruptionBudget {
-	one := intstr.FromInt32(1)
-	return &policyv1.PodDisruptionBudget{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: meta(Name, ns),
-		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: &one,
-			Selector:       &metav1.LabelSelector{MatchLabels: Labels},
+			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{workload.Claim(ClaimName, c.StorageSize, c.StorageClass)},
+			PersistentVolumeClaimRetentionPolicy: workload.DeleteWithSet(),
 		},
 	}
 }
 
 // clientPod idles so that users can exec the console tools in it.
 func clientPod(ns, image string) *corev1.Pod {
+	app := clientApp(ns)
 	return &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: ClientPodName, Namespace: ns, Labels: map[string]string{"app": ClientPodName}},
-		Spec: podSpec(corev1.Container{
+		ObjectMeta: app.Meta(ClientPodName),
+		Spec: app.PodSpec(corev1.Container{
 			Name:    Name,
 			Image:   image,
 			Command: []string{"sh", "-c", "exec tail -f /dev/null"},

@@ -79,25 +79,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // Values is the subset of the chart's values this program sets.
 type Values struct {
-	CRDs               Toggle       `json:"crds"`
+	CRDs               kube.Toggle  `json:"crds"`
 	Prometheus         Prometheus   `json:"prometheus"`
 	Alertmanager       Alertmanager `json:"alertmanager"`
 	Grafana            Sized        `json:"grafana"`
 	PrometheusOperator Sized        `json:"prometheusOperator"`
-	KubeStateMetrics   Toggle       `json:"kubeStateMetrics"`
-	NodeExporter       Toggle       `json:"nodeExporter"`
+	KubeStateMetrics   kube.Toggle  `json:"kubeStateMetrics"`
+	NodeExporter       kube.Toggle  `json:"nodeExporter"`
 	// The control-plane monitors: k3s runs these components inside its
 	// server process, with their metrics on loopback only, so the chart's
 	// monitors would only ever report targets down.
-	KubeControllerManager Toggle `json:"kubeControllerManager"`
-	KubeScheduler         Toggle `json:"kubeScheduler"`
-	KubeEtcd              Toggle `json:"kubeEtcd"`
-	KubeProxy             Toggle `json:"kubeProxy"`
-}
-
-// Toggle is a chart switch.
-type Toggle struct {
-	Enabled bool `json:"enabled"`
+	KubeControllerManager kube.Toggle `json:"kubeControllerManager"`
+	KubeScheduler         kube.Toggle `json:"kubeScheduler"`
+	KubeEtcd              kube.Toggle `json:"kubeEtcd"`
+	KubeProxy             kube.Toggle `json:"kubeProxy"`
 }
 
 // Sized sets a component's resources.
@@ -136,7 +131,7 @@ type Alertmanager struct {
 // memory limit.
 func ChartValues(c Config) Values {
 	return Values{
-		CRDs: Toggle{Enabled: true},
+		CRDs: kube.Toggle{Enabled: true},
 		Prometheus: Prometheus{PrometheusSpec: PrometheusSpec{
 			Retention:     c.Retention,
 			RetentionSize: RetentionSize,
@@ -145,12 +140,12 @@ func ChartValues(c Config) Values {
 		Alertmanager:          Alertmanager{AlertmanagerSpec: Sized{Resources: sized("10m", "32Mi", "128Mi")}},
 		Grafana:               Sized{Resources: sized("50m", "128Mi", "512Mi")},
 		PrometheusOperator:    Sized{Resources: sized("50m", "64Mi", "256Mi")},
-		KubeStateMetrics:      Toggle{Enabled: true},
-		NodeExporter:          Toggle{Enabled: true},
-		KubeControllerManager: Toggle{Enabled: false},
-		KubeScheduler:         Toggle{Enabled: false},
-		KubeEtcd:              Toggle{Enabled: false},
-		KubeProxy:             Toggle{Enabled: false},
+		KubeStateMetrics:      kube.Toggle{Enabled: true},
+		NodeExporter:          kube.Toggle{Enabled: true},
+		KubeControllerManager: kube.Toggle{Enabled: false},
+		KubeScheduler:         kube.Toggle{Enabled: false},
+		KubeEtcd:              kube.Toggle{Enabled: false},
+		KubeProxy:             kube.Toggle{Enabled: false},
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	mon "github.com/apk8s/apk8s-platform/apis/monitoring"
-	"github.com/apk8s/apk8s-platform/components/ports"
+	"github.com/apk8s/apk8s-platform/apis/monitoringv1"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -21,7 +21,7 @@ import (
 const ExporterName = "kafka-exporter"
 
 // ExporterMetrics is the exporter's Prometheus endpoint.
-var ExporterMetrics = ports.Port{Name: "metrics", Port: 9308}
+var ExporterMetrics = workload.Port{Name: "metrics", Port: 9308}
 
 // ExporterLabels select the exporter.
 var ExporterLabels = map[string]string{"app": ExporterName}
@@ -71,6 +71,7 @@ type Scrape struct {
 	pulumi.ResourceState
 
 	Exporter         *kube.Resource
+	ExporterAccount  *kube.Resource
 	ExporterService  *kube.Resource
 	KafkaMonitor     *kube.Resource
 	ZooKeeperMonitor *kube.Resource
@@ -92,8 +93,10 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 		afterKafka = append(afterKafka, pulumi.DependsOn([]pulumi.Resource{args.Kafka}))
 	}
 	c := kube.NewChildren(ctx, s, args.Namespace)
+	s.ExporterAccount = c.Add(ExporterName, kube.Args{Object: exporterApp(ns).ServiceAccount()})
 	s.ExporterService = c.Add(ExporterName, kube.Args{Object: ExporterService(ns)})
-	s.Exporter = c.Add(ExporterName, kube.Args{Object: Exporter(ns, args.Targets.KafkaBootstrap, args.Config)}, afterKafka...)
+	s.Exporter = c.Add(ExporterName, kube.Args{Object: Exporter(ns, args.Targets.KafkaBootstrap, args.Config)},
+		append(afterKafka, pulumi.DependsOn([]pulumi.Resource{s.ExporterAccount}))...)
 	s.KafkaMonitor = c.Add(ExporterName, kube.Args{Object: KafkaMonitor(ns)}, afterCRDs...)
 	s.ZooKeeperMonitor = c.Add(args.Targets.ZooKeeperName, kube.Args{Object: ZooKeeperMonitor(ns, args.Targets)}, afterCRDs...)
 	if err := c.Err(); err != nil {
@@ -102,43 +105,47 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{})
 }
 
+// exporterApp is the exporter's Deployment and what selects its pod.
+func exporterApp(ns string) workload.App {
+	return workload.App{Name: ExporterName, Namespace: ns, Labels: ExporterLabels}
+}
+
 // Exporter is the Kafka exporter, a read-only client of the brokers at
 // bootstrap.
 func Exporter(ns, bootstrap string, c ScrapeConfig) *appsv1.Deployment {
 	nobody := int64(65534)
+	app := exporterApp(ns)
+	spec := app.PodSpec(corev1.Container{
+		Name:  ExporterName,
+		Image: c.ExporterImage,
+		Args: []string{
+			"--kafka.server=" + bootstrap,
+			fmt.Sprintf("--web.listen-address=:%d", ExporterMetrics.Port),
+		},
+		Ports: workload.ContainerPorts(ExporterMetrics),
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
+		},
+		ReadinessProbe: tcpProbe(10),
+		LivenessProbe:  tcpProbe(30),
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	})
+	spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: &nobody}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: ExporterLabels},
+		ObjectMeta: app.Meta(ExporterName),
 		Spec: appsv1.DeploymentSpec{
 			Replicas:             ptr.To(int32(1)),
 			RevisionHistoryLimit: ptr.To(int32(1)),
 			Selector:             &metav1.LabelSelector{MatchLabels: ExporterLabels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: ExporterLabels},
-				Spec: corev1.PodSpec{
-					EnableServiceLinks: ptr.To(false),
-					SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: &nobody},
-					Containers: []corev1.Container{{
-						Name:  ExporterName,
-						Image: c.ExporterImage,
-						Args: []string{
-							"--kafka.server=" + bootstrap,
-							fmt.Sprintf("--web.listen-address=:%d", ExporterMetrics.Port),
-						},
-						Ports: ports.Container(ExporterMetrics),
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
-						},
-						ReadinessProbe: tcpProbe(10),
-						LivenessProbe:  tcpProbe(30),
-						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptr.To(false),
-							ReadOnlyRootFilesystem:   ptr.To(true),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						},
-					}},
-				},
+				Spec:       spec,
 			},
 		},
 	}
@@ -155,37 +162,29 @@ func tcpProbe(delay int32) *corev1.Probe {
 
 // ExporterService is what the ServiceMonitor selects.
 func ExporterService(ns string) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: ExporterLabels},
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: ExporterLabels,
-			Ports:    ports.Service(ExporterMetrics),
-		},
-	}
+	return exporterApp(ns).Service(ExporterMetrics)
 }
 
 // KafkaMonitor scrapes the exporter.
-func KafkaMonitor(ns string) *mon.ServiceMonitor {
-	return &mon.ServiceMonitor{
-		TypeMeta:   metav1.TypeMeta{APIVersion: mon.APIVersion, Kind: "ServiceMonitor"},
+func KafkaMonitor(ns string) *monitoringv1.ServiceMonitor {
+	return &monitoringv1.ServiceMonitor{
+		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.APIVersion, Kind: "ServiceMonitor"},
 		ObjectMeta: metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: ExporterLabels},
-		Spec: mon.ServiceMonitorSpec{
+		Spec: monitoringv1.ServiceMonitorSpec{
 			Selector:  metav1.LabelSelector{MatchLabels: ExporterLabels},
-			Endpoints: []mon.Endpoint{{Port: ExporterMetrics.Name, Interval: ScrapeInterval}},
+			Endpoints: []monitoringv1.Endpoint{{Port: ExporterMetrics.Name, Interval: ScrapeInterval}},
 		},
 	}
 }
 
 // ZooKeeperMonitor scrapes every ensemble member's metrics port.
-func ZooKeeperMonitor(ns string, t Targets) *mon.PodMonitor {
-	return &mon.PodMonitor{
-		TypeMeta:   metav1.TypeMeta{APIVersion: mon.APIVersion, Kind: "PodMonitor"},
+func ZooKeeperMonitor(ns string, t Targets) *monitoringv1.PodMonitor {
+	return &monitoringv1.PodMonitor{
+		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.APIVersion, Kind: "PodMonitor"},
 		ObjectMeta: metav1.ObjectMeta{Name: t.ZooKeeperName, Namespace: ns, Labels: t.ZooKeeperLabels},
-		Spec: mon.PodMonitorSpec{
+		Spec: monitoringv1.PodMonitorSpec{
 			Selector:            metav1.LabelSelector{MatchLabels: t.ZooKeeperLabels},
-			PodMetricsEndpoints: []mon.PodMetricsEndpoint{{Port: t.ZooKeeperMetricsPort, Interval: ScrapeInterval}},
+			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{{Port: t.ZooKeeperMetricsPort, Interval: ScrapeInterval}},
 		},
 	}
 }

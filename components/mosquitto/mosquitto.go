@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/apk8s/apk8s-platform/components/ports"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -32,7 +32,7 @@ const (
 )
 
 // MQTT is the broker's listener.
-var MQTT = ports.Port{Name: "mqtt", Port: 1883}
+var MQTT = workload.Port{Name: "mqtt", Port: 1883}
 
 // Labels select the broker.
 var Labels = map[string]string{"app": Name}
@@ -69,9 +69,10 @@ type Args struct {
 type Mosquitto struct {
 	pulumi.ResourceState
 
-	ConfigMap  *kube.Resource
-	Deployment *kube.Resource
-	Service    *kube.Resource
+	ServiceAccount *kube.Resource
+	ConfigMap      *kube.Resource
+	Deployment     *kube.Resource
+	Service        *kube.Resource
 
 	// Address is where clients in the namespace connect.
 	Address pulumi.StringOutput `pulumi:"address"`
@@ -85,11 +86,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	ns := args.Namespace.Name
 	conf := Conf(MQTT.Port, "")
+	broker := app(ns)
 	c := kube.NewChildren(ctx, m, args.Namespace)
+	m.ServiceAccount = c.Add(name, kube.Args{Object: broker.ServiceAccount()})
 	m.ConfigMap = c.Add(name, kube.Args{Object: configMap(ns, conf)})
 	m.Deployment = c.Add(name, kube.Args{Object: deployment(ns, args.Config.Image, conf)},
-		pulumi.DependsOn([]pulumi.Resource{m.ConfigMap}))
-	m.Service = c.Add(name, kube.Args{Object: service(ns)})
+		pulumi.DependsOn([]pulumi.Resource{m.ConfigMap, m.ServiceAccount}))
+	m.Service = c.Add(name, kube.Args{Object: broker.Service(MQTT)})
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -97,23 +100,49 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"address": m.Address})
 }
 
-func meta(ns string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: Name, Namespace: ns, Labels: Labels}
+// app is the broker's Deployment and what selects its pod.
+func app(ns string) workload.App {
+	return workload.App{Name: Name, Namespace: ns, Labels: Labels}
 }
 
 func configMap(ns, conf string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: meta(ns),
+		ObjectMeta: app(ns).Meta(Name),
 		Data:       map[string]string{ConfigFile: conf},
 	}
 }
 
 func deployment(ns, image, conf string) *appsv1.Deployment {
 	sum := sha256.Sum256([]byte(conf))
+	broker := app(ns)
+	spec := broker.PodSpec(corev1.Container{
+		Name:         Name,
+		Image:        image,
+		Ports:        workload.ContainerPorts(MQTT),
+		VolumeMounts: []corev1.VolumeMount{{Name: volumeName, MountPath: configDir}},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+		},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(MQTT.Name)}},
+			PeriodSeconds: 10,
+		},
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(MQTT.Name)}},
+			InitialDelaySeconds: 10, PeriodSeconds: 20,
+		},
+	})
+	spec.Volumes = []corev1.Volume{{
+		Name: volumeName,
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: Name},
+		}},
+	}}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: meta(ns),
+		ObjectMeta: broker.Meta(Name),
 		Spec: appsv1.DeploymentSpec{
 			// One broker: MQTT clients hold sessions on the broker they
 			// connect to, so replicas would split them.
@@ -125,45 +154,8 @@ func deployment(ns, image, conf string) *appsv1.Deployment {
 					Labels:      Labels,
 					Annotations: map[string]string{ConfigHashAnnotation: hex.EncodeToString(sum[:])},
 				},
-				Spec: corev1.PodSpec{
-					Volumes: []corev1.Volume{{
-						Name: volumeName,
-						VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-							LocalObjectReference: corev1.LocalObjectReference{Name: Name},
-						}},
-					}},
-					Containers: []corev1.Container{{
-						Name:         Name,
-						Image:        image,
-						Ports:        ports.Container(MQTT),
-						VolumeMounts: []corev1.VolumeMount{{Name: volumeName, MountPath: configDir}},
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
-						},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(MQTT.Name)}},
-							PeriodSeconds: 10,
-						},
-						LivenessProbe: &corev1.Probe{
-							ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(MQTT.Name)}},
-							InitialDelaySeconds: 10, PeriodSeconds: 20,
-						},
-					}},
-				},
+				Spec: spec,
 			},
-		},
-	}
-}
-
-func service(ns string) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(ns),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: Labels,
-			Ports:    ports.Service(MQTT),
 		},
 	}
 }

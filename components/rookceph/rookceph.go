@@ -31,7 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/apk8s/apk8s-platform/apis/rook"
+	"github.com/apk8s/apk8s-platform/apis/cephv1"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -53,7 +53,7 @@ const (
 	// Provisioner is the RBD driver's name: Rook's operator namespace as
 	// prefix, as Rook's StorageClasses expect.
 	Provisioner = Namespace + ".rbd.csi.ceph.com"
-	// FSType is the book's file system for block volumes.
+	// FSType is the book's file system for block workload.
 	FSType = "xfs"
 
 	// MinChartVersion is the first Rook whose CSI drivers come from the
@@ -170,35 +170,35 @@ var waitReady = map[string]string{
 	"pulumi.com/waitFor": "jsonpath={.status.phase}=Ready",
 }
 
-// CephCluster is the cluster over the storage nodes' raw volumes. Only the
+// CephCluster is the cluster over the storage nodes' raw workload. Only the
 // listed nodes carry OSDs (useAllNodes false), and on each only the devices
 // DeviceFilter names (useAllDevices false), so that a root disk or a stray
 // device is never formatted.
-func CephCluster(c Config) *rook.CephCluster {
+func CephCluster(c Config) *cephv1.CephCluster {
 	noDevices := false
-	storage := rook.StorageScopeSpec{
+	storage := cephv1.StorageScopeSpec{
 		UseAllNodes: false,
-		Selection:   rook.Selection{UseAllDevices: &noDevices},
+		Selection:   cephv1.Selection{UseAllDevices: &noDevices},
 	}
 	for _, n := range c.Nodes {
-		storage.Nodes = append(storage.Nodes, rook.Node{Name: n, Selection: rook.Selection{DeviceFilter: c.DeviceFilter}})
+		storage.Nodes = append(storage.Nodes, cephv1.Node{Name: n, Selection: cephv1.Selection{DeviceFilter: c.DeviceFilter}})
 	}
-	return &rook.CephCluster{
-		TypeMeta:   metav1.TypeMeta{APIVersion: rook.APIVersion, Kind: "CephCluster"},
+	return &cephv1.CephCluster{
+		TypeMeta:   metav1.TypeMeta{APIVersion: cephv1.APIVersion, Kind: "CephCluster"},
 		ObjectMeta: metav1.ObjectMeta{Name: ClusterName, Namespace: Namespace, Annotations: waitReady},
-		Spec: rook.ClusterSpec{
-			CephVersion:     rook.CephVersionSpec{Image: c.CephImage},
+		Spec: cephv1.ClusterSpec{
+			CephVersion:     cephv1.CephVersionSpec{Image: c.CephImage},
 			DataDirHostPath: dataDirHostPath,
-			Mon:             rook.MonSpec{Count: MonCount(len(c.Nodes))},
+			Mon:             cephv1.MonSpec{Count: MonCount(len(c.Nodes))},
 			// One manager: a standby costs half a gigabyte the small cluster
 			// needs for Kafka.
-			Mgr: rook.MgrSpec{Count: 1, Modules: []rook.Module{{Name: "rook", Enabled: false}}},
+			Mgr: cephv1.MgrSpec{Count: 1, Modules: []cephv1.Module{{Name: "rook", Enabled: false}}},
 			// The dashboard stays off: nothing exposes it, and the Grafana
 			// of the monitoring add-on covers the cluster.
-			Dashboard:      rook.DashboardSpec{Enabled: false},
-			CrashCollector: rook.CrashCollectorSpec{Disable: true},
+			Dashboard:      cephv1.DashboardSpec{Enabled: false},
+			CrashCollector: cephv1.CrashCollectorSpec{Disable: true},
 			// Kernels before Linux 7.0 cannot mount with aes256k keys.
-			Security: &rook.SecuritySpec{CephX: rook.CephXSpec{CSI: rook.CephXKey{KeyType: "aes"}}},
+			Security: &cephv1.SecuritySpec{CephX: cephv1.CephXSpec{CSI: cephv1.CephXKey{KeyType: "aes"}}},
 			Storage:  storage,
 			Resources: map[string]corev1.ResourceRequirements{
 				"mon": resources("100m", "512Mi", "1Gi"),
@@ -208,8 +208,8 @@ func CephCluster(c Config) *rook.CephCluster {
 			// Deleting the CephCluster leaves the hosts' data alone: wiping
 			// needs a confirmation after which Rook stops managing the
 			// cluster, so it cannot be set ahead of time (README, "Rook-Ceph details").
-			CleanupPolicy:        rook.CleanupPolicySpec{Confirmation: "", AllowUninstallWithVolumes: false},
-			DisruptionManagement: rook.DisruptionManagementSpec{ManagePodBudgets: true},
+			CleanupPolicy:        cephv1.CleanupPolicySpec{Confirmation: "", AllowUninstallWithVolumes: false},
+			DisruptionManagement: cephv1.DisruptionManagementSpec{ManagePodBudgets: true},
 		},
 	}
 }
@@ -223,13 +223,13 @@ func resources(cpu, memory, limit string) corev1.ResourceRequirements {
 
 // BlockPool is replicapool: PoolReplicas copies, each on another host. A
 // single copy has to be allowed explicitly.
-func BlockPool(c Config) *rook.CephBlockPool {
-	return &rook.CephBlockPool{
-		TypeMeta:   metav1.TypeMeta{APIVersion: rook.APIVersion, Kind: "CephBlockPool"},
+func BlockPool(c Config) *cephv1.CephBlockPool {
+	return &cephv1.CephBlockPool{
+		TypeMeta:   metav1.TypeMeta{APIVersion: cephv1.APIVersion, Kind: "CephBlockPool"},
 		ObjectMeta: metav1.ObjectMeta{Name: PoolName, Namespace: Namespace, Annotations: waitReady},
-		Spec: rook.PoolSpec{
+		Spec: cephv1.PoolSpec{
 			FailureDomain: "host",
-			Replicated: rook.ReplicatedSpec{
+			Replicated: cephv1.ReplicatedSpec{
 				Size:                   uint(c.PoolReplicas),
 				RequireSafeReplicaSize: c.PoolReplicas > 1,
 			},
@@ -279,9 +279,9 @@ func StorageClass() *storagev1.StorageClass {
 // OperatorChartValues is the subset of the operator chart's values this
 // program sets: the CRDs and the ceph-csi-operator come with the chart.
 type OperatorChartValues struct {
-	CRDs       Toggle      `json:"crds"`
+	CRDs       kube.Toggle `json:"crds"`
 	CSI        OperatorCSI `json:"csi"`
-	Monitoring Toggle      `json:"monitoring"`
+	Monitoring kube.Toggle `json:"monitoring"`
 }
 
 // OperatorCSI installs the ceph-csi-operator subchart.
@@ -289,18 +289,13 @@ type OperatorCSI struct {
 	InstallCSIOperator bool `json:"installCsiOperator"`
 }
 
-// Toggle is a chart switch.
-type Toggle struct {
-	Enabled bool `json:"enabled"`
-}
-
 // OperatorValues are the operator chart's values. Its Prometheus rules stay
 // off: they would tie this add-on to the monitoring add-on's CRDs.
 func OperatorValues() OperatorChartValues {
 	return OperatorChartValues{
-		CRDs:       Toggle{Enabled: true},
+		CRDs:       kube.Toggle{Enabled: true},
 		CSI:        OperatorCSI{InstallCSIOperator: true},
-		Monitoring: Toggle{Enabled: false},
+		Monitoring: kube.Toggle{Enabled: false},
 	}
 }
 

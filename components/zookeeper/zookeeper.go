@@ -11,15 +11,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/apk8s/apk8s-platform/components/jvm"
-	"github.com/apk8s/apk8s-platform/components/ports"
-	"github.com/apk8s/apk8s-platform/components/volumes"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -35,11 +32,11 @@ const (
 // Ports of a member. Client, Server and Election are the book's; Admin serves
 // the readiness check and Metrics the Prometheus endpoint of ZooKeeper 3.6+.
 var (
-	Client   = ports.Port{Name: "client", Port: 2181}
-	Server   = ports.Port{Name: "server", Port: 2888}
-	Election = ports.Port{Name: "election", Port: 3888}
-	Admin    = ports.Port{Name: "admin", Port: 8080}
-	Metrics  = ports.Port{Name: "metrics", Port: 7000}
+	Client   = workload.Port{Name: "client", Port: 2181}
+	Server   = workload.Port{Name: "server", Port: 2888}
+	Election = workload.Port{Name: "election", Port: 3888}
+	Admin    = workload.Port{Name: "admin", Port: 8080}
+	Metrics  = workload.Port{Name: "metrics", Port: 7000}
 )
 
 // Labels select the ensemble's pods.
@@ -72,6 +69,7 @@ type ZooKeeper struct {
 	HeadlessService *kube.Resource
 	StatefulSet     *kube.Resource
 	Budget          *kube.Resource
+	ServiceAccount  *kube.Resource
 
 	// Connect is the connection string clients use ("zookeeper-headless:2181").
 	Connect pulumi.StringOutput `pulumi:"connect"`
@@ -87,12 +85,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	ns := args.Namespace.Name
+	members := app(ns)
 	c := kube.NewChildren(ctx, zk, args.Namespace)
-	zk.Service = c.Add(name, kube.Args{Object: service(ns)})
-	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: headlessService(ns)})
+	zk.ServiceAccount = c.Add(name, kube.Args{Object: members.ServiceAccount()})
+	zk.Service = c.Add(name, kube.Args{Object: members.Service(Client)})
+	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: members.HeadlessService(HeadlessName, Client, Election, Server)})
 	zk.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.Config)},
-		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService}, args.After...)))
-	zk.Budget = c.Add(name, kube.Args{Object: budget(ns)})
+		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService, zk.ServiceAccount}, args.After...)))
+	zk.Budget = c.Add(name, kube.Args{Object: members.Budget(1)})
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -100,35 +100,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return zk, ctx.RegisterResourceOutputs(zk, pulumi.Map{"connect": zk.Connect})
 }
 
-func meta(name, ns string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: Labels}
-}
-
-func service(ns string) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(Name, ns),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: Labels,
-			Ports:    ports.Service(Client),
-		},
-	}
-}
-
-// headlessService publishes not-ready members too: a member must resolve its
-// peers before any of them can form a quorum and turn ready.
-func headlessService(ns string) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(HeadlessName, ns),
-		Spec: corev1.ServiceSpec{
-			ClusterIP:                corev1.ClusterIPNone,
-			Selector:                 Labels,
-			PublishNotReadyAddresses: true,
-			Ports:                    ports.Service(Client, Election, Server),
-		},
-	}
+// app is the ensemble's StatefulSet and what selects its members.
+func app(ns string) workload.App {
+	return workload.App{Name: Name, Namespace: ns, Labels: Labels}
 }
 
 // MemberHost is the stable DNS name of member i (0-based pod ordinal).
@@ -174,11 +148,40 @@ func statefulSet(ns string, c Config) *appsv1.StatefulSet {
 		{Name: "ZOO_ADMINSERVER_ENABLED", Value: "true"},
 		{Name: "ZOO_4LW_COMMANDS_WHITELIST", Value: "srvr,mntr,ruok"},
 		{Name: "ZOO_CFG_EXTRA", Value: strings.Join(extra, " ")},
-		{Name: "JVMFLAGS", Value: jvm.HeapOpts(c.Heap)},
+		{Name: "JVMFLAGS", Value: workload.HeapOpts(c.Heap)},
 	}
+	member := corev1.Container{
+		Name:    Name,
+		Image:   c.Image,
+		Command: []string{"/bin/bash", "-ec", startCommand},
+		Env:     env,
+		Ports:   workload.ContainerPorts(Client, Server, Election, Admin, Metrics),
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: c.MemoryLimit},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
+		},
+		// "ruok" answers without a quorum, so a member turns
+		// ready on its own and no member waits for another.
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Path: "/commands/ruok", Port: intstr.FromString(Admin.Name),
+			}},
+			InitialDelaySeconds: 10, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
+		},
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{
+				Port: intstr.FromString(Client.Name),
+			}},
+			InitialDelaySeconds: 20, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: dataVolume, MountPath: dataDir}},
+	}
+	members := app(ns)
+	spec := members.PodSpec(member)
+	spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid, FSGroup: &uid}
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: meta(Name, ns),
+		ObjectMeta: members.Meta(Name),
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:             &c.Replicas,
 			ServiceName:          HeadlessName,
@@ -187,50 +190,10 @@ func statefulSet(ns string, c Config) *appsv1.StatefulSet {
 			Selector:             &metav1.LabelSelector{MatchLabels: Labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
-				Spec: corev1.PodSpec{
-					SecurityContext: &corev1.PodSecurityContext{RunAsUser: &uid, FSGroup: &uid},
-					Containers: []corev1.Container{{
-						Name:    Name,
-						Image:   c.Image,
-						Command: []string{"/bin/bash", "-ec", startCommand},
-						Env:     env,
-						Ports:   ports.Container(Client, Server, Election, Admin, Metrics),
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: c.MemoryLimit},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
-						},
-						// "ruok" answers without a quorum, so a member turns
-						// ready on its own and no member waits for another.
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-								Path: "/commands/ruok", Port: intstr.FromString(Admin.Name),
-							}},
-							InitialDelaySeconds: 10, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
-						},
-						LivenessProbe: &corev1.Probe{
-							ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{
-								Port: intstr.FromString(Client.Name),
-							}},
-							InitialDelaySeconds: 20, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
-						},
-						VolumeMounts: []corev1.VolumeMount{{Name: dataVolume, MountPath: dataDir}},
-					}},
-				},
+				Spec:       spec,
 			},
-			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{volumes.Claim(dataVolume, c.StorageSize, c.StorageClass)},
-			PersistentVolumeClaimRetentionPolicy: volumes.DeleteWithSet(),
-		},
-	}
-}
-
-func budget(ns string) *policyv1.PodDisruptionBudget {
-	one := intstr.FromInt32(1)
-	return &policyv1.PodDisruptionBudget{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: meta(Name, ns),
-		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: &one,
-			Selector:       &metav1.LabelSelector{MatchLabels: Labels},
+			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{workload.Claim(dataVolume, c.StorageSize, c.StorageClass)},
+			PersistentVolumeClaimRetentionPolicy: workload.DeleteWithSet(),
 		},
 	}
 }

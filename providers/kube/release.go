@@ -214,3 +214,9 @@ func ChartVersionAtLeast(v, min string) bool {
 	}
 	return true
 }
+
+// Toggle is the `enabled: true|false` switch that charts use for their
+// optional parts.
+type Toggle struct {
+	Enabled bool `json:"enabled"`
+}

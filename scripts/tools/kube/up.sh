@@ -237,6 +237,7 @@ if [ "$WORKLOADS" = 1 ]; then
     sleep 1
   done
   log "node kwok-node-0 Ready in $((SECONDS - t0))s"
+  KUBECONFIG=$STATE/kubeconfig KUBECTL=$BIN/kubectl "$HERE/wait-ready.sh" "$READY_TIMEOUT"
 fi
 
 log "cluster up: source $STATE/env  (KUBECONFIG, KUBECACHEDIR, PATH); stop: $HERE/down.sh $STATE"

@@ -1,6 +1,6 @@
-// Package certmanager holds the cert-manager.io/v1 objects this program
+// Package certmanagerv1 holds the cert-manager.io/v1 objects this program
 // creates, as Go structs with the fields it sets (the CRDs have many more).
-package certmanager
+package certmanagerv1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 

@@ -1,7 +1,7 @@
-// Package rook holds the ceph.rook.io/v1 objects this program creates, as Go
+// Package cephv1 holds the ceph.rook.io/v1 objects this program creates, as Go
 // structs with the fields it sets (the CRDs have many more). Field names and
 // JSON spellings follow Rook's own API types.
-package rook
+package cephv1
 
 import (
 	corev1 "k8s.io/api/core/v1"

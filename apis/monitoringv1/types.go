@@ -1,7 +1,7 @@
-// Package monitoring holds the monitoring.coreos.com/v1 objects this program
+// Package monitoringv1 holds the monitoring.coreos.com/v1 objects this program
 // creates (the Prometheus Operator's scrape targets), as Go structs with the
 // fields it sets.
-package monitoring
+package monitoringv1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 

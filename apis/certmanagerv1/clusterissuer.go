@@ -1,4 +1,4 @@
-package certmanager
+package certmanagerv1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 

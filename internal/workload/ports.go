@@ -1,6 +1,4 @@
-// Package ports keeps each workload's ports in one list that feeds both its
-// container ports and its Service ports, so the two cannot drift apart.
-package ports
+package workload
 
 import (
 	corev1 "k8s.io/api/core/v1"
@@ -16,8 +14,8 @@ type Port struct {
 	ServicePortName string
 }
 
-// Container lists ps as container ports.
-func Container(ps ...Port) []corev1.ContainerPort {
+// ContainerPorts lists ps as container ports.
+func ContainerPorts(ps ...Port) []corev1.ContainerPort {
 	out := make([]corev1.ContainerPort, len(ps))
 	for i, p := range ps {
 		out[i] = corev1.ContainerPort{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.ProtocolTCP}
@@ -25,8 +23,8 @@ func Container(ps ...Port) []corev1.ContainerPort {
 	return out
 }
 
-// Service lists ps as Service ports that target the container port by name.
-func Service(ps ...Port) []corev1.ServicePort {
+// ServicePorts lists ps as Service ports that target the container port by name.
+func ServicePorts(ps ...Port) []corev1.ServicePort {
 	out := make([]corev1.ServicePort, len(ps))
 	for i, p := range ps {
 		name := p.Name

@@ -1,7 +1,4 @@
-// Package jvm holds the JVM facts that the ZooKeeper and Kafka pods share:
-// heap sizes as the JVM spells them, and how much of a container's memory
-// limit a heap may take.
-package jvm
+package workload
 
 import (
 	"fmt"

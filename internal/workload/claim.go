@@ -1,5 +1,4 @@
-// Package volumes builds the persistent volume claims of the data workloads.
-package volumes
+package workload
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
