@@ -8,7 +8,7 @@
 #                            # cluster, deploys the local stack, prints its outputs
 #   scripts/local.sh down    # destroys the stack and stops the cluster
 #
-# To deploy to kind or minikube instead, see README ("The local stack").
+# To deploy to kind or minikube instead, see README.md ("The stacks").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export APK8S_TOOLS=${APK8S_TOOLS:-$HOME/.cache/apk8s-platform/tools}

@@ -1,7 +1,7 @@
 // Command genproject writes Pulumi.yaml from the program's own declaration
 // of its config keys (stacks.Keys), so that the project file, the CLI's type
 // checks and the defaults the program applies are one and the same; with
-// -markdown it prints the README's config reference from the same source:
+// -markdown it prints the config reference of docs/configuration.md from the same source:
 //
 //	go run ./cmd/genproject > Pulumi.yaml
 //	go run ./cmd/genproject -markdown
@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	markdown := flag.Bool("markdown", false, "print the config reference table for README.md")
+	markdown := flag.Bool("markdown", false, "print the config reference table of docs/configuration.md")
 	flag.Parse()
 	if *markdown {
 		fmt.Print(projectfile.Markdown())

@@ -207,7 +207,7 @@ func CephCluster(c Config) *cephv1.CephCluster {
 			},
 			// Deleting the CephCluster leaves the hosts' data alone: wiping
 			// needs a confirmation after which Rook stops managing the
-			// cluster, so it cannot be set ahead of time (README, "Rook-Ceph details").
+			// cluster, so it cannot be set ahead of time (docs/addons.md, "Rook-Ceph details").
 			CleanupPolicy:        cephv1.CleanupPolicySpec{Confirmation: "", AllowUninstallWithVolumes: false},
 			DisruptionManagement: cephv1.DisruptionManagementSpec{ManagePodBudgets: true},
 		},

@@ -1,6 +1,6 @@
 // Package projectfile renders what is derived from the program's declaration
 // of its config keys (stacks.Keys): Pulumi.yaml, and the config reference of
-// README.md. Tests hold both equal to what is checked in.
+// docs/configuration.md. Tests hold both equal to what is checked in.
 package projectfile
 
 import (

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the config reference in README.md (between the config markers)
+# Refreshes the config reference in docs/configuration.md (between the config markers)
 # from stacks.Keys, and Pulumi.yaml with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +9,4 @@ awk -v table="$table" '
   /<!-- config:begin -->/ { print; print table; skip = 1; next }
   /<!-- config:end -->/ { skip = 0 }
   !skip { print }
-' README.md > README.md.tmp && mv README.md.tmp README.md
+' docs/configuration.md >docs/configuration.md.tmp && mv docs/configuration.md.tmp docs/configuration.md
