@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,14 +21,32 @@ var clusterKeys = []Key{
 	def("scalewayProjectId", "string", "", `Scaleway project ID ("" = the provider's default, SCW_DEFAULT_PROJECT_ID or scaleway:projectId).`),
 	def("controlPlaneType", "string", "DEV1-M", "Instance type of the control plane (k3s server); the book's master is a DEV1-M (3 vCPU, 4 GB)."),
 	def("workerType", "string", "DEV1-L", "Instance type of the workers (k3s agents); the book's workers are DEV1-L (4 vCPU, 8 GB)."),
-	def("workerCount", "integer", "3", "Number of workers, 1 to 20; each gets a raw Block Storage volume for Ceph."),
+	def("workerCount", "integer", "3", "Number of workers, 1 to 6 (to 20 with allowLargeCluster); each gets a raw Block Storage volume for Ceph."),
 	def("serverImage", "string", "ubuntu_noble", `Image of every server: "ubuntu_noble" (Ubuntu 24.04 LTS) or "ubuntu_jammy" (22.04 LTS).`),
 	def("adminCidrs", "string", "", `CIDRs that may reach SSH (22) and the API server (6443), comma-separated or a JSON list, such as "198.51.100.7/32". Required with cluster "scaleway".`),
-	def("allowAnyAdminCidr", "boolean", "false", "Allow 0.0.0.0/0 or ::/0 in adminCidrs: opens SSH and the API server to the whole internet."),
+	def("allowAnyAdminCidr", "boolean", "false", "Allow adminCidrs that together cover more than a /8 of IPv4 or a /32 of IPv6 (such as 0.0.0.0/0, or 0.0.0.0/1 with 128.0.0.0/1): opens SSH and the API server to that much of the internet."),
 	def("privateNetworkCidr", "string", "172.16.16.0/22", "IPv4 subnet of the cluster's private network: inside 172.16.0.0/12 or 192.168.0.0/16, /20 to /28."),
-	def("cephVolumeSizeGb", "integer", "50", "Size in GB of each worker's raw Block Storage volume for Ceph, 10 to 10000."),
+	def("cephVolumeSizeGb", "integer", "50", "Size in GB of each worker's raw Block Storage volume for Ceph, 10 to 500 (to 10000 with allowLargeCluster)."),
 	def("cephVolumeIops", "integer", "5000", "IOPS class of the Ceph volumes: 5000 or 15000."),
-	def("k3sVersion", "string", "v1.34.6+k3s1", "k3s release installed on every node."),
+	def("k3sVersion", "string", "v1.34.6+k3s1", "k3s release on every node; a change upgrades the running nodes in place, one at a time, control plane first."),
+	def("allowLargeCluster", "boolean", "false", "Allow server types beyond the small ones (up to 8 vCPU and 32 GB), more than 6 workers and Ceph volumes over 500 GB."),
+}
+
+// Bounds of what a stack builds unless allowLargeCluster is true, and the
+// hard limits beyond.
+const (
+	smallWorkers, maxWorkers = 6, 20
+	smallVolumeGB, maxVolume = 500, 10000
+)
+
+// smallServerTypes are the instance types a stack may use without
+// allowLargeCluster: up to 8 vCPU and 32 GB, no GPU.
+var smallServerTypes = []string{
+	"DEV1-S", "DEV1-M", "DEV1-L", "DEV1-XL",
+	"PLAY2-PICO", "PLAY2-NANO", "PLAY2-MICRO",
+	"PRO2-XXS", "PRO2-XS", "PRO2-S", "PRO2-M",
+	"GP1-XS", "GP1-S",
+	"POP2-2C-8G", "POP2-4C-16G", "POP2-8C-32G",
 }
 
 // Scaleway zones by region.
@@ -40,8 +59,12 @@ var scalewayZones = []string{
 // ScalewayConfig is the validated shape of the Scaleway cluster.
 type ScalewayConfig struct {
 	Cluster cluster.Config
-	// AllowAnyAdminCIDR is the opt-in for an admin CIDR of prefix length 0.
+	// AllowAnyAdminCIDR is the opt-in for admin CIDRs that together cover
+	// more than maxAdminSpan of an address family.
 	AllowAnyAdminCIDR bool
+	// AllowLargeCluster is the opt-in for servers, worker counts and
+	// volumes beyond the small bounds.
+	AllowLargeCluster bool
 }
 
 var (
@@ -59,49 +82,48 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 	if i := strings.LastIndex(zone, "-"); i > 0 {
 		region = zone[:i]
 	}
+	large := r.boolean("allowLargeCluster")
 	before := len(r.problems)
 	admins := r.cidrs("adminCidrs")
 	adminsMalformed := len(r.problems) > before
-	s := ScalewayConfig{Cluster: cluster.Config{
+	s := ScalewayConfig{AllowLargeCluster: large, Cluster: cluster.Config{
 		Zone:             zone,
 		Region:           region,
 		ProjectID:        r.matching("scalewayProjectId", projectIDRE, true, `a project ID (a lower-case UUID), or "" for the provider's default`),
-		ControlPlaneType: r.matching("controlPlaneType", serverTypeRE, false, `a Scaleway instance type such as "DEV1-M" (upper case, dash-separated)`),
-		WorkerType:       r.matching("workerType", serverTypeRE, false, `a Scaleway instance type such as "DEV1-L" (upper case, dash-separated)`),
-		Workers:          int(r.integer("workerCount", 1, 20)),
+		ControlPlaneType: r.serverType("controlPlaneType", large),
+		WorkerType:       r.serverType("workerType", large),
+		Workers:          r.bounded("workerCount", 1, smallWorkers, maxWorkers, large),
 		Image:            r.oneOf("serverImage", "ubuntu_jammy", "ubuntu_noble"),
 		AdminCIDRs:       admins,
 		PrivateCIDR:      r.privateCIDR("privateNetworkCidr"),
-		CephVolumeSizeGB: int(r.integer("cephVolumeSizeGb", 10, 10000)),
+		CephVolumeSizeGB: r.bounded("cephVolumeSizeGb", 10, smallVolumeGB, maxVolume, large),
 		K3sVersion:       r.matching("k3sVersion", k3sVersionRE, false, `a k3s release such as "v1.34.6+k3s1"`),
 	}}
 	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
 	}
 	s.AllowAnyAdminCIDR = r.boolean("allowAnyAdminCidr")
-	if c.Cluster != ClusterScaleway || c.RenderYamlToDirectory != "" {
+	if c.Cluster != ClusterScaleway {
 		return s // no cluster is built: its cross-checks do not apply
 	}
 
+	if c.RenderYamlToDirectory != "" {
+		r.fail("renderYamlToDirectory", c.RenderYamlToDirectory, `"" with cluster "scaleway": a rendering run leaves the cloud servers out of the graph, `+
+			`and the next up would delete the cluster; render from a stack with cluster "existing" instead, such as the render stack (pulumi up -s render)`)
+	}
 	if len(admins) == 0 && !adminsMalformed {
 		r.fail("adminCidrs", r.str("adminCidrs"), `at least one CIDR with cluster "scaleway", such as "198.51.100.7/32" (your address): SSH and the API server are open only to these`)
 	}
-	var anywhere []string
-	for _, cidr := range admins {
-		if netip.MustParsePrefix(cidr).Bits() == 0 {
-			anywhere = append(anywhere, cidr)
+	for _, wide := range wideFamilies(admins) {
+		if !s.AllowAnyAdminCIDR {
+			r.fail("adminCidrs", strings.Join(wide.cidrs, ","), fmt.Sprintf(
+				"CIDRs that together cover at most %s: these open SSH (22) and the API server (6443) to %s; set %s to true to do so on purpose",
+				wide.limit, wide.reach, fullKey("allowAnyAdminCidr")))
+			continue
 		}
-	}
-	switch {
-	case len(anywhere) > 0 && !s.AllowAnyAdminCIDR:
-		for _, cidr := range anywhere {
-			r.fail("adminCidrs", cidr, fmt.Sprintf("a narrower CIDR: %s opens SSH (22) and the API server (6443) to the whole internet; set %s to true to do so on purpose",
-				cidr, fullKey("allowAnyAdminCidr")))
-		}
-	case len(anywhere) > 0:
 		c.Warnings = append(c.Warnings, fmt.Sprintf(
-			"%s includes %s: SSH and the API server of the cluster are open to the whole internet (%s = true)",
-			fullKey("adminCidrs"), strings.Join(anywhere, ", "), fullKey("allowAnyAdminCidr")))
+			"%s = %s: SSH and the API server of the cluster are open to %s (%s = true)",
+			fullKey("adminCidrs"), strings.Join(wide.cidrs, ","), wide.reach, fullKey("allowAnyAdminCidr")))
 	}
 	if len(admins) > 0 && allDocumentation(admins) {
 		c.Warnings = append(c.Warnings, fmt.Sprintf(
@@ -109,6 +131,36 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 			fullKey("adminCidrs"), strings.Join(admins, ","), c.Stack))
 	}
 	return s
+}
+
+// serverType reads an instance type: a small one, or any well-formed one
+// with allowLargeCluster.
+func (r *reader) serverType(name string, large bool) string {
+	v := r.str(name)
+	switch {
+	case !serverTypeRE.MatchString(v):
+		r.fail(name, v, `a Scaleway instance type such as "DEV1-M" (upper case, dash-separated)`)
+	case !large && !slices.Contains(smallServerTypes, v):
+		r.fail(name, v, fmt.Sprintf("one of %s (up to 8 vCPU and 32 GB), or any Scaleway instance type with %s = true",
+			strings.Join(smallServerTypes, ", "), fullKey("allowLargeCluster")))
+	}
+	return v
+}
+
+// bounded reads a whole number from lo to small, or to max with
+// allowLargeCluster.
+func (r *reader) bounded(name string, lo, small, max int, large bool) int {
+	v := r.str(name)
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < lo || n > max:
+		r.fail(name, v, fmt.Sprintf("a whole number from %d to %d (above %d only with %s = true)", lo, max, small, fullKey("allowLargeCluster")))
+		return 0
+	case n > small && !large:
+		r.fail(name, v, fmt.Sprintf("a whole number from %d to %d, or up to %d with %s = true", lo, small, max, fullKey("allowLargeCluster")))
+		return 0
+	}
+	return n
 }
 
 // scalewayProvider builds the cluster and a Kubernetes provider from its
@@ -188,6 +240,8 @@ func (r *reader) cidrs(name string) []string {
 			r.fail(name, item, `an IPv4 or IPv6 CIDR such as "198.51.100.7/32"`+hint)
 		case p != p.Masked():
 			r.fail(name, item, fmt.Sprintf("a CIDR with its host bits zero: %s", p.Masked()))
+		case p.Addr().Is4In6():
+			r.fail(name, item, "an IPv4 CIDR in IPv4 form, such as \"198.51.100.7/32\", or a native IPv6 CIDR")
 		case !seen[item]:
 			seen[item] = true
 			out = append(out, item)

@@ -123,6 +123,12 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	c.Scaleway = loadScaleway(r, c)
 	c.Addons = loadAddons(r, c)
 
+	keys, err := configKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.unknownKeys(keys)
+
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: ctx.Stack(), Problems: r.problems}
 	}

@@ -40,8 +40,8 @@ func Run(ctx *pulumi.Context) error {
 func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider, error) {
 	args := &kubernetes.ProviderArgs{}
 	if cfg.RenderYamlToDirectory != "" {
-		// Rendering writes manifests for GitOps and needs no cluster: the
-		// cloud servers are left out and nothing is contacted.
+		// Rendering writes manifests for GitOps and needs no cluster; Load
+		// refuses it for a stack that builds one.
 		args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)
 		return kubernetes.NewProvider(ctx, "kubernetes", args)
 	}

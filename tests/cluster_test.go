@@ -48,7 +48,6 @@ type Recorded struct {
 	fakes    bool
 	requests map[string]*pulumirpc.RegisterResourceRequest
 	outputs  map[string]resource.PropertyMap
-	ips      int
 
 	Token, PrivateKey, PublicKey, ClientKey string
 }
@@ -79,7 +78,7 @@ func (rec *Recorded) Output(r *Res, key string) string {
 // Secrets are the fake secret values, each of which may appear in the
 // inputs only inside a Pulumi secret.
 func (rec *Recorded) Secrets() map[string]string {
-	return map[string]string{"k3s token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey}
+	return map[string]string{"k3s agent token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey}
 }
 
 var publicIPArg = regexp.MustCompile(`PUBLIC_IP='([^']*)'`)
@@ -108,15 +107,17 @@ func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource
 		out["privateKeyOpenssh"] = secret(rec.PrivateKey)
 		out["publicKeyOpenssh"] = resource.NewProperty(rec.PublicKey)
 	case tokIP:
-		rec.ips++
-		out["address"] = resource.NewProperty(fmt.Sprintf("51.15.100.%d", rec.ips))
+		out["address"] = resource.NewProperty(fmt.Sprintf("51.15.100.%d", hostNumber(args.Name)))
 	case tokServer:
-		rec.ips++
+		n := hostNumber(args.Name)
 		out["privateIps"] = resource.NewProperty([]resource.PropertyValue{
-			resource.NewProperty(resource.PropertyMap{"address": resource.NewProperty(fmt.Sprintf("fd5f:519c:6d46:2728::%d/64", rec.ips)), "id": resource.NewProperty("v6")}),
-			resource.NewProperty(resource.PropertyMap{"address": resource.NewProperty(fmt.Sprintf("172.16.16.%d/22", rec.ips)), "id": resource.NewProperty("v4")}),
+			resource.NewProperty(resource.PropertyMap{"address": resource.NewProperty(fmt.Sprintf("fd5f:519c:6d46:2728::%d/64", n)), "id": resource.NewProperty("v6")}),
+			resource.NewProperty(resource.PropertyMap{"address": resource.NewProperty(fmt.Sprintf("172.16.16.%d/22", n)), "id": resource.NewProperty("v4")}),
 		})
 	case tokRemoteCmd:
+		if !strings.HasSuffix(args.Name, "-kubeconfig") {
+			break
+		}
 		ip := ""
 		if m := publicIPArg.FindStringSubmatch(args.Inputs["create"].StringValue()); m != nil {
 			ip = m[1]
@@ -132,8 +133,26 @@ func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource
 	return id, merged, nil
 }
 
+// hostNumber is a fake address's last number, the same for a name in
+// every run (registrations arrive in no fixed order): 10 for the control
+// plane, 10+i for worker i.
+func hostNumber(name string) int {
+	var i int
+	if _, worker, ok := strings.Cut(name, "worker-"); ok {
+		_, _ = fmt.Sscanf(worker, "%d", &i)
+	}
+	return 10 + i
+}
+
 // Record is Do with the recording mocks; fakes switches the fake outputs on.
 func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
+	t.Helper()
+	return run.recordLike(t, fakes, nil)
+}
+
+// recordLike records with the fake secrets of like (fresh ones when nil),
+// so that two runs can be compared input for input.
+func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, error) {
 	t.Helper()
 	rec := &Recorded{
 		Graph:      &Graph{stack: run.Stack},
@@ -144,6 +163,9 @@ func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
 		PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n" + randomHex(32) + "\n-----END OPENSSH PRIVATE KEY-----\n",
 		PublicKey:  "ssh-ed25519 AAAAC3" + randomHex(16),
 		ClientKey:  "LS0t" + randomHex(24),
+	}
+	if like != nil {
+		rec.Token, rec.PrivateKey, rec.PublicKey, rec.ClientKey = like.Token, like.PrivateKey, like.PublicKey, like.ClientKey
 	}
 	return rec, run.Exec(t, rec)
 }
@@ -377,10 +399,11 @@ func envOf(t *testing.T, cc cluster.CloudConfig) map[string]string {
 }
 
 // TestClusterCloudInit: k3s by cloud-init. The control plane runs a k3s
-// server without Traefik and ServiceLB, its certificate valid for its
-// public IP; the agents join it with the token from the RandomPassword;
-// every node puts its node IP and flannel on the private interface; and
-// the workers boot with the control plane, not after it.
+// server without Traefik and ServiceLB, with secrets encrypted at rest, its
+// certificate valid for its public IP and private DNS name; the agents
+// join with the agent token; every node gets the metadata firewall and its
+// unit before the bootstrap runs, and the workers boot with the control
+// plane, not after it.
 func TestClusterCloudInit(t *testing.T) {
 	rec := Run{Stack: "dev3"}.MustRecord(t)
 	g := rec.Graph
@@ -388,34 +411,37 @@ func TestClusterCloudInit(t *testing.T) {
 	prefix := stacks.ResourcePrefix("dev3")
 	cpIP := rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address")
 	require.NotEmpty(t, cpIP)
-	token := rec.Output(g.Find(tokPassword)[0], "result")
-	require.Equal(t, rec.Token, token)
 
 	for _, s := range append([]*Res{cp}, workers...) {
 		cc := cloudConfig(t, s)
 		env := envOf(t, cc)
 		k3sFile := file(t, cc, cluster.K3sConfigPath)
-		assert.Equal(t, "0600", k3sFile.Permissions, "only root reads the token")
+		assert.Equal(t, "0600", k3sFile.Permissions, "only root reads k3s's config")
 		var k3s cluster.K3sConfig
 		require.NoError(t, yaml.UnmarshalStrict([]byte(k3sFile.Content), &k3s))
-		assert.Equal(t, token, k3s.Token, "%s joins with the generated token", s.Name)
 
 		assert.Equal(t, "v1.34.6+k3s1", env["K3S_VERSION"])
 		assert.Equal(t, "172.16.16.0/22", env["PRIVATE_CIDR"])
 		assert.Equal(t, cluster.ControlPlaneHost(prefix), env["SERVER_HOST"])
 		script := file(t, cc, cluster.BootstrapPath)
 		assert.Equal(t, "0755", script.Permissions)
-		for _, want := range []string{"node-ip: %s", "flannel-iface: %s", `ip -o -4 addr show to "$PRIVATE_CIDR"`, `INSTALL_K3S_VERSION="$K3S_VERSION"`} {
-			assert.Contains(t, script.Content, want)
-		}
 		assert.Equal(t, [][]string{{cluster.BootstrapPath}}, cc.RunCmd)
 		keys := file(t, cc, cluster.AuthorizedKeysPath)
 		assert.True(t, keys.Append, "the project's SSH keys stay")
 		assert.Equal(t, rec.PublicKey+"\n", keys.Content, "%s lets the program's key in", s.Name)
-		for _, f := range cc.WriteFiles {
-			if f.Path != cluster.K3sConfigPath {
-				assert.NotContains(t, f.Content, token, "%s: the token is only in %s", f.Path, cluster.K3sConfigPath)
-			}
+
+		// The firewall that keeps pods from the metadata API, loaded by a
+		// unit that k3s requires and that runs at every boot.
+		assert.Contains(t, cc.Packages, "nftables")
+		nft := file(t, cc, cluster.MetadataBlockPath).Content
+		for _, rule := range []string{"hook forward", "ip daddr 169.254.42.42 counter drop", "ip6 daddr fd00:42::42 counter drop",
+			"hook output", "ip daddr 169.254.42.42 meta skuid != 0 counter drop"} {
+			assert.Contains(t, nft, rule, s.Name)
+		}
+		unit := file(t, cc, cluster.MetadataBlockUnitPath).Content
+		for _, line := range []string{"Before=network-pre.target k3s.service k3s-agent.service", "RequiredBy=k3s.service k3s-agent.service",
+			"WantedBy=multi-user.target", "ExecStart=/usr/sbin/nft -f " + cluster.MetadataBlockPath, "RemainAfterExit=yes"} {
+			assert.Contains(t, unit, line, s.Name)
 		}
 
 		if s == cp {
@@ -423,11 +449,13 @@ func TestClusterCloudInit(t *testing.T) {
 			assert.ElementsMatch(t, []string{"traefik", "servicelb"}, k3s.Disable)
 			assert.Equal(t, []string{cpIP, cluster.ControlPlaneHost(prefix)}, k3s.TLSSAN)
 			assert.Equal(t, "0600", k3s.WriteKubeconfigMode)
+			assert.True(t, k3s.SecretsEncryption, "secrets are encrypted in the datastore")
+			assert.Equal(t, []string{cluster.ControlPlaneTaint}, k3s.NodeTaint)
 		} else {
 			assert.Equal(t, "agent", env["K3S_ROLE"])
 			assert.Empty(t, k3s.Disable)
 			assert.Empty(t, k3s.TLSSAN)
-			assert.Contains(t, script.Content, "server: https://%s:6443")
+			assert.False(t, k3s.SecretsEncryption)
 			// In parallel: nothing of the control plane's goes into a worker.
 			assert.NotContains(t, s.DependsOn, cp.URN)
 			assert.NotContains(t, s.DependsOn, one(t, g, tokIP, cp.Name+"-ip").URN)
@@ -436,9 +464,70 @@ func TestClusterCloudInit(t *testing.T) {
 	assert.Equal(t, cluster.ControlPlaneName(prefix)+"."+prefix+".internal", cluster.ControlPlaneHost(prefix),
 		"the agents find the control plane by the private network's DNS name")
 	assert.Equal(t, prefix, str(g.Find(tokPN)[0].Plain(), "name"))
-	pw := g.Find(tokPassword)[0].Plain()
-	assert.Equal(t, float64(48), pw["length"])
-	assert.Equal(t, false, pw["special"])
+}
+
+// TestClusterTokens traces every value the program generates (the fake
+// RandomPassword results) into the servers' user data: the control plane's
+// holds none of them and no token at all (k3s makes the server token on
+// the node), each worker's k3s config holds the agent token and only in
+// k3s's config file; the control plane gets the agent token over SSH, on
+// the command's stdin, before its bootstrap runs.
+func TestClusterTokens(t *testing.T) {
+	rec := Run{Stack: "dev3"}.MustRecord(t)
+	g := rec.Graph
+	cp, workers := servers(t, g)
+
+	passwords := g.Find(tokPassword)
+	require.Len(t, passwords, 1, "one generated token: the agent token")
+	agent := passwords[0]
+	assert.Equal(t, "cluster-k3s-agent-token", agent.Name)
+	assert.Equal(t, float64(48), agent.Plain()["length"])
+	assert.Equal(t, false, agent.Plain()["special"])
+	token := rec.Output(agent, "result")
+	require.Equal(t, rec.Token, token)
+
+	generated := map[string]string{}
+	for _, p := range passwords {
+		generated[p.Name] = rec.Output(p, "result")
+	}
+	cpData := str(cp.Plain()["userData"].(map[string]any), "cloud-init")
+	for name, value := range generated {
+		assert.NotContains(t, cpData, value, "the control plane's user data holds %s", name)
+	}
+	var cpK3s map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(file(t, cloudConfig(t, cp), cluster.K3sConfigPath).Content), &cpK3s))
+	assert.NotContains(t, cpK3s, "token", "the server token is made on the node")
+	assert.NotContains(t, cpK3s, "agent-token", "the agent token comes over SSH")
+
+	for _, w := range workers {
+		cc := cloudConfig(t, w)
+		var k3s map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(file(t, cc, cluster.K3sConfigPath).Content), &k3s))
+		assert.Equal(t, map[string]any{"token": token}, k3s, "%s joins with the agent token and nothing else", w.Name)
+		for _, f := range cc.WriteFiles {
+			if f.Path != cluster.K3sConfigPath {
+				assert.NotContains(t, f.Content, token, "%s: the token is only in %s", f.Path, cluster.K3sConfigPath)
+			}
+		}
+	}
+
+	deliver := one(t, g, tokRemoteCmd, "cluster-cp-agent-token")
+	in := deliver.Plain()
+	assert.Equal(t, rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address"), in["connection"].(map[string]any)["host"])
+	require.True(t, deliver.Inputs["stdin"].IsSecret(), "the token goes in as a secret")
+	want, err := cluster.AgentTokenConfig(token)
+	require.NoError(t, err)
+	assert.Equal(t, want, in["stdin"], "stdin carries the agent token")
+	assert.Contains(t, deliver.AdditionalSecretOutputs, "stdin")
+	for _, key := range []string{"create", "update"} {
+		assert.Equal(t, cluster.AgentTokenScript(), in[key])
+		assert.NotContains(t, in[key], token, "never on the command line")
+		assert.Contains(t, in[key], "cat > ")
+		assert.Contains(t, in[key], cluster.AgentTokenPath)
+	}
+	assert.Equal(t, "stderr", in["logging"])
+	assert.Equal(t, []any{idOf(cp)}, in["triggers"], "a new control plane gets the token again")
+	assert.Contains(t, one(t, g, tokRemoteCmd, "cluster-cp-k3s").DependsOn, deliver.URN, "the token is there before the bootstrap is run again")
 }
 
 // secretLeaks walks v and reports every place where one of the secret
@@ -492,7 +581,7 @@ func TestClusterSecretsStaySecret(t *testing.T) {
 	secretOutputs := map[string][]string{
 		tokPassword:   {"result"},
 		tokPrivateKey: {"privateKeyOpenssh"},
-		tokRemoteCmd:  {"stdout", "connection"},
+		tokRemoteCmd:  {"connection"},
 		tokServer:     {"userData"},
 	}
 	for token, keys := range secretOutputs {
@@ -503,25 +592,28 @@ func TestClusterSecretsStaySecret(t *testing.T) {
 			}
 		}
 	}
-	cmd := rec.Find(tokRemoteCmd)[0]
-	assert.True(t, cmd.Inputs["connection"].IsSecret(), "the SSH connection (with its key) is a secret")
+	for _, cmd := range rec.Find(tokRemoteCmd) {
+		assert.True(t, cmd.Inputs["connection"].IsSecret(), "%s: the SSH connection (with its key) is a secret", cmd.Name)
+	}
+	cmd := one(t, rec.Graph, tokRemoteCmd, "cluster-kubeconfig")
+	assert.Contains(t, cmd.AdditionalSecretOutputs, "stdout", "the kubeconfig is stored as a secret")
 	assert.Equal(t, "stderr", cmd.Plain()["logging"], "the kubeconfig must not be streamed to the log")
 }
 
 // TestClusterKubeconfigAndProvider: the kubeconfig is read from the control
 // plane over SSH with the generated key once the API server is ready,
 // rewritten to the public address, and is a secret; the Kubernetes provider
-// is built from it, deletes what an unreachable cluster held, and every
-// Kubernetes object of dev3 uses it, none the ambient kubeconfig.
+// is built from it, is bound to the control plane's identity, never drops
+// objects of an unreachable cluster from the state on its own (the teardown
+// sets PULUMI_K8S_DELETE_UNREACHABLE for its one run), and every Kubernetes
+// object of dev3 uses it, none the ambient kubeconfig.
 func TestClusterKubeconfigAndProvider(t *testing.T) {
 	rec := Run{Stack: "dev3"}.MustRecord(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
 	cpIP := rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address")
 
-	cmds := g.Find(tokRemoteCmd)
-	require.Len(t, cmds, 1)
-	cmd := cmds[0]
+	cmd := one(t, g, tokRemoteCmd, "cluster-kubeconfig")
 	conn := cmd.Plain()["connection"].(map[string]any)
 	assert.Equal(t, cpIP, conn["host"])
 	assert.Equal(t, "root", conn["user"])
@@ -534,7 +626,7 @@ func TestClusterKubeconfigAndProvider(t *testing.T) {
 	}
 	assert.Equal(t, []any{idOf(cp)}, cmd.Plain()["triggers"], "a new control plane is read again")
 	for _, s := range append([]*Res{cp}, workers...) {
-		assert.Contains(t, cmd.DependsOn, s.URN, "the command waits for %s", s.Name)
+		assert.Contains(t, cmd.DependsOn, one(t, g, tokRemoteCmd, s.Name+"-k3s").URN, "the command waits for k3s on %s", s.Name)
 	}
 
 	provs := g.Find(tokK8sProv)
@@ -544,7 +636,8 @@ func TestClusterKubeconfigAndProvider(t *testing.T) {
 	kubeconfig := str(prov.Plain(), "kubeconfig")
 	assert.Equal(t, rec.Output(cmd, "stdout"), kubeconfig, "the provider uses the kubeconfig read from the cluster")
 	assert.Contains(t, kubeconfig, "server: https://"+cpIP+":6443")
-	assert.Equal(t, true, prov.Plain()["deleteUnreachable"])
+	assert.NotContains(t, prov.Plain(), "deleteUnreachable", "a refresh that cannot reach the cluster must not empty the state")
+	assert.Equal(t, idOf(cp), prov.Plain()["clusterIdentifier"], "objects are replaced only with a new control plane")
 	assert.Nil(t, prov.Plain()["context"])
 	assert.Equal(t, one(t, g, tokCluster, "cluster").URN, prov.Parent)
 
@@ -707,4 +800,77 @@ func TestClusterScriptsParse(t *testing.T) {
 			assert.NoError(t, err, "%s: %s", s, out)
 		}
 	}
+}
+
+// TestClusterUpgradesInPlace: every node has a remote command that runs its
+// bootstrap again, in turn (control plane first, then each worker after the
+// one before). A new k3sVersion changes only those commands' scripts and the
+// servers' user data (updated in place): the preview shows one update per
+// node and no replacement, and the provider keeps its cluster identity.
+func TestClusterUpgradesInPlace(t *testing.T) {
+	prefix := stacks.ResourcePrefix("dev3")
+	runs := map[string]*Recorded{}
+	var first *Recorded
+	for _, version := range []string{"v1.34.6+k3s1", "v1.34.9+k3s1"} {
+		rec, err := Run{Stack: "dev3", Set: map[string]string{"k3sVersion": version}}.recordLike(t, true, first)
+		require.NoError(t, err)
+		first, runs[version] = rec, rec
+		g := rec.Graph
+		cp, workers := servers(t, g)
+		previous := one(t, g, tokRemoteCmd, "cluster-cp-agent-token")
+		for _, s := range append([]*Res{cp}, workers...) {
+			cmd := one(t, g, tokRemoteCmd, s.Name+"-k3s")
+			in := cmd.Plain()
+			assert.Equal(t, rec.Output(one(t, g, tokIP, s.Name+"-ip"), "address"), in["connection"].(map[string]any)["host"], "%s runs on its node", cmd.Name)
+			node := cluster.Node{Role: cluster.RoleAgent, K3sVersion: version, PrivateCIDR: "172.16.16.0/22", ServerHost: cluster.ControlPlaneHost(prefix)}
+			if s == cp {
+				node.Role = cluster.RoleServer
+			}
+			want, err := cluster.ReconcileScript(node)
+			require.NoError(t, err)
+			assert.Equal(t, want, in["create"], cmd.Name)
+			assert.Equal(t, want, in["update"], "%s: a changed script runs again on update", cmd.Name)
+			assert.Contains(t, want, "K3S_VERSION='"+version+"'")
+			assert.Contains(t, want, "exec "+cluster.BootstrapPath)
+			assert.Contains(t, want, "ip daddr 169.254.42.42", "running nodes get the metadata firewall too")
+			assert.Equal(t, []any{idOf(s)}, in["triggers"], "a new server runs it again")
+			assert.Contains(t, cmd.DependsOn, s.URN)
+			assert.Contains(t, cmd.DependsOn, previous.URN, "%s waits for %s: one node at a time", cmd.Name, previous.Name)
+			previous = cmd
+		}
+	}
+
+	// What differs between the two runs: only the scripts and user data.
+	before, after := runs["v1.34.6+k3s1"], runs["v1.34.9+k3s1"]
+	require.Len(t, after.All, len(before.All), "no resource comes or goes")
+	for _, b := range before.All {
+		a := after.ByURN(b.URN)
+		require.NotNil(t, a, b.URN)
+		for key, bv := range b.Plain() {
+			av := a.Plain()[key]
+			changed := fmt.Sprint(av) != fmt.Sprint(bv)
+			switch {
+			case b.Type == tokRemoteCmd && strings.HasSuffix(b.Name, "-k3s") && (key == "create" || key == "update"):
+				assert.True(t, changed, "%s %s changes with the version", b.Name, key)
+			case b.Type == tokServer && key == "userData":
+				assert.True(t, changed, "%s: the user data a new server would boot with", b.Name)
+			default:
+				assert.False(t, changed, "%s %s.%s changes with k3sVersion", b.Type, b.Name, key)
+			}
+		}
+	}
+}
+
+// TestClusterWorkersDeletedBeforeReplaced: a replaced worker is deleted
+// before its successor is created (its Ceph volume is attached to one
+// server at a time); the control plane keeps the default.
+func TestClusterWorkersDeletedBeforeReplaced(t *testing.T) {
+	rec, err := Run{Stack: "dev3"}.Record(t, false)
+	require.NoError(t, err)
+	cp, workers := servers(t, rec.Graph)
+	require.NotEmpty(t, workers)
+	for _, w := range workers {
+		assert.True(t, rec.Request(w).GetDeleteBeforeReplace(), "%s is deleted before it is replaced", w.Name)
+	}
+	assert.False(t, rec.Request(cp).GetDeleteBeforeReplace())
 }

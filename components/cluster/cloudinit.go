@@ -15,17 +15,29 @@ const (
 	BootstrapPath = "/usr/local/sbin/apk8s-k3s-bootstrap"
 	// EnvPath holds the bootstrap script's parameters; nothing secret.
 	EnvPath = "/etc/apk8s/k3s.env"
-	// K3sConfigPath is k3s's own config file: the join token and, on the
-	// control plane, the server flags. Readable by root only.
+	// K3sConfigPath is k3s's own config file: on an agent the agent token,
+	// on the control plane the server flags and no token. Readable by root only.
 	K3sConfigPath = "/etc/rancher/k3s/config.yaml"
+	// AgentTokenPath is where the program puts the agent token on the
+	// control plane over SSH (AgentTokenCommand); the bootstrap waits for it.
+	AgentTokenPath = "/etc/rancher/k3s/config.yaml.d/10-agent-token.yaml"
 	// AuthorizedKeysPath gets the program's SSH public key (appended, so
 	// the project's keys stay).
 	AuthorizedKeysPath = "/root/.ssh/authorized_keys"
 	// PrivateNetworkConfigPath is written at boot by the bootstrap script
 	// with what only the node knows: its private address and interface
-	// (node-ip, flannel-iface) and, on an agent, the server's address.
+	// (node-ip, flannel-iface) and, on an agent, the server's DNS name.
 	PrivateNetworkConfigPath = "/etc/rancher/k3s/config.yaml.d/50-private-network.yaml"
+	// MetadataBlockPath holds the nftables rules that keep pods from the
+	// instance metadata API; MetadataBlockUnitPath loads them at every boot,
+	// before k3s.
+	MetadataBlockPath     = "/etc/apk8s/metadata-block.nft"
+	MetadataBlockUnitPath = "/etc/systemd/system/apk8s-metadata-block.service"
 )
+
+// MetadataAPI is Scaleway's instance metadata API, which serves the user
+// data to whoever asks from the instance (IPv4 and IPv6).
+var MetadataAPI = []string{"169.254.42.42", "fd00:42::42"}
 
 // Roles of a node, as k3s's install script spells them.
 const (
@@ -41,11 +53,18 @@ var DisabledComponents = []string{"traefik", "servicelb"}
 // does in the book: its DEV1-M has half the memory of a worker.
 const ControlPlaneTaint = "node-role.kubernetes.io/control-plane:NoSchedule"
 
-//go:embed k3s-bootstrap.sh
-var bootstrapScript string
+var (
+	//go:embed k3s-bootstrap.sh
+	bootstrapScript string
+	//go:embed metadata-block.nft
+	metadataBlock string
+	//go:embed apk8s-metadata-block.service
+	metadataBlockUnit string
+)
 
 // CloudConfig is the part of cloud-init's #cloud-config this program uses.
 type CloudConfig struct {
+	Packages   []string    `json:"packages,omitempty"`
 	WriteFiles []WriteFile `json:"write_files,omitempty"`
 	RunCmd     [][]string  `json:"runcmd,omitempty"`
 }
@@ -62,7 +81,11 @@ type WriteFile struct {
 // K3sConfig is the subset of k3s's config.yaml the nodes use; the keys are
 // the command-line flags without their dashes.
 type K3sConfig struct {
-	Token               string   `json:"token,omitempty"`
+	// Token is what an agent joins with: the cluster's agent token.
+	Token string `json:"token,omitempty"`
+	// AgentToken is the server's side of it, in AgentTokenPath only.
+	AgentToken          string   `json:"agent-token,omitempty"`
+	SecretsEncryption   bool     `json:"secrets-encryption,omitempty"`
 	Disable             []string `json:"disable,omitempty"`
 	TLSSAN              []string `json:"tls-san,omitempty"`
 	NodeTaint           []string `json:"node-taint,omitempty"`
@@ -73,9 +96,10 @@ type K3sConfig struct {
 type Node struct {
 	Role       string
 	K3sVersion string
-	// Token is the cluster's join token: a secret, so the rendered
-	// cloud-config is one too.
-	Token string
+	// AgentToken is what an agent joins with: a secret, so the rendered
+	// cloud-config is one too. The control plane's user data has no token
+	// at all (CloudConfig refuses one).
+	AgentToken string
 	// PrivateCIDR is the private network's subnet; the node finds its
 	// private interface by the address it has in it.
 	PrivateCIDR string
@@ -90,16 +114,21 @@ type Node struct {
 
 // K3sConfig is the node's /etc/rancher/k3s/config.yaml.
 func (n Node) K3sConfig() K3sConfig {
-	c := K3sConfig{Token: n.Token}
-	if n.Role == RoleServer {
-		c.Disable = DisabledComponents
-		for _, san := range []string{n.PublicIP, n.ServerHost} {
-			if san != "" {
-				c.TLSSAN = append(c.TLSSAN, san)
-			}
+	if n.Role != RoleServer {
+		return K3sConfig{Token: n.AgentToken}
+	}
+	// No token: k3s makes the server token on first start and keeps it on
+	// the node (/var/lib/rancher/k3s/server/token).
+	c := K3sConfig{
+		SecretsEncryption:   true,
+		Disable:             DisabledComponents,
+		NodeTaint:           []string{ControlPlaneTaint},
+		WriteKubeconfigMode: "0600",
+	}
+	for _, san := range []string{n.PublicIP, n.ServerHost} {
+		if san != "" {
+			c.TLSSAN = append(c.TLSSAN, san)
 		}
-		c.NodeTaint = []string{ControlPlaneTaint}
-		c.WriteKubeconfigMode = "0600"
 	}
 	return c
 }
@@ -119,6 +148,9 @@ func (n Node) CloudConfig() (CloudConfig, error) {
 	if n.Role != RoleServer && n.Role != RoleAgent {
 		return CloudConfig{}, fmt.Errorf("node role %q: want %q or %q", n.Role, RoleServer, RoleAgent)
 	}
+	if n.Role == RoleServer && n.AgentToken != "" {
+		return CloudConfig{}, fmt.Errorf("the control plane's user data carries no token: it gets the agent token over SSH")
+	}
 	k3s, err := yaml.Marshal(n.K3sConfig())
 	if err != nil {
 		return CloudConfig{}, err
@@ -128,14 +160,25 @@ func (n Node) CloudConfig() (CloudConfig, error) {
 		return CloudConfig{}, err
 	}
 	return CloudConfig{
-		WriteFiles: []WriteFile{
+		Packages: []string{"nftables"},
+		WriteFiles: append([]WriteFile{
 			{Path: AuthorizedKeysPath, Content: strings.TrimSpace(n.AuthorizedKey) + "\n", Owner: "root:root", Permissions: "0600", Append: true},
 			{Path: K3sConfigPath, Content: string(k3s), Owner: "root:root", Permissions: "0600"},
-			{Path: EnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
-			{Path: BootstrapPath, Content: bootstrapScript, Owner: "root:root", Permissions: "0755"},
-		},
+		}, n.bootstrapFiles(env)...),
 		RunCmd: [][]string{{BootstrapPath}},
 	}, nil
+}
+
+// bootstrapFiles are the files the bootstrap script needs besides k3s's
+// config: nothing secret, so the program can write them again over SSH
+// (ReconcileScript).
+func (n Node) bootstrapFiles(env string) []WriteFile {
+	return []WriteFile{
+		{Path: EnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
+		{Path: MetadataBlockPath, Content: metadataBlock, Owner: "root:root", Permissions: "0644"},
+		{Path: MetadataBlockUnitPath, Content: metadataBlockUnit, Owner: "root:root", Permissions: "0644"},
+		{Path: BootstrapPath, Content: bootstrapScript, Owner: "root:root", Permissions: "0755"},
+	}
 }
 
 // UserData is the cloud-config as the instance's "cloud-init" user data.

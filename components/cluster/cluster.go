@@ -26,7 +26,7 @@ import (
 	"github.com/apk8s/apk8s-platform/providers/tls"
 )
 
-// TokenLength is the length of the k3s join token (letters and digits).
+// TokenLength is the length of the k3s agent token (letters and digits).
 const TokenLength = 48
 
 // Config is the validated shape of the cluster.
@@ -89,7 +89,7 @@ type Args struct {
 	Prefix string
 	Config Config
 	// Kubernetes holds the stack-wide provider settings; the component adds
-	// the kubeconfig and deleteUnreachable.
+	// the kubeconfig and the cluster's identity.
 	Kubernetes *kubernetes.ProviderArgs
 }
 
@@ -139,18 +139,33 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	c.ControlPlane, err = b.server(name+"-cp", cpIP, nil, Node{
+	cpNode := Node{
 		Role:        RoleServer,
 		K3sVersion:  cfg.K3sVersion,
 		PrivateCIDR: cfg.PrivateCIDR,
 		ServerHost:  ControlPlaneHost(args.Prefix),
-	}, ControlPlaneName(args.Prefix), cfg.ControlPlaneType)
+	}
+	c.ControlPlane, err = b.server(name+"-cp", cpIP, nil, cpNode, ControlPlaneName(args.Prefix), cfg.ControlPlaneType)
 	if err != nil {
 		return nil, err
 	}
 	c.NodeNames = append(c.NodeNames, ControlPlaneName(args.Prefix))
 	public := pulumi.StringArray{cpIP.Address}
 	private := pulumi.StringArray{privateIPv4(c.ControlPlane)}
+
+	// The agent token reaches the control plane over SSH, on stdin; its
+	// bootstrap waits for it before k3s starts.
+	delivered, err := b.deliverAgentToken(name+"-cp-agent-token", cpIP, c.ControlPlane)
+	if err != nil {
+		return nil, err
+	}
+	// Each node is brought to the config's k3s version in turn, the control
+	// plane first: a changed k3sVersion upgrades the running nodes in place.
+	last, err := b.reconcile(name+"-cp-k3s", cpIP, c.ControlPlane, cpNode, delivered)
+	if err != nil {
+		return nil, err
+	}
+	reconciled := []pulumi.Resource{last}
 
 	for i := 1; i <= cfg.Workers; i++ {
 		worker := fmt.Sprintf("%s-worker-%d", name, i)
@@ -170,15 +185,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err != nil {
 			return nil, err
 		}
-		srv, err := b.server(worker, ip, vol, Node{
+		node := Node{
 			Role:        RoleAgent,
 			K3sVersion:  cfg.K3sVersion,
 			PrivateCIDR: cfg.PrivateCIDR,
 			ServerHost:  ControlPlaneHost(args.Prefix),
-		}, WorkerName(args.Prefix, i), cfg.WorkerType)
+		}
+		// A replaced worker goes before its successor comes: its volume and
+		// node name are free again, and never two nodes claim one OSD.
+		srv, err := b.server(worker, ip, vol, node, WorkerName(args.Prefix, i), cfg.WorkerType, pulumi.DeleteBeforeReplace(true))
 		if err != nil {
 			return nil, err
 		}
+		if last, err = b.reconcile(worker+"-k3s", ip, srv, node, last); err != nil {
+			return nil, err
+		}
+		reconciled = append(reconciled, last)
 		c.Workers = append(c.Workers, srv)
 		c.CephVolumes = append(c.CephVolumes, vol)
 		c.NodeNames = append(c.NodeNames, WorkerName(args.Prefix, i))
@@ -188,23 +210,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	// The kubeconfig, once every node is Ready. A new control plane is a
 	// new cluster: the command runs again when the server is replaced.
-	servers := append([]pulumi.Resource{c.ControlPlane}, toResources(c.Workers)...)
 	nodes := 1 + cfg.Workers
 	read, err := command.NewRemoteCommand(ctx, name+"-kubeconfig", &command.RemoteCommandArgs{
-		Connection: &command.ConnectionArgs{
-			Host:       cpIP.Address,
-			User:       pulumi.String("root"),
-			PrivateKey: b.key.PrivateKeyOpenssh,
-			// The server is still booting when the first dial goes out.
-			DialErrorLimit: pulumi.Int(40),
-		},
+		Connection: b.ssh(cpIP),
 		Create: cpIP.Address.ApplyT(func(addr string) string {
 			return KubeconfigScript(addr, nodes)
 		}).(pulumi.StringOutput),
 		Triggers: pulumi.Array{c.ControlPlane.ID()},
 		// stdout is the kubeconfig: keep it out of the update's log.
 		Logging: pulumi.String(command.LogStderr),
-	}, b.parent, pulumi.DependsOn(servers), pulumi.AdditionalSecretOutputs([]string{"stdout"}))
+	}, b.parent, pulumi.DependsOn(reconciled), pulumi.AdditionalSecretOutputs([]string{"stdout"}))
 	if err != nil {
 		return nil, err
 	}
@@ -222,9 +237,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Replace the provider (and so every object) only with a new cluster,
 	// not when the kubeconfig's text changes.
 	k8s.ClusterIdentifier = c.ControlPlane.ID().ToStringOutput()
-	// `pulumi destroy` after the servers are gone drops the objects from
-	// the state instead of failing on an unreachable API server.
-	k8s.DeleteUnreachable = pulumi.BoolPtr(true)
+	// No deleteUnreachable: a refresh from a machine that cannot reach the
+	// API server would drop every object from the state. The teardown sets
+	// PULUMI_K8S_DELETE_UNREACHABLE for the one run that needs it.
 	c.Provider, err = kubernetes.NewProvider(ctx, "kubernetes", &k8s, b.parent)
 	if err != nil {
 		return nil, err
@@ -260,10 +275,10 @@ type builder struct {
 	cfg    Config
 	parent pulumi.ResourceOption
 
-	token *random.RandomPassword
-	key   *tls.PrivateKey
-	pn    *scaleway.PrivateNetwork
-	sg    *scaleway.SecurityGroup
+	agentToken *random.RandomPassword
+	key        *tls.PrivateKey
+	pn         *scaleway.PrivateNetwork
+	sg         *scaleway.SecurityGroup
 }
 
 func (b *builder) project() pulumi.StringInput {
@@ -277,10 +292,12 @@ func (b *builder) tags() pulumi.StringArray {
 	return pulumi.StringArray{pulumi.String(b.prefix)}
 }
 
-// shared creates the join token, the SSH key, the network and the firewall.
+// shared creates the agent token, the SSH key, the network and the firewall.
+// The agent token lets a node join and nothing more; the server token (full
+// admin) is made by k3s on the control plane and never leaves it.
 func (b *builder) shared() error {
 	var err error
-	b.token, err = random.NewRandomPassword(b.ctx, b.name+"-k3s-token", &random.RandomPasswordArgs{
+	b.agentToken, err = random.NewRandomPassword(b.ctx, b.name+"-k3s-agent-token", &random.RandomPasswordArgs{
 		Length:  pulumi.Int(TokenLength),
 		Special: pulumi.Bool(false),
 	}, b.parent)
@@ -338,14 +355,15 @@ func (b *builder) ip(name string) (*scaleway.Ip, error) {
 
 // server creates one node: in the security group, on the private network,
 // with its IP, its extra volume (if any) and its cloud-init.
-func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVolume, node Node, hostname, typ string) (*scaleway.Server, error) {
-	var san pulumi.StringInput = pulumi.String("")
-	if node.Role == RoleServer {
-		san = ip.Address
+func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVolume, node Node, hostname, typ string, opts ...pulumi.ResourceOption) (*scaleway.Server, error) {
+	// Only an agent's user data holds a token, the agent token.
+	san, token := pulumi.StringInput(ip.Address), pulumi.StringInput(pulumi.String(""))
+	if node.Role == RoleAgent {
+		san, token = pulumi.String(""), b.agentToken.Result
 	}
-	userData := pulumi.All(b.token.Result, b.key.PublicKeyOpenssh, san).ApplyT(func(v []any) (string, error) {
+	userData := pulumi.All(token, b.key.PublicKeyOpenssh, san).ApplyT(func(v []any) (string, error) {
 		n := node
-		n.Token, n.AuthorizedKey, n.PublicIP = v[0].(string), v[1].(string), v[2].(string)
+		n.AgentToken, n.AuthorizedKey, n.PublicIP = v[0].(string), v[1].(string), v[2].(string)
 		return n.UserData()
 	}).(pulumi.StringOutput)
 	var volumes pulumi.StringArrayInput
@@ -363,10 +381,55 @@ func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVol
 		PrivateNetworks:     []scaleway.ServerPrivateNetworkArgs{{PnId: b.pn.ID().ToStringOutput()}},
 		AdditionalVolumeIds: volumes,
 		RootVolume:          &scaleway.ServerRootVolumeArgs{DeleteOnTermination: pulumi.Bool(true)},
-		// The cloud-config holds the join token.
+		// An agent's cloud-config holds the agent token.
 		UserData: pulumi.StringMap{scaleway.UserDataCloudInit: pulumi.ToSecret(userData).(pulumi.StringOutput)},
 		Tags:     b.tags(),
-	}, b.parent, pulumi.AdditionalSecretOutputs([]string{"userData"}))
+	}, append([]pulumi.ResourceOption{b.parent, pulumi.AdditionalSecretOutputs([]string{"userData"})}, opts...)...)
+}
+
+// ssh connects to a node as root with the program's key.
+func (b *builder) ssh(ip *scaleway.Ip) *command.ConnectionArgs {
+	return &command.ConnectionArgs{
+		Host:       ip.Address,
+		User:       pulumi.String("root"),
+		PrivateKey: b.key.PrivateKeyOpenssh,
+		// The server is still booting when the first dial goes out.
+		DialErrorLimit: pulumi.Int(40),
+	}
+}
+
+// deliverAgentToken writes the agent token on the control plane, from
+// stdin; a new control plane gets it again.
+func (b *builder) deliverAgentToken(name string, ip *scaleway.Ip, cp *scaleway.Server) (*command.RemoteCommand, error) {
+	stdin := b.agentToken.Result.ApplyT(AgentTokenConfig).(pulumi.StringOutput)
+	script := pulumi.String(AgentTokenScript())
+	return command.NewRemoteCommand(b.ctx, name, &command.RemoteCommandArgs{
+		Connection: b.ssh(ip),
+		Create:     script,
+		Update:     script,
+		Stdin:      pulumi.ToSecret(stdin).(pulumi.StringOutput),
+		Triggers:   pulumi.Array{cp.ID()},
+		Logging:    pulumi.String(command.LogStderr),
+	}, b.parent, pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+}
+
+// reconcile runs the node's bootstrap again over SSH after after: on the
+// first up it waits for cloud-init, and on a later one that changes the k3s
+// version (the script's text) it upgrades the node in place. A new server
+// runs it again.
+func (b *builder) reconcile(name string, ip *scaleway.Ip, srv *scaleway.Server, node Node, after pulumi.Resource) (*command.RemoteCommand, error) {
+	script, err := ReconcileScript(node)
+	if err != nil {
+		return nil, err
+	}
+	return command.NewRemoteCommand(b.ctx, name, &command.RemoteCommandArgs{
+		Connection: b.ssh(ip),
+		Create:     pulumi.String(script),
+		// A change of the script is an update, which runs this again.
+		Update:   pulumi.String(script),
+		Triggers: pulumi.Array{srv.ID()},
+		Logging:  pulumi.String(command.LogStdoutAndStderr),
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{srv, after}))
 }
 
 // privateIPv4 is the server's IPv4 address on the private network.
@@ -381,12 +444,4 @@ func privateIPv4(s *scaleway.Server) pulumi.StringOutput {
 		}
 		return ""
 	}).(pulumi.StringOutput)
-}
-
-func toResources(servers []*scaleway.Server) []pulumi.Resource {
-	out := make([]pulumi.Resource, len(servers))
-	for i, s := range servers {
-		out[i] = s
-	}
-	return out
 }

@@ -1,26 +1,66 @@
 #!/bin/bash
-# Installs k3s on a node of the apk8s cluster. cloud-init runs it once, at
-# first boot, after writing /etc/rancher/k3s/config.yaml (token, flags) and
-# /etc/apk8s/k3s.env (K3S_ROLE, K3S_VERSION, PRIVATE_CIDR, SERVER_HOST).
-# It never prints the token.
+# Installs k3s on a node of the apk8s cluster, or brings it to the version
+# and settings of /etc/apk8s/k3s.env (K3S_ROLE, K3S_VERSION, PRIVATE_CIDR,
+# SERVER_HOST). cloud-init runs it at first boot; the program runs it again
+# over SSH on every `pulumi up` that changes it (a new k3sVersion), after
+# rewriting that file. Running it twice changes nothing.
+# Pods never reach the metadata API: the firewall is loaded before k3s is
+# installed or restarted. The script never prints a token.
+# APK8S_ROOT prefixes every file path, for the tests; empty on a node.
 set -euo pipefail
-. /etc/apk8s/k3s.env
+root=${APK8S_ROOT:-}
+# shellcheck source=/dev/null
+. "$root/etc/apk8s/k3s.env"
 
 log() { echo "apk8s-k3s: $*"; }
+fail() {
+  echo "apk8s-k3s: $*" >&2
+  exit 1
+}
 now() { date +%s; }
+
+# One run at a time: cloud-init's and the program's may overlap.
+mkdir -p "$root/run"
+exec 9>"$root/run/apk8s-k3s-bootstrap.lock"
+flock 9
+
+case "$K3S_ROLE" in
+  server) unit=k3s ;;
+  agent) unit=k3s-agent ;;
+  *) fail "K3S_ROLE='$K3S_ROLE': want server or agent" ;;
+esac
+
+# The metadata API serves this node's user data: pods must not reach it.
+# The unit loads the rules now and at every boot, before k3s starts.
+command -v nft >/dev/null || fail "nft is missing: the nftables package is required"
+systemctl daemon-reload
+systemctl enable --now apk8s-metadata-block.service
+nft list table inet apk8s_metadata >/dev/null ||
+  fail "the metadata API block is not loaded; k3s is not installed without it"
+log "metadata API blocked for pods"
+
+conf_d=$root/etc/rancher/k3s/config.yaml.d
+mkdir -p "$conf_d"
+changed=""
+# put FILE CONTENT writes FILE when its content differs and notes the change.
+put() {
+  if [ ! -f "$1" ] || [ "$(cat "$1")" != "$2" ]; then
+    printf '%s\n' "$2" >"$1"
+    changed=1
+  fi
+}
 
 # The private interface is the one holding an address in PRIVATE_CIDR; the
 # private network's DHCP gives it one shortly after boot.
-deadline=$(( $(now) + 600 ))
+deadline=$(($(now) + 600))
 iface="" addr=""
 while :; do
   read -r iface addr < <(ip -o -4 addr show to "$PRIVATE_CIDR" |
     awk 'NR == 1 { split($4, a, "/"); print $2, a[1] }') || true
   [ -n "$addr" ] && break
   if [ "$(now)" -ge "$deadline" ]; then
-    log "no address in $PRIVATE_CIDR after 10 minutes; interfaces:"
-    ip -o addr >&2
-    exit 1
+    ip -o addr >&2 || true
+    fail "no address in $PRIVATE_CIDR after 10 minutes"
   fi
   sleep 3
 done
@@ -28,36 +68,68 @@ log "private network: $iface $addr"
 
 # Kubernetes traffic stays on the private network: the kubelet's node IP
 # and flannel's VXLAN both use the private interface.
-conf=/etc/rancher/k3s/config.yaml.d/50-private-network.yaml
-mkdir -p "$(dirname "$conf")"
-printf 'node-ip: %s\nflannel-iface: %s\n' "$addr" "$iface" > "$conf"
+network="node-ip: $addr
+flannel-iface: $iface"
 
 if [ "$K3S_ROLE" = agent ]; then
-  # The control plane boots at the same time; its name resolves on the
-  # private network's DNS (169.254.169.254, names <server>.<network>.internal)
-  # once it is attached. Send *.internal there through the private link.
+  # The agent names the control plane by its private DNS name, which
+  # follows the server's address; the server's certificate carries it.
+  network="$network
+server: https://$SERVER_HOST:6443"
+  # *.internal resolves on the private network's DNS (169.254.169.254)
+  # through the private link: set now and before every start of the agent.
+  dropin=$root/etc/systemd/system/k3s-agent.service.d
+  mkdir -p "$dropin"
+  put "$dropin/apk8s-private-dns.conf" "[Service]
+ExecStartPre=-/usr/bin/resolvectl dns $iface 169.254.169.254
+ExecStartPre=-/usr/bin/resolvectl domain $iface ~internal"
   resolvectl dns "$iface" 169.254.169.254 || true
   resolvectl domain "$iface" '~internal' || true
-  deadline=$(( $(now) + 900 ))
-  server_ip=""
-  until server_ip=$(getent ahostsv4 "$SERVER_HOST" | awk 'NR == 1 { print $1 }') && [ -n "$server_ip" ]; do
-    if [ "$(now)" -ge "$deadline" ]; then
-      log "$SERVER_HOST did not resolve in 15 minutes"
-      exit 1
-    fi
+  deadline=$(($(now) + 900))
+  until getent ahostsv4 "$SERVER_HOST" >/dev/null; do
+    [ "$(now)" -lt "$deadline" ] || fail "$SERVER_HOST did not resolve in 15 minutes"
     sleep 5
   done
-  log "control plane: $SERVER_HOST = $server_ip"
-  printf 'server: https://%s:6443\n' "$server_ip" >> "$conf"
+  log "control plane: $SERVER_HOST resolves"
+else
+  # The agents' join token comes over SSH from the program, never in user
+  # data; the server's own token is made by k3s on this node and stays here.
+  deadline=$(($(now) + 900))
+  until [ -s "$conf_d/10-agent-token.yaml" ]; do
+    [ "$(now)" -lt "$deadline" ] || fail "the agent token was not delivered in 15 minutes"
+    sleep 5
+  done
+fi
+put "$conf_d/50-private-network.yaml" "$network"
+
+installed=""
+if command -v k3s >/dev/null; then
+  installed=$(k3s --version | awk 'NR == 1 { print $3 }')
+fi
+if [ "$installed" = "$K3S_VERSION" ]; then
+  if [ -n "$changed" ]; then
+    # Restarting k3s leaves the pods running (its unit kills only the k3s
+    # process): nothing is evicted, so no disruption budget can block it.
+    systemctl daemon-reload
+    systemctl restart "$unit"
+    log "k3s $K3S_VERSION restarted with the new settings"
+  else
+    log "k3s $K3S_VERSION already installed"
+  fi
+  exit 0
 fi
 
 # The install script of the pinned release (get.k3s.io when GitHub is
-# unreachable); INSTALL_K3S_VERSION pins the binary either way.
+# unreachable); INSTALL_K3S_VERSION pins the binary either way. On a node
+# that runs k3s, it replaces the binary and restarts the unit in place,
+# pods running on: an upgrade without eviction.
 installer=$(mktemp)
+trap 'rm -f "$installer"' EXIT
 if ! curl -sfL --retry 10 --retry-delay 5 --retry-all-errors -o "$installer" \
   "https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh"; then
-  curl -sfL --retry 10 --retry-delay 5 --retry-all-errors -o "$installer" https://get.k3s.io
+  curl -sfL --retry 10 --retry-delay 5 --retry-all-errors -o "$installer" https://get.k3s.io ||
+    fail "cannot download the k3s install script"
 fi
-INSTALL_K3S_VERSION="$K3S_VERSION" sh "$installer" "$K3S_ROLE"
-rm -f "$installer"
-log "k3s $K3S_VERSION $K3S_ROLE installed"
+INSTALL_K3S_VERSION="$K3S_VERSION" sh "$installer" "$K3S_ROLE" ||
+  fail "the k3s installer failed (k3s $K3S_VERSION $K3S_ROLE)"
+log "k3s ${installed:-(none)} -> $K3S_VERSION $K3S_ROLE installed"

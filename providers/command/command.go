@@ -69,6 +69,9 @@ type RemoteCommandArgs struct {
 	Delete     pulumi.StringInput `pulumi:"delete"`
 	Triggers   pulumi.ArrayInput  `pulumi:"triggers"`
 	Logging    pulumi.StringInput `pulumi:"logging"`
+	// Stdin is written to the command's standard input: the way to hand a
+	// secret to a remote command without putting it on its command line.
+	Stdin pulumi.StringInput `pulumi:"stdin"`
 }
 
 // RemoteCommand is a command run over SSH when the resource is created.
