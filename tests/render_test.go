@@ -4,18 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/apk8s/apk8s-platform/stacks"
 )
 
-// TestRenderNeedsNoCluster: with renderYamlToDirectory, dev3 builds no cloud
-// servers and installs no chart (neither can be rendered); its own objects
-// all go to the provider that renders them, and the run says what it left out.
+// TestRenderNeedsNoCluster: the render stack builds no cloud servers and
+// installs no chart (neither can be rendered); its own objects all go to
+// the provider that renders them, and the run says what it left out.
 func TestRenderNeedsNoCluster(t *testing.T) {
-	run := Run{Stack: "dev3", Set: map[string]string{"renderYamlToDirectory": "out/dev3"}}
+	run := Run{Stack: "render"}
 	g := run.MustRecord(t).Graph
 	var cloud, k8s int
 	for _, r := range g.All {
@@ -33,19 +30,25 @@ func TestRenderNeedsNoCluster(t *testing.T) {
 
 	providers := g.Find("pulumi:providers:kubernetes")
 	require.Len(t, providers, 1)
-	assert.Equal(t, "out/dev3", providers[0].Plain()["renderYamlToDirectory"])
+	assert.Equal(t, "rendered/dev3", providers[0].Plain()["renderYamlToDirectory"])
 	assert.NotContains(t, providers[0].Plain(), "kubeconfig")
 	assert.NotContains(t, providers[0].Plain(), "context")
 	g.Object(t, tokSTS, "kafka")
 	g.Object(t, tokCert, "data-cert")
 
-	var cfg *stacks.Config
-	run.Program = func(ctx *pulumi.Context) (err error) {
-		cfg, err = stacks.Load(ctx)
-		return err
-	}
-	_, err := run.Do(t)
+	cfg, err := loadConfig(t, run)
 	require.NoError(t, err)
 	assert.Contains(t, strings.Join(cfg.Warnings, "\n"),
 		"the charts ingress-nginx, cert-manager, rook-ceph, kube-prometheus-stack are not rendered")
+}
+
+// TestRenderStackMirrorsDev3: the render stack writes dev3's Kubernetes
+// layer, so every data-layer key that dev3 sets, it sets alike.
+func TestRenderStackMirrorsDev3(t *testing.T) {
+	dev3, render := StackConfig(t, "dev3"), StackConfig(t, "render")
+	for _, key := range []string{"domain", "storageClass", "zookeeperReplicas", "kafkaReplicas",
+		"ingressController", "certManager", "acmeEmail", "rookCeph", "monitoring"} {
+		full := "apk8s-platform:" + key
+		assert.Equal(t, dev3[full], render[full], key)
+	}
 }

@@ -16,21 +16,21 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestRenderDev3 renders the dev3 stack's Kubernetes layer to YAML, with no
-// cluster and no cloud account, and has the API server validate every
-// rendered object of a kind it serves under a server-side dry run.
-func TestRenderDev3(t *testing.T) {
+// TestRenderStack renders the render stack (dev3's Kubernetes layer, with
+// no cluster and no cloud account) to YAML, and has the API server validate
+// every rendered object of a kind it serves under a server-side dry run.
+func TestRenderStack(t *testing.T) {
 	e := loadEnv(t)
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "manifests")
-	s := e.stack(t, "dev3")
+	s := e.stack(t, "render")
 	setConfig(t, s, map[string]string{"renderYamlToDirectory": out})
 	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: randomPassword(t), Secret: true}))
 	t.Cleanup(func() {
 		_, _ = s.Destroy(ctx)
 		_ = s.Workspace().RemoveStack(ctx, s.Name())
 	})
-	timed(t, "render dev3", func() {
+	timed(t, "render stack", func() {
 		_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
 		require.NoError(t, err)
 	})
