@@ -142,7 +142,7 @@ func (r *reader) serverType(name string, large bool) string {
 		r.fail(name, v, `a Scaleway instance type such as "DEV1-M" (upper case, dash-separated)`)
 	case !large && !slices.Contains(smallServerTypes, v):
 		r.fail(name, v, fmt.Sprintf("one of %s (up to 8 vCPU and 32 GB), or any Scaleway instance type with %s = true",
-			strings.Join(smallServerTypes, ", "), fullKey("allowLargeCluster")))
+			quoteAll(smallServerTypes), fullKey("allowLargeCluster")))
 	}
 	return v
 }

@@ -725,6 +725,28 @@ func TestBadClusterConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:scalewayProjectId = "my-project"`, "a lower-case UUID"}},
 		{"malformed in a stack without the cluster", Run{Stack: "local", Set: map[string]string{"workerType": "large"}},
 			[]string{`apk8s-platform:workerType = "large"`}},
+		{"the internet in two halves", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "0.0.0.0/1,128.0.0.0/1"}},
+			[]string{`apk8s-platform:adminCidrs = "0.0.0.0/1,128.0.0.0/1" is not allowed`, "together cover at most a /8 of IPv4 (16777216 addresses)",
+				"the API server (6443) to the whole internet", "apk8s-platform:allowAnyAdminCidr"}},
+		{"three quarters of the internet, overlapping", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": `["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "64.0.0.0/3", "198.51.100.7/32"]`}},
+			[]string{`apk8s-platform:adminCidrs = "0.0.0.0/2,64.0.0.0/2,128.0.0.0/2,64.0.0.0/3,198.51.100.7/32" is not allowed`, "75.0% of the IPv4 internet (3221225473 addresses)"}},
+		{"IPv6 in halves beside a fine IPv4", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "198.51.100.7/32,::/1,8000::/1"}},
+			[]string{`apk8s-platform:adminCidrs = "::/1,8000::/1" is not allowed`, "a /32 of IPv6", "the whole internet (every IPv6 address)"}},
+		{"IPv4 written as IPv6", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "::ffff:0.0.0.0/96"}},
+			[]string{`apk8s-platform:adminCidrs = "::ffff:0.0.0.0/96" is not allowed`, "an IPv4 CIDR in IPv4 form"}},
+		{"render a stack that builds the cluster", Run{Stack: "dev3", Set: map[string]string{"renderYamlToDirectory": "out/dev3"}},
+			[]string{`apk8s-platform:renderYamlToDirectory = "out/dev3" is not allowed`, `must be "" with cluster "scaleway"`,
+				"the next up would delete the cluster", "pulumi up -s render"}},
+		{"too many workers", Run{Stack: "dev3", Set: map[string]string{"workerCount": "12"}},
+			[]string{`apk8s-platform:workerCount = "12" is not allowed`, "from 1 to 6, or up to 20 with apk8s-platform:allowLargeCluster = true"}},
+		{"too many workers even when large", Run{Stack: "dev3", Set: map[string]string{"workerCount": "21", "allowLargeCluster": "true"}},
+			[]string{`apk8s-platform:workerCount = "21" is not allowed`, "from 1 to 20"}},
+		{"volume too large", Run{Stack: "dev3", Set: map[string]string{"cephVolumeSizeGb": "10000"}},
+			[]string{`apk8s-platform:cephVolumeSizeGb = "10000" is not allowed`, "from 10 to 500, or up to 10000 with apk8s-platform:allowLargeCluster = true"}},
+		{"GPU control plane", Run{Stack: "dev3", Set: map[string]string{"controlPlaneType": "GPU-3070-S"}},
+			[]string{`apk8s-platform:controlPlaneType = "GPU-3070-S" is not allowed`, `"DEV1-M"`, "up to 8 vCPU and 32 GB", "apk8s-platform:allowLargeCluster = true"}},
+		{"large worker type", Run{Stack: "dev3", Set: map[string]string{"workerType": "PRO2-L"}},
+			[]string{`apk8s-platform:workerType = "PRO2-L" is not allowed`, "apk8s-platform:allowLargeCluster = true"}},
 		{"every problem at once", Run{Stack: "dev3", Set: map[string]string{"workerCount": "0", "adminCidrs": "0.0.0.0/0", "controlPlaneType": "m"}},
 			[]string{`workerCount = "0"`, `adminCidrs = "0.0.0.0/0"`, `controlPlaneType = "m"`}},
 	})
@@ -744,8 +766,9 @@ func loadConfig(t *testing.T, run Run) (*stacks.Config, error) {
 }
 
 // TestClusterConfigOptIns: the world may reach the API server only on
-// purpose, with a warning; admin CIDRs and the cross-field checks do not
-// bother stacks that build no cluster; a documentation address warns.
+// purpose, with a warning, whole or in pieces; a large cluster only with
+// allowLargeCluster; admin CIDRs and the cross-field checks do not bother
+// stacks that build no cluster; a documentation address warns.
 func TestClusterConfigOptIns(t *testing.T) {
 	cfg, err := loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "0.0.0.0/0", "allowAnyAdminCidr": "true"}})
 	require.NoError(t, err)
@@ -761,6 +784,23 @@ func TestClusterConfigOptIns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"198.51.100.7/32", "81.2.69.0/24"}, cfg.Scaleway.Cluster.AdminCIDRs, "comma-separated works too")
 	assert.False(t, slices.ContainsFunc(cfg.Warnings, func(w string) bool { return strings.Contains(w, "adminCidrs") }), cfg.Warnings)
+
+	cfg, err = loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "0.0.0.0/1,128.0.0.0/1", "allowAnyAdminCidr": "true"}})
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(cfg.Warnings, func(w string) bool {
+		return strings.Contains(w, "0.0.0.0/1,128.0.0.0/1: SSH and the API server of the cluster are open to the whole internet")
+	}), cfg.Warnings)
+
+	cfg, err = loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "81.0.0.0/9,81.128.0.0/9,2001:db8::/33,2001:db8:8000::/33"}})
+	require.NoError(t, err, "a /8 of IPv4 and a /32 of IPv6 in pieces are the limit, not past it")
+	assert.Len(t, cfg.Scaleway.Cluster.AdminCIDRs, 4)
+
+	cfg, err = loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"allowLargeCluster": "true",
+		"controlPlaneType": "GPU-3070-S", "workerType": "PRO2-L", "workerCount": "20", "cephVolumeSizeGb": "10000"}})
+	require.NoError(t, err, "allowLargeCluster lifts the small bounds")
+	assert.Equal(t, 20, cfg.Scaleway.Cluster.Workers)
+	assert.Equal(t, 10000, cfg.Scaleway.Cluster.CephVolumeSizeGB)
+	assert.Equal(t, "GPU-3070-S", cfg.Scaleway.Cluster.ControlPlaneType)
 
 	_, err = loadConfig(t, Run{Stack: "local", Set: map[string]string{"adminCidrs": "0.0.0.0/0"}})
 	require.NoError(t, err, "a stack without the Scaleway cluster ignores its cross-field checks")

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,8 +62,14 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "scaleway"`}},
 		{"not a boolean", Run{Stack: "local", Set: map[string]string{"certificate": "maybe"}},
 			[]string{`apk8s-platform:certificate = "maybe"`, "true or false"}},
-		{"every problem at once", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0", "kafkaReplicas": "0", "domain": "x"}, Unset: []string{"basicAuthPassword"}},
-			[]string{"(4 problems)", "zookeeperReplicas", "kafkaReplicas", "domain", "basicAuthPassword is not set"}},
+		{"a typo in a key", Run{Stack: "local", Set: map[string]string{"kafkaReplica": "3"}},
+			[]string{`apk8s-platform:kafkaReplica = "3" is not a key of this program: did you mean apk8s-platform:kafkaReplicas?`, "pulumi config rm kafkaReplica"}},
+		{"a key in the wrong case", Run{Stack: "dev3", Set: map[string]string{"AdminCIDRs": "198.51.100.7/32"}},
+			[]string{`apk8s-platform:AdminCIDRs = "198.51.100.7/32" is not a key of this program: did you mean apk8s-platform:adminCidrs?`}},
+		{"a key far from any", Run{Stack: "local", Set: map[string]string{"nodeSelector": "x"}},
+			[]string{`apk8s-platform:nodeSelector = "x" is not a key of this program: see Pulumi.yaml for the keys`}},
+		{"every problem at once", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0", "kafkaReplicas": "0", "domain": "x", "kafkaReplica": "3"}, Unset: []string{"basicAuthPassword"}},
+			[]string{"(5 problems)", "zookeeperReplicas", "kafkaReplicas", "domain", "basicAuthPassword is not set", "kafkaReplica ="}},
 	})
 }
 
@@ -226,4 +233,42 @@ func TestConfigErrorExample(t *testing.T) {
 	_, err = Run{Stack: "dev3", Set: map[string]string{"kafkaReplicas": "0", "kafkaHeap": "2G"}}.Do(t)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), shown)
+}
+
+// TestUnknownKeysUnderTheCLI: under the Pulumi CLI the program gets its
+// config in PULUMI_CONFIG (and the secret keys in
+// PULUMI_CONFIG_SECRET_KEYS), not in RunInfo: an undeclared key is refused
+// there too, before anything is registered, and a clean config runs.
+func TestUnknownKeysUnderTheCLI(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		extra map[string]string
+		want  string // "" = success
+	}{
+		{"clean", nil, ""},
+		{"typo", map[string]string{"apk8s-platform:zookeperReplicas": "3"},
+			`apk8s-platform:zookeperReplicas = "3" is not a key of this program: did you mean apk8s-platform:zookeeperReplicas?`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := StackConfig(t, "local")
+			cfg[stacks.Project+":basicAuthPassword"] = TestPassword
+			for k, v := range tt.extra {
+				cfg[k] = v
+			}
+			raw, err := json.Marshal(cfg)
+			require.NoError(t, err)
+			t.Setenv(pulumi.EnvConfig, string(raw))
+			t.Setenv(pulumi.EnvConfigSecretKeys, `["`+stacks.Project+`:basicAuthPassword"]`)
+			g := &Graph{stack: "local"}
+			err = pulumi.RunErr(stacks.Run, pulumi.WithMocks(stacks.Project, "local", g))
+			if tt.want == "" {
+				require.NoError(t, err)
+				assert.NotEmpty(t, g.All, "the config from PULUMI_CONFIG reached the program")
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, g.All)
+		})
+	}
 }
