@@ -3,8 +3,9 @@
 # /readyz and for every node to be Ready, then prints the admin kubeconfig
 # with the API server at the public address. Only the kubeconfig goes to
 # stdout (a secret output); progress and diagnostics go to stderr.
+# APK8S_ROOT prefixes the kubeconfig's path, for the tests; empty on a node.
 set -eu
-kubeconfig=/etc/rancher/k3s/k3s.yaml
+kubeconfig=${APK8S_ROOT:-}/etc/rancher/k3s/k3s.yaml
 deadline=$(( $(date +%s) + 1500 ))
 
 fail() {
