@@ -1,0 +1,30 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestUnknownKeyRefusedInline: in the Automation API's inline mode (what
+// cmd/platform runs) the program gets its config from the engine's run
+// request, not from PULUMI_CONFIG; an undeclared key is refused there too,
+// with the nearest declared key, before anything is registered.
+func TestUnknownKeyRefusedInline(t *testing.T) {
+	e := loadEnv(t)
+	ctx := context.Background()
+	s := e.stack(t, "local")
+	setConfig(t, s, map[string]string{"kafkaReplica": "3"})
+	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: randomPassword(t), Secret: true}))
+	t.Cleanup(func() { _ = s.Workspace().RemoveStack(ctx, s.Name()) })
+
+	res, err := s.Preview(ctx)
+	require.Error(t, err, "preview of a stack with an undeclared key")
+	assert.Contains(t, err.Error(), `apk8s-platform:kafkaReplica = "3" is not a key of this program: did you mean apk8s-platform:kafkaReplicas?`)
+	assert.Empty(t, res.ChangeSummary, "nothing planned")
+}
