@@ -240,14 +240,18 @@ func TestConfigErrorExample(t *testing.T) {
 // PULUMI_CONFIG_SECRET_KEYS), not in RunInfo: an undeclared key is refused
 // there too, before anything is registered, and a clean config runs.
 func TestUnknownKeysUnderTheCLI(t *testing.T) {
+	secretTypo := "pw-" + randomHex(8)
 	for _, tt := range []struct {
-		name  string
-		extra map[string]string
-		want  string // "" = success
+		name   string
+		extra  map[string]string
+		secret string // an extra key stored as a secret
+		want   string // "" = success
 	}{
-		{"clean", nil, ""},
-		{"typo", map[string]string{"apk8s-platform:zookeperReplicas": "3"},
+		{"clean", nil, "", ""},
+		{"typo", map[string]string{"apk8s-platform:zookeperReplicas": "3"}, "",
 			`apk8s-platform:zookeperReplicas = "3" is not a key of this program: did you mean apk8s-platform:zookeeperReplicas?`},
+		{"typo in a secret key", map[string]string{"apk8s-platform:basicAuthPasword": secretTypo}, "apk8s-platform:basicAuthPasword",
+			`apk8s-platform:basicAuthPasword = [secret] is not a key of this program: did you mean apk8s-platform:basicAuthPassword?`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := StackConfig(t, "local")
@@ -258,7 +262,9 @@ func TestUnknownKeysUnderTheCLI(t *testing.T) {
 			raw, err := json.Marshal(cfg)
 			require.NoError(t, err)
 			t.Setenv(pulumi.EnvConfig, string(raw))
-			t.Setenv(pulumi.EnvConfigSecretKeys, `["`+stacks.Project+`:basicAuthPassword"]`)
+			secrets, err := json.Marshal([]string{stacks.Project + ":basicAuthPassword", tt.secret})
+			require.NoError(t, err)
+			t.Setenv(pulumi.EnvConfigSecretKeys, string(secrets))
 			g := &Graph{stack: "local"}
 			err = pulumi.RunErr(stacks.Run, pulumi.WithMocks(stacks.Project, "local", g))
 			if tt.want == "" {
@@ -268,6 +274,7 @@ func TestUnknownKeysUnderTheCLI(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), secretTypo, "a secret's value is never printed")
 			assert.Empty(t, g.All)
 		})
 	}
