@@ -144,9 +144,11 @@ func (n *node) index(prefix string) int {
 // name and keeps the private DNS across restarts; the server waits for the
 // agent token and has none on the command line.
 func TestBootstrapInstallsAfterTheMetadataBlock(t *testing.T) {
+	t.Parallel()
 	host := cluster.ControlPlaneHost(stacks.ResourcePrefix("dev3"))
 	for _, role := range []string{cluster.RoleServer, cluster.RoleAgent} {
 		t.Run(role, func(t *testing.T) {
+			t.Parallel()
 			n := newNode(t)
 			n.envFile(role, "v1.34.6+k3s1")
 			if role == cluster.RoleServer {
@@ -186,6 +188,7 @@ func TestBootstrapInstallsAfterTheMetadataBlock(t *testing.T) {
 // version (which restarts k3s in place) and never drains or evicts, so no
 // PodDisruptionBudget can hold it up.
 func TestBootstrapUpgradesInPlace(t *testing.T) {
+	t.Parallel()
 	n := newNode(t)
 	n.envFile(cluster.RoleAgent, "v1.34.6+k3s1")
 	n.run(n.bootstrap)
@@ -214,6 +217,7 @@ func TestBootstrapUpgradesInPlace(t *testing.T) {
 // script with a non-zero status and a message on stderr, before k3s is
 // installed.
 func TestBootstrapFailures(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		role  string
@@ -228,6 +232,7 @@ func TestBootstrapFailures(t *testing.T) {
 		{"installer not downloadable", cluster.RoleAgent, []string{"STUB_CURL_FAIL=1"}, false, "cannot download the k3s install script"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			n := newNode(t)
 			n.envFile(tt.role, "v1.34.6+k3s1")
 			if tt.token {
@@ -247,6 +252,7 @@ func TestBootstrapFailures(t *testing.T) {
 // progress goes to stderr; too few Ready nodes end it non-zero with a
 // message and no kubeconfig.
 func TestKubeconfigScript(t *testing.T) {
+	t.Parallel()
 	const kubeconfig = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://127.0.0.1:6443\n  name: default\n"
 	for _, tt := range []struct {
 		name  string
@@ -257,6 +263,7 @@ func TestKubeconfigScript(t *testing.T) {
 		{"a node never ready", 3, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			n := newNode(t)
 			n.file("/etc/rancher/k3s/k3s.yaml", kubeconfig)
 			var nodes strings.Builder
