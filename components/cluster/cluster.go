@@ -1,8 +1,11 @@
 // Package cluster is the book's Kubernetes cluster on Scaleway, in one
 // component: a VPC private network, one control-plane server and N workers
 // attached to it with a flexible public IP each, a security group, one raw
-// Block Storage volume per worker for Ceph, k3s installed by cloud-init,
-// and the kubeconfig read back over SSH once every node is Ready. The
+// Block Storage volume per worker for Ceph, k3s installed by cloud-init
+// (pods walled off from the metadata API that serves it) and kept at the
+// configured version over SSH, the agent token handed to the control plane
+// over SSH (no server token leaves it), and the kubeconfig read back over
+// SSH once every node is Ready. The
 // component's outputs are the kubeconfig (a secret), the nodes' addresses
 // and a Kubernetes provider built from the kubeconfig, for everything that
 // runs on the cluster.
