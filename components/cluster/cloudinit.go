@@ -35,10 +35,6 @@ const (
 	MetadataBlockUnitPath = "/etc/systemd/system/apk8s-metadata-block.service"
 )
 
-// MetadataAPI is Scaleway's instance metadata API, which serves the user
-// data to whoever asks from the instance (IPv4 and IPv6).
-var MetadataAPI = []string{"169.254.42.42", "fd00:42::42"}
-
 // Roles of a node, as k3s's install script spells them.
 const (
 	RoleServer = "server"
