@@ -42,7 +42,7 @@ var addonKeys = []Key{
 	def("certManagerChartVersion", "string", "v1.21.2", "Version of the cert-manager chart (https://charts.jetstack.io), v1.12.0 or later."),
 	def("acmeEmail", "string", "", `Contact e-mail of the Let's Encrypt account; required with certManager "install".`),
 	def("rookCeph", "string", AddonInstall, `Rook-Ceph: "install" installs the operator, a CephCluster over the workers' raw volumes, the pool replicapool and the StorageClass rook-ceph-block; "existing" relies on the cluster's own rook-ceph-block; "none" has none.`),
-	def("rookCephChartVersion", "string", "v1.20.7", "Version of the rook-ceph operator chart (https://charts.rook.io/release), v1.20.0 or later."),
+	def("rookCephChartVersion", "string", "v1.20.7", "Version of the rook-ceph chart (https://charts.rook.io/release), Rook's operator, v1.20.0 or later."),
 	def("cephCsiDriversChartVersion", "string", "1.0.4", "Version of the ceph-csi-drivers chart (https://ceph.github.io/ceph-csi-operator); the ceph-csi-operator version the rook-ceph chart bundles."),
 	def("cephImage", "string", "quay.io/ceph/ceph:v20.2.4", "Ceph image of the CephCluster's daemons."),
 	def("cephDeviceFilter", "string", "^sd[a-z]$", "Regular expression over device names (without /dev/) that picks each storage node's raw volume: on Scaleway the Block Storage volume is a SCSI disk (sd*) beside the virtio root disk (vda); Rook skips disks with partitions or a filesystem."),

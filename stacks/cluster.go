@@ -28,7 +28,7 @@ var clusterKeys = []Key{
 	def("privateNetworkCidr", "string", "172.16.16.0/22", "IPv4 subnet of the cluster's private network: inside 172.16.0.0/12 or 192.168.0.0/16, /20 to /28."),
 	def("cephVolumeSizeGb", "integer", "50", "Size in GB of each worker's raw Block Storage volume for Ceph, 10 to 500 (to 10000 with allowLargeCluster)."),
 	def("cephVolumeIops", "integer", "5000", "IOPS class of the Ceph volumes: 5000 or 15000."),
-	def("k3sVersion", "string", "v1.34.6+k3s1", "k3s release on every node; a change upgrades the running nodes in place, one at a time, control plane first."),
+	def("k3sVersion", "string", "v1.34.9+k3s1", "k3s release on every node; a change upgrades the running nodes in place, one at a time, control plane first."),
 	def("allowLargeCluster", "boolean", "false", "Allow server types beyond the small ones (up to 8 vCPU and 32 GB), more than 6 workers and Ceph volumes over 500 GB."),
 }
 
@@ -97,7 +97,7 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 		AdminCIDRs:       admins,
 		PrivateCIDR:      r.privateCIDR("privateNetworkCidr"),
 		CephVolumeSizeGB: r.bounded("cephVolumeSizeGb", 10, smallVolumeGB, maxVolume, large),
-		K3sVersion:       r.matching("k3sVersion", k3sVersionRE, false, `a k3s release such as "v1.34.6+k3s1"`),
+		K3sVersion:       r.matching("k3sVersion", k3sVersionRE, false, fmt.Sprintf("a k3s release such as %q", defaultValue("k3sVersion"))),
 	}}
 	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)

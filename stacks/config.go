@@ -154,13 +154,27 @@ func (r *reader) raw(name string) string {
 	if v, ok := r.get(fullKey(name)); ok {
 		return v
 	}
-	for _, k := range Keys {
-		if k.Name == name {
-			return k.Default
-		}
+	if k, ok := declared(name); ok {
+		return k.Default
 	}
 	r.problems = append(r.problems, fmt.Sprintf("%s is read but not declared in stacks.Keys", fullKey(name)))
 	return ""
+}
+
+// declared is the key of that name in Keys.
+func declared(name string) (Key, bool) {
+	for _, k := range Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// defaultValue is a key's declared default, the example its messages give.
+func defaultValue(name string) string {
+	k, _ := declared(name)
+	return k.Default
 }
 
 func (r *reader) str(name string) string { return strings.TrimSpace(r.raw(name)) }
@@ -206,16 +220,47 @@ func (r *reader) quantity(name string) resource.Quantity {
 	return q
 }
 
-// imageRef is a container image reference: registry/path:tag or @digest,
-// lower-case path components.
-var imageRef = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+// An image is pinned by a version tag, optionally with its digest
+// (name:tag@sha256:<64 hex>), never by a bare name or a channel tag such as
+// "latest": a second `up` must run what the first ran, and Renovate can only
+// propose the next version of a version it can read.
+var (
+	imageName   = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	imageTag    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	imageDigest = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+)
 
 func (r *reader) image(name string) string {
 	v := r.str(name)
-	if !imageRef.MatchString(v) || !strings.ContainsAny(v, ":@") {
-		r.fail(name, v, `an image reference with a tag or digest, such as "zookeeper:3.8.4"`)
+	if problem := imageProblem(v); problem != "" {
+		r.fail(name, v, fmt.Sprintf(`an image with a version tag, optionally pinned by digest, such as %q or "%s@sha256:<64 hex digits>": %s`,
+			defaultValue(name), defaultValue(name), problem))
 	}
 	return v
+}
+
+// imageProblem says what is wrong with an image reference, "" if nothing.
+func imageProblem(ref string) string {
+	ref, digest, pinned := strings.Cut(ref, "@")
+	if pinned && !imageDigest.MatchString(digest) {
+		return fmt.Sprintf("the digest %q is not sha256: and 64 lower-case hex digits", digest)
+	}
+	// The tag follows the last ":" after the last "/" (a registry may have a port).
+	name, tag := ref, ""
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		name, tag = ref[:i], ref[i+1:]
+	}
+	switch {
+	case !imageName.MatchString(name):
+		return fmt.Sprintf("the name %q is not lower-case components separated by \"/\"", name)
+	case tag == "":
+		return "it has no tag: a bare name floats, and a digest alone cannot be read as a version"
+	case !imageTag.MatchString(tag):
+		return fmt.Sprintf("the tag %q is not letters, digits, \"_\", \".\" and \"-\" (at most 128)", tag)
+	case !strings.ContainsAny(tag, "0123456789"):
+		return fmt.Sprintf("the tag %q is a channel that moves, not a version", tag)
+	}
+	return ""
 }
 
 // heap checks a JVM heap size against the container's memory limit.

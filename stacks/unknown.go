@@ -39,7 +39,7 @@ func configKeys(ctx *pulumi.Context) ([]string, error) {
 func (r *reader) unknownKeys(keys []string) {
 	for _, key := range keys {
 		name, ok := strings.CutPrefix(key, Project+":")
-		if !ok || declared(name) {
+		if _, known := declared(name); !ok || known {
 			continue
 		}
 		v, _ := r.get(key)
@@ -54,15 +54,6 @@ func (r *reader) unknownKeys(keys []string) {
 		r.problems = append(r.problems, fmt.Sprintf("%s = %s is not a key of this program: %s (pulumi config rm %s)",
 			key, value, hint, name))
 	}
-}
-
-func declared(name string) bool {
-	for _, k := range Keys {
-		if k.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // closestKey is the declared key nearest to name by edit distance (case

@@ -103,6 +103,31 @@ func urns(g *Graph) map[string]bool {
 	return out
 }
 
+// TestChartKeysNameTheirChart: the key that pins a release's chart version
+// says which chart from which repository, in words Renovate reads wherever
+// the key appears (stacks, Pulumi.yaml, the docs table; docs/pins.md).
+func TestChartKeysNameTheirChart(t *testing.T) {
+	g := dev3Graph(t, nil)
+	releases := g.Find(tokRelease)
+	require.NotEmpty(t, releases)
+	for _, r := range releases {
+		in := r.Plain()
+		chart, _ := in["chart"].(string)
+		t.Run(chart, func(t *testing.T) {
+			var keys []stacks.Key
+			for _, k := range stacks.Keys {
+				if strings.HasSuffix(k.Name, "ChartVersion") && k.Default == in["version"] {
+					keys = append(keys, k)
+				}
+			}
+			require.Len(t, keys, 1, "one chart-version key has the default %v", in["version"])
+			repo, _ := in["repositoryOpts"].(map[string]any)["repo"].(string)
+			assert.True(t, strings.HasPrefix(keys[0].Description, fmt.Sprintf("Version of the %s chart (%s)", chart, repo)),
+				"%s: %q", keys[0].Name, keys[0].Description)
+		})
+	}
+}
+
 // TestAddonReleases: every add-on is a Helm release of a pinned chart from
 // its official repository, in a namespace this program creates (never
 // Helm), named as `helm list` will show it, with the chart's CRDs.
@@ -111,11 +136,11 @@ func TestAddonReleases(t *testing.T) {
 	tests := []struct {
 		release, chart, version, repo, namespace, component string
 	}{
-		{"ingress-nginx", "ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx", "ingress-nginx", compIngress},
-		{"cert-manager", "cert-manager", "v1.21.2", "https://charts.jetstack.io", "cert-manager", compCerts},
-		{"rook-ceph", "rook-ceph", "v1.20.7", "https://charts.rook.io/release", "rook-ceph", compRook},
-		{"ceph-csi-drivers", "ceph-csi-drivers", "1.0.4", "https://ceph.github.io/ceph-csi-operator", "rook-ceph", compRook},
-		{"kube-prometheus-stack", "kube-prometheus-stack", "92.1.0", "https://prometheus-community.github.io/helm-charts", "monitoring", compMonitoring},
+		{"ingress-nginx", "ingress-nginx", Default(t, "ingressNginxChartVersion"), "https://kubernetes.github.io/ingress-nginx", "ingress-nginx", compIngress},
+		{"cert-manager", "cert-manager", Default(t, "certManagerChartVersion"), "https://charts.jetstack.io", "cert-manager", compCerts},
+		{"rook-ceph", "rook-ceph", Default(t, "rookCephChartVersion"), "https://charts.rook.io/release", "rook-ceph", compRook},
+		{"ceph-csi-drivers", "ceph-csi-drivers", Default(t, "cephCsiDriversChartVersion"), "https://ceph.github.io/ceph-csi-operator", "rook-ceph", compRook},
+		{"kube-prometheus-stack", "kube-prometheus-stack", Default(t, "kubePrometheusStackChartVersion"), "https://prometheus-community.github.io/helm-charts", "monitoring", compMonitoring},
 	}
 	require.Len(t, g.Find(tokRelease), len(tests), "one release per chart")
 	providers := g.Find("pulumi:providers:kubernetes")
@@ -219,7 +244,7 @@ func TestRookCephCluster(t *testing.T) {
 	}, s.Nodes, "the Scaleway workers, each with its Block Storage volume (sd*)")
 	assert.Equal(t, 3, cc.Spec.Mon.Count)
 	assert.False(t, cc.Spec.Mon.AllowMultiplePerNode)
-	assert.Equal(t, "quay.io/ceph/ceph:v20.2.4", cc.Spec.CephVersion.Image)
+	assert.Equal(t, Default(t, "cephImage"), cc.Spec.CephVersion.Image)
 	assert.Equal(t, "/var/lib/rook", cc.Spec.DataDirHostPath)
 	assert.Empty(t, cc.Spec.CleanupPolicy.Confirmation, "a delete never wipes disks on its own")
 	assert.Equal(t, "jsonpath={.status.phase}=Ready", cc.Annotations["pulumi.com/waitFor"])
@@ -317,7 +342,7 @@ func TestMonitoring(t *testing.T) {
 	exporter.Decode(t, &d)
 	assert.Equal(t, "data", d.Namespace)
 	c := d.Spec.Template.Spec.Containers[0]
-	assert.Equal(t, "danielqsj/kafka-exporter:v1.9.0", c.Image)
+	assert.Equal(t, Default(t, "kafkaExporterImage"), c.Image)
 	assert.Contains(t, c.Args, "--kafka.server=kafka:9092")
 	assert.Contains(t, exporter.DependsOn, g.Object(t, tokSTS, "kafka").URN, "the exporter starts once the brokers run")
 
@@ -491,7 +516,7 @@ func TestIngressNginxRetirementWarns(t *testing.T) {
 			}}.Do(t)
 		require.NoError(t, err)
 		found := slices.ContainsFunc(cfg.Warnings, func(w string) bool {
-			return strings.Contains(w, "retired ingress-nginx") && strings.Contains(w, "4.15.1")
+			return strings.Contains(w, "retired ingress-nginx") && strings.Contains(w, Default(t, "ingressNginxChartVersion"))
 		})
 		assert.Equal(t, warns, found, "ingressController %s: %v", controller, cfg.Warnings)
 	}

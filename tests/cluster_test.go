@@ -420,7 +420,7 @@ func TestClusterCloudInit(t *testing.T) {
 		var k3s cluster.K3sConfig
 		require.NoError(t, yaml.UnmarshalStrict([]byte(k3sFile.Content), &k3s))
 
-		assert.Equal(t, "v1.34.6+k3s1", env["K3S_VERSION"])
+		assert.Equal(t, StackConfig(t, "dev3")[stacks.Project+":k3sVersion"], env["K3S_VERSION"])
 		assert.Equal(t, "172.16.16.0/22", env["PRIVATE_CIDR"])
 		assert.Equal(t, cluster.ControlPlaneHost(prefix), env["SERVER_HOST"])
 		script := file(t, cc, cluster.BootstrapPath)

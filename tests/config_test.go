@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/apk8s/apk8s-platform/internal/projectfile"
@@ -55,9 +56,21 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"offsets replication above brokers", Run{Stack: "local", Set: map[string]string{"kafkaOffsetsReplication": "3"}},
 			[]string{`apk8s-platform:kafkaOffsetsReplication = "3"`, "at most kafkaReplicas (2)"}},
 		{"image without tag", Run{Stack: "local", Set: map[string]string{"kafkaImage": "confluentinc/cp-kafka"}},
-			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka"`, "with a tag or digest"}},
+			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka"`, "with a version tag", "a bare name floats"}},
+		{"image tag latest", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "eclipse-mosquitto:latest"}},
+			[]string{`apk8s-platform:mosquittoImage = "eclipse-mosquitto:latest"`, `the tag "latest" is a channel that moves`}},
+		{"image with a digest but no tag", Run{Stack: "local", Set: map[string]string{"zookeeperImage": "zookeeper@sha256:" + digest}},
+			[]string{`apk8s-platform:zookeeperImage = "zookeeper@sha256:` + digest + `"`, "it has no tag"}},
+		{"image digest too short", Run{Stack: "local", Set: map[string]string{"zookeeperImage": "zookeeper:3.8.6@sha256:" + digest[:63]}},
+			[]string{`apk8s-platform:zookeeperImage = "zookeeper:3.8.6@sha256:` + digest[:63] + `"`, `the digest "sha256:` + digest[:63] + `" is not sha256: and 64`}},
+		{"image digest upper case", Run{Stack: "local", Set: map[string]string{"kafkaImage": "confluentinc/cp-kafka:7.9.6@sha256:" + strings.ToUpper(digest)}},
+			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka:7.9.6@sha256:` + strings.ToUpper(digest) + `"`, "lower-case hex"}},
+		{"image digest of another algorithm", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "eclipse-mosquitto:2.0.22@sha512:" + digest}},
+			[]string{`apk8s-platform:mosquittoImage = "eclipse-mosquitto:2.0.22@sha512:`, "is not sha256:"}},
+		{"image with two digests", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "eclipse-mosquitto:2.0.22@sha256:" + digest + "@sha256:" + digest}},
+			[]string{`apk8s-platform:mosquittoImage = "eclipse-mosquitto:2.0.22@sha256:`, "is not sha256:"}},
 		{"image upper case", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "Eclipse-Mosquitto:2"}},
-			[]string{`apk8s-platform:mosquittoImage = "Eclipse-Mosquitto:2"`}},
+			[]string{`apk8s-platform:mosquittoImage = "Eclipse-Mosquitto:2"`, `the name "Eclipse-Mosquitto" is not lower-case`}},
 		{"unknown cluster source", Run{Stack: "local", Set: map[string]string{"cluster": "gke"}},
 			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "scaleway"`}},
 		{"not a boolean", Run{Stack: "local", Set: map[string]string{"certificate": "maybe"}},
@@ -71,6 +84,31 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"every problem at once", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0", "kafkaReplicas": "0", "domain": "x", "kafkaReplica": "3"}, Unset: []string{"basicAuthPassword"}},
 			[]string{"(5 problems)", "zookeeperReplicas", "kafkaReplicas", "domain", "basicAuthPassword is not set", "kafkaReplica ="}},
 	})
+}
+
+// digest is a well-formed image digest (64 lower-case hex digits).
+const digest = "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+
+// TestImagePinnedByDigest: an image pinned by tag and digest is accepted and
+// reaches the container as written, where the kubelet pulls by digest.
+func TestImagePinnedByDigest(t *testing.T) {
+	tests := []struct{ key, token, object string }{
+		{"zookeeperImage", tokSTS, "zookeeper"},
+		{"kafkaImage", tokSTS, "kafka"},
+		{"mosquittoImage", tokDeploy, "mqtt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			image := Default(t, tt.key) + "@sha256:" + digest
+			g := Run{Stack: "local", Set: map[string]string{tt.key: image}}.MustDo(t)
+			var spec struct {
+				Spec struct{ Template corev1.PodTemplateSpec } `json:"spec"`
+			}
+			g.Object(t, tt.token, tt.object).Decode(t, &spec)
+			require.NotEmpty(t, spec.Spec.Template.Spec.Containers)
+			assert.Equal(t, image, spec.Spec.Template.Spec.Containers[0].Image)
+		})
+	}
 }
 
 // badConfig is one invalid stack config and what its error must say.

@@ -223,7 +223,7 @@ func TestKafkaStatefulSet(t *testing.T) {
 			require.Len(t, pod.Containers, 1)
 			c := pod.Containers[0]
 			assert.Equal(t, "kafka-broker", c.Name)
-			assert.Equal(t, "confluentinc/cp-kafka:7.9.2", c.Image)
+			assert.Equal(t, Default(t, "kafkaImage"), c.Image)
 			assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "datadir", MountPath: "/opt/kafka/data"})
 			// No KAFKA_PORT from a service link: the Confluent image stops on it.
 			require.NotNil(t, pod.EnableServiceLinks)
@@ -372,7 +372,7 @@ func TestMosquittoReallyListens(t *testing.T) {
 	require.Len(t, pod.Volumes, 1)
 	assert.Equal(t, "mqtt", pod.Volumes[0].ConfigMap.Name)
 	assert.Contains(t, pod.Containers[0].VolumeMounts, corev1.VolumeMount{Name: pod.Volumes[0].Name, MountPath: "/mosquitto/config"})
-	assert.Equal(t, "eclipse-mosquitto:2.0.21", pod.Containers[0].Image)
+	assert.Equal(t, Default(t, "mosquittoImage"), pod.Containers[0].Image)
 	assert.Len(t, d.Spec.Template.Annotations[mosquitto.ConfigHashAnnotation], 64)
 
 	var svc corev1.Service

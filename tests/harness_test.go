@@ -172,6 +172,21 @@ func StackConfig(t testing.TB, stack string) map[string]string {
 	return out
 }
 
+// Default is the declared default of a config key. Tests compare pinned
+// versions with it, not with a copy, so that Renovate's pull request that
+// bumps a pin does not have to find the tests too.
+func Default(t testing.TB, name string) string {
+	t.Helper()
+	for _, k := range stacks.Keys {
+		if k.Name == name {
+			require.True(t, k.HasDefault, "%s has no default", name)
+			return k.Default
+		}
+	}
+	require.Failf(t, "undeclared key", "no key %s in stacks.Keys", name)
+	return ""
+}
+
 // TestPassword is made afresh for every test run, so no password ships in a
 // fixture.
 var TestPassword = "pw-" + randomHex(12)
