@@ -32,6 +32,7 @@ NICE=${BOOTSTRAP_NICE:-15}
 
 # The provider module is only published under a pseudo-version; this is the
 # release it corresponds to, stamped into the plugin and used for its install dir.
+# renovate: datasource=go depName=github.com/pulumi/pulumi-kubernetes/sdk/v4 extractVersion=^v(?<version>.+)$
 PLUGIN_VERSION=4.32.0
 
 KUBE_PARTS=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok)

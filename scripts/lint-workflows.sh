@@ -9,6 +9,7 @@
 # (apt-get install shellcheck), and skips that part when it is not.
 set -euo pipefail
 
+# renovate: datasource=go depName=github.com/rhysd/actionlint
 ACTIONLINT_VERSION=v1.7.12
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${APK8S_TOOLS:-$HOME/.cache/apk8s-platform/tools}

@@ -260,6 +260,31 @@ func TestProviderVersionMatchesSDK(t *testing.T) {
 	}
 }
 
+// TestGroupedPinsAgree: the pins Renovate moves as one group hold one
+// version, so a pull request that moved only some of them fails here. The
+// workflows' PULUMI_VERSION and kube.ProviderVersion have their own tests
+// (TestWorkflowPulumiCLIMatchesSDK, TestProviderVersionMatchesSDK).
+func TestGroupedPinsAgree(t *testing.T) {
+	read := func(file, re string) string {
+		t.Helper()
+		raw, err := os.ReadFile(filepath.Join(repoRoot, file))
+		require.NoError(t, err)
+		m := regexp.MustCompile(re).FindSubmatch(raw)
+		require.NotNil(t, m, "%s: no match for %s", file, re)
+		return string(m[1])
+	}
+	sdk := read("go.mod", `(?m)^\s*github\.com/pulumi/pulumi/sdk/v3 (v\S+)`)
+	k8sSDK := read("go.mod", `(?m)^\s*github\.com/pulumi/pulumi-kubernetes/sdk/v4 v(\S+)`)
+	tests := []struct{ what, got, want string }{
+		{"the CLI the e2e tests build (pkg/v3)", read("scripts/tools/pulumi/go.mod", `(?m)^\s*github\.com/pulumi/pulumi/pkg/v3 (v\S+)`), sdk},
+		{"the SDK of that CLI", read("scripts/tools/pulumi/go.mod", `(?m)^\s*github\.com/pulumi/pulumi/sdk/v3 (v\S+)`), sdk},
+		{"the plugin the e2e tests build", read("scripts/bootstrap-tools.sh", `(?m)^PLUGIN_VERSION=(\S+)$`), k8sSDK},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.got, tt.what)
+	}
+}
+
 // TestConfigErrorExample: the error the docs show is the one the program
 // gives for that config, to the letter.
 func TestConfigErrorExample(t *testing.T) {

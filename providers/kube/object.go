@@ -20,7 +20,9 @@ import (
 
 // ProviderVersion is the pulumi-kubernetes version this program is built and
 // tested against; it equals the version of github.com/pulumi/pulumi-kubernetes/sdk/v4
-// in go.mod (a test keeps the two in step).
+// in go.mod (a test keeps the two in step; Renovate moves them together).
+//
+// renovate: datasource=go depName=github.com/pulumi/pulumi-kubernetes/sdk/v4 extractVersion=^v(?<version>.+)$
 const ProviderVersion = "4.32.0"
 
 // Object is a Kubernetes object as a Go struct with its TypeMeta filled in.
