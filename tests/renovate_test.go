@@ -176,7 +176,7 @@ func imagePin(t *testing.T, image, what string) pin {
 // one pull request moves it everywhere: the stack file that sets it, or, for
 // a declared default, the Go file that declares it and every file generated
 // from the declaration (Pulumi.yaml, the docs' config table).
-func homes(t *testing.T, p graphPin, tracked []string) []string {
+func homes(t *testing.T, p graphPin, tracked map[string]string) []string {
 	t.Helper()
 	set := StackConfig(t, p.stack)
 	var keys []stacks.Key
@@ -197,13 +197,11 @@ func homes(t *testing.T, p graphPin, tracked []string) []string {
 	}
 	out := []string{"Pulumi.yaml"}
 	declaration := regexp.MustCompile(`\bdef\("` + k.Name + `",`)
-	for _, f := range tracked {
-		raw, err := os.ReadFile(filepath.Join(repoRoot, f))
-		require.NoError(t, err)
+	for f, text := range tracked {
 		switch {
-		case strings.HasPrefix(f, "stacks/") && strings.HasSuffix(f, ".go") && declaration.Match(raw):
+		case strings.HasPrefix(f, "stacks/") && strings.HasSuffix(f, ".go") && declaration.MatchString(text):
 			out = append(out, f)
-		case strings.HasSuffix(f, ".md") && strings.Contains(string(raw), "<!-- config:begin -->"):
+		case strings.HasSuffix(f, ".md") && strings.Contains(text, "<!-- config:begin -->"):
 			out = append(out, f)
 		}
 	}
@@ -211,16 +209,67 @@ func homes(t *testing.T, p graphPin, tracked []string) []string {
 	return out
 }
 
-func trackedFiles(t *testing.T) []string {
+// mentions are the files that name the pin on one line — an image as
+// name:tag, a chart by its name and version, k3s by its tag — so that prose
+// and comments move with the pin too, or say it without the version. Tests
+// compare with the declared defaults (Default) and lock files are the
+// managers' own business.
+func mentions(p pin, tracked map[string]string) []string {
+	version := regexp.MustCompile(`(^|[^\w.])` + regexp.QuoteMeta(p.value) + `($|[^\w.])`)
+	chart := regexp.MustCompile(`(^|[^\w-])` + regexp.QuoteMeta(p.depName) + `($|[^\w-])`)
+	var out []string
+	for f, text := range tracked {
+		if strings.HasSuffix(f, "_test.go") || slices.Contains([]string{"go.sum", "package-lock.json"}, filepath.Base(f)) {
+			continue
+		}
+		for _, line := range strings.Split(text, "\n") {
+			named := false
+			switch p.datasource {
+			case "docker":
+				named = strings.Contains(line, p.depName+":"+p.value)
+			case "helm":
+				named = chart.MatchString(line) && version.MatchString(line)
+			default:
+				named = strings.Contains(line, p.value)
+			}
+			if named {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// trackedFiles are the files git tracks (what Renovate reads), with their text.
+func trackedFiles(t *testing.T) map[string]string {
 	t.Helper()
 	raw, err := exec.Command("git", "-C", repoRoot, "ls-files").Output()
 	require.NoError(t, err)
-	return strings.Fields(string(raw))
+	out := map[string]string{}
+	for _, f := range strings.Fields(string(raw)) {
+		text, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err == nil { // a file deleted in the work tree is not read
+			out[f] = string(text)
+		}
+	}
+	return out
 }
 
 // TestRenovateCoversEveryGraphPin: every image, chart and k3s release that
 // a stack's graph registers is a dependency Renovate extracted, from every
-// file where its value lives.
+// file where its value lives (homes) and every file that names it (mentions).
 func TestRenovateCoversEveryGraphPin(t *testing.T) {
 	deps := loadReport(t)
 	tracked := trackedFiles(t)
@@ -236,7 +285,7 @@ func TestRenovateCoversEveryGraphPin(t *testing.T) {
 	}
 	t.Logf("%d pins in the graphs: %v", len(pins), kinds)
 	for _, p := range pins {
-		for _, home := range homes(t, p, tracked) {
+		for _, home := range union(homes(t, p, tracked), mentions(p.pin, tracked)) {
 			assert.True(t, slices.ContainsFunc(deps, func(d extracted) bool { return d.File == home && p.matches(d) }),
 				"%s: Renovate extracted no %s dependency %s %s from %s", p.what, p.datasource, p.depName, p.value, home)
 		}

@@ -4,8 +4,8 @@
 // self-built cluster has no cloud load balancer to put in front of it), and
 // the IngressClass "nginx" as the cluster's default.
 //
-// The Kubernetes project retired ingress-nginx in March 2026; 4.15.1
-// (controller v1.15.1) is its final release. It stays because the book's
+// The Kubernetes project retired ingress-nginx in March 2026; the chart
+// version pinned by default (controller v1.15.1) is its final release. It stays because the book's
 // ingresses use its annotations (basic auth from sysop-basic-auth). The
 // stacks package reaches it only through the ingressController key, so a
 // maintained controller can take its place behind the same class name.
