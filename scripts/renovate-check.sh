@@ -13,13 +13,18 @@
 # the versions of scripts/tools/renovate/package-lock.json into
 # ${APK8S_RENOVATE:-$HOME/.cache/apk8s-platform/renovate}, again only when
 # the lock file changes. Renovate reads the files git tracks: `git add` a new
-# file before checking it. Logs go to $RENOVATE_CHECK_LOGS (default: a
-# temporary directory, printed on failure).
+# file before checking it. Logs and Renovate's report go to
+# $RENOVATE_CHECK_LOGS (default: a temporary directory, kept on failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG=scripts/tools/renovate
 CACHE=${APK8S_RENOVATE:-$HOME/.cache/apk8s-platform/renovate}
-LOGS=${RENOVATE_CHECK_LOGS:-$(mktemp -d)}
+if [ -n "${RENOVATE_CHECK_LOGS:-}" ]; then
+  LOGS=$RENOVATE_CHECK_LOGS
+else # a temporary directory, kept only when the check fails
+  LOGS=$(mktemp -d)
+  trap 'if [ $? -eq 0 ]; then rm -rf "$LOGS"; fi' EXIT
+fi
 mkdir -p "$(dirname "$CACHE")" "$LOGS"
 
 log() { echo "renovate-check: $*" >&2; }
@@ -71,7 +76,7 @@ RENOVATE_ONBOARDING=false RENOVATE_REQUIRE_CONFIG=required RENOVATE_BASE_DIR=$LO
   --report-type=file --report-path="$report" >"$LOGS/extract.log" 2>&1 ||
   fail "renovate --dry-run=extract failed" "$LOGS/extract.log"
 [ -s "$report" ] || fail "renovate wrote no report" "$LOGS/extract.log"
-log "Renovate extracted $(grep -o '"depName"' "$report" | wc -l) dependencies (report: $report)"
+log "Renovate extracted $(grep -o '"depName"' "$report" | wc -l) dependencies"
 RENOVATE_REPORT=$report go test -tags renovate -count=1 -v ./tests/ -run '^TestRenovate' >"$LOGS/test.log" 2>&1 ||
   fail "a pin is not covered" "$LOGS/test.log"
 grep -ho "[0-9]* pins in the graphs.*" "$LOGS/test.log" | sed "s/^/renovate-check: /" >&2
