@@ -37,7 +37,7 @@ up)
   # Also when the cluster was already running: deploy only once it takes pods.
   KUBECTL=$APK8S_TOOLS/bin/kubectl scripts/tools/kube/wait-ready.sh 180
   "$APK8S_TOOLS/bin/kubectl" apply -f scripts/local/volumes.yaml
-  platform -set storageClass=local-static -secret "basicAuthPassword=@$base/basic-auth-password" up
+  platform -set storageClass=local-static -secret-file "basicAuthPassword=$base/basic-auth-password" up
   platform outputs
   echo "local.sh: up. Try: source $cluster/env && kubectl -n data get pods,svc,pvc"
   ;;

@@ -3,7 +3,7 @@
 // Pulumi CLI but not its Go language plugin. With a standard Pulumi install,
 // `pulumi preview/up/destroy -s STACK` does the same.
 //
-//	go run ./cmd/platform -stack local [-set key=value]... [-secret key=@file]... up
+//	go run ./cmd/platform -stack local [-set key=value]... [-secret-file key=PATH]... up
 //	go run ./cmd/platform -stack local preview|up|destroy|outputs
 //
 // State and the stack's settings live in -workdir (a file backend);
@@ -56,9 +56,9 @@ func run(args []string) error {
 	stack := fs.String("stack", "local", "stack name (Pulumi.<stack>.yaml)")
 	workdir := fs.String("workdir", "", "state and stack settings (default ~/.cache/apk8s-platform/stacks/<stack>)")
 	tools := fs.String("tools", defaultTools(home), `bootstrap cache with bin/pulumi ("" = pulumi on PATH)`)
-	set, secret := pairs{}, pairs{}
+	set, secrets := pairs{}, secretFiles{}
 	fs.Var(set, "set", "config key=value (repeatable)")
-	fs.Var(secret, "secret", "secret config key=value or key=@file (repeatable)")
+	fs.Var(secrets, "secret-file", "secret config key=PATH, the value read from the file (- = standard input; repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,17 +85,8 @@ func run(args []string) error {
 			return err
 		}
 	}
-	for k, v := range secret {
-		if file, ok := strings.CutPrefix(v, "@"); ok {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			v = strings.TrimSpace(string(raw))
-		}
-		if err := s.SetConfig(ctx, stacks.Project+":"+k, auto.ConfigValue{Value: v, Secret: true}); err != nil {
-			return err
-		}
+	if err := setSecrets(ctx, s, secrets, os.Stdin); err != nil {
+		return err
 	}
 	switch fs.Arg(0) {
 	case "preview":

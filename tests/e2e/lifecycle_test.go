@@ -28,6 +28,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
+	"github.com/apk8s/apk8s-platform/internal/engine"
 )
 
 // TestLocalStackLifecycle runs the local stack as a user would: up, a
@@ -47,7 +48,7 @@ func TestLocalStackLifecycle(t *testing.T) {
 		cfg["kubeContext"] = e.context
 	}
 	setConfig(t, s, cfg)
-	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: password, Secret: true}))
+	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", password))
 	t.Cleanup(func() {
 		// A failed test still takes its objects away.
 		_, _ = s.Destroy(ctx)

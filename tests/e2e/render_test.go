@@ -9,11 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/apk8s/apk8s-platform/internal/engine"
 )
 
 // TestRenderStack renders the render stack (dev3's Kubernetes layer, with
@@ -25,7 +26,7 @@ func TestRenderStack(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "manifests")
 	s := e.stack(t, "render")
 	setConfig(t, s, map[string]string{"renderYamlToDirectory": out})
-	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: randomPassword(t), Secret: true}))
+	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", randomPassword(t)))
 	t.Cleanup(func() {
 		_, _ = s.Destroy(ctx)
 		_ = s.Workspace().RemoveStack(ctx, s.Name())
