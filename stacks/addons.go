@@ -38,7 +38,7 @@ const IngressNginx = "ingress-nginx"
 var addonKeys = []Key{
 	def("ingressController", "string", IngressNginx, `Ingress controller of class "nginx": "ingress-nginx" installs the book's controller (retired upstream in March 2026, pinned to its final release), "existing" relies on the cluster's own, "none" has none.`),
 	def("ingressNginxChartVersion", "string", "4.15.1", "Version of the ingress-nginx chart (https://kubernetes.github.io/ingress-nginx); 4.15.1 is the final release."),
-	def("certManager", "string", AddonInstall, `cert-manager: "install" installs the chart with its CRDs and the ClusterIssuers letsencrypt-production and letsencrypt-staging, "existing" relies on the cluster's own (with a ClusterIssuer letsencrypt-production), "none" has none.`),
+	def("certManager", "string", AddonInstall, `cert-manager: "install" installs the chart with its CRDs and the ClusterIssuers letsencrypt-production and letsencrypt-staging, "existing" relies on the cluster's own (with the ClusterIssuer certificateIssuer names), "none" has none.`),
 	def("certManagerChartVersion", "string", "v1.21.2", "Version of the cert-manager chart (https://charts.jetstack.io), v1.12.0 or later."),
 	def("acmeEmail", "string", "", `Contact e-mail of the Let's Encrypt account; required with certManager "install".`),
 	def("rookCeph", "string", AddonInstall, `Rook-Ceph: "install" installs the operator, a CephCluster over the workers' raw volumes, the pool replicapool and the StorageClass rook-ceph-block; "existing" relies on the cluster's own rook-ceph-block; "none" has none.`),
@@ -130,7 +130,7 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 	}
 	if c.Certificate && a.CertManager == AddonNone {
 		r.fail("certificate", "true", `false while certManager is "none": nothing in the cluster would serve the Certificate data-cert `+
-			`(set certManager to "install", or to "existing" if the cluster runs cert-manager with a ClusterIssuer letsencrypt-production)`)
+			`(set certManager to "install", or to "existing" if the cluster runs cert-manager with the ClusterIssuer certificateIssuer names)`)
 	}
 
 	if a.RookCeph == AddonInstall {
@@ -296,6 +296,9 @@ func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (
 			return nil, err
 		}
 		out.Issuer = m.Production
+		if cfg.CertificateIssuer == certmanager.StagingIssuer {
+			out.Issuer = m.Staging
+		}
 	}
 	if a.RookCeph == AddonInstall {
 		rc, err := rookceph.New(ctx, "rook-ceph", rookceph.Args{Config: a.Storage}, k8s)

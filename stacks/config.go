@@ -11,10 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/workload"
+	"github.com/apk8s/apk8s-platform/internal/disposable"
 )
 
 // Cluster sources: where Kubernetes runs.
@@ -31,8 +33,11 @@ type Config struct {
 	KubeContext           string
 	RenderYamlToDirectory string
 
-	Domain            string
-	Certificate       bool
+	Domain      string
+	Certificate bool
+	// CertificateIssuer is the ClusterIssuer of data-cert, its default
+	// resolved from Disposable.
+	CertificateIssuer string
 	BasicAuthUser     string
 	BasicAuthPassword pulumi.StringOutput // a secret
 
@@ -65,6 +70,10 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	c := &Config{Stack: ctx.Stack()}
 
 	c.Disposable = r.boolean("disposable")
+	if c.Disposable && !disposable.NameMatches(c.Stack) {
+		r.fail("disposable", "true", fmt.Sprintf("false for stack %q: only a stack whose name matches %s may be disposable "+
+			"(the teardown refuses any other; a copied dev stack file keeps the mark but not the name)", c.Stack, disposable.NamePattern))
+	}
 	c.Cluster = r.oneOf("cluster", ClusterScaleway, ClusterExisting)
 	c.KubeContext = r.str("kubeContext")
 	if c.KubeContext != "" && c.Cluster != ClusterExisting {
@@ -77,6 +86,10 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		r.fail("domain", c.Domain, "a lower-case DNS name with at least two labels, such as dev3.apk8s.dev")
 	}
 	c.Certificate = r.boolean("certificate")
+	c.CertificateIssuer = r.oneOf("certificateIssuer", "", certmanager.StagingIssuer, certmanager.ProductionIssuer)
+	if c.CertificateIssuer == "" {
+		c.CertificateIssuer = defaultIssuer(c.Disposable)
+	}
 	c.BasicAuthUser = r.str("basicAuthUser")
 	if c.BasicAuthUser == "" || strings.ContainsAny(c.BasicAuthUser, ": \t\r\n") {
 		r.fail("basicAuthUser", c.BasicAuthUser, "a non-empty user name without ':' or white space")
@@ -133,6 +146,16 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		return nil, &ConfigError{Stack: ctx.Stack(), Problems: r.problems}
 	}
 	return c, nil
+}
+
+// defaultIssuer is Let's Encrypt staging for a disposable stack, which is
+// rebuilt every day and would exhaust production's 5 duplicate
+// certificates a week, and production for a kept one.
+func defaultIssuer(disposable bool) string {
+	if disposable {
+		return certmanager.StagingIssuer
+	}
+	return certmanager.ProductionIssuer
 }
 
 // reader reads keys with their declared defaults and collects problems.

@@ -32,6 +32,7 @@ var coreKeys = []Key{
 	def("renderYamlToDirectory", "string", "", `Write the Kubernetes manifests to this directory instead of applying them ("" = apply).`),
 	def("domain", "string", "dev3.apk8s.dev", "DNS domain of the cluster; the data certificate covers data.<domain>, nifi.data.<domain> and kib.data.<domain>."),
 	def("certificate", "boolean", "true", "Create the Certificate data-cert (needs cert-manager's CRDs in the cluster)."),
+	def("certificateIssuer", "string", "", `ClusterIssuer of data-cert: "letsencrypt-staging" (high rate limits; its certificates are not trusted by browsers), "letsencrypt-production", or "" = staging for a disposable stack (rebuilt often: production allows 5 duplicate certificates a week), production for a kept one.`),
 	def("basicAuthUser", "string", "sysop", "User of the htpasswd line in Secret sysop-basic-auth."),
 	{Name: "basicAuthPassword", Type: "string", Secret: true, Description: "Password of the basic-auth user, 8 to 72 bytes; set it with `pulumi config set --secret`."},
 	def("storageClass", "string", "rook-ceph-block", `StorageClass of the ZooKeeper and Kafka claims ("" = the cluster's default class).`),

@@ -63,6 +63,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	data, err := datanamespace.New(ctx, "data", datanamespace.Args{
 		Domain:            cfg.Domain,
 		Certificate:       cfg.Certificate,
+		IssuerName:        cfg.CertificateIssuer,
 		Issuer:            addons.Issuer,
 		BasicAuthUser:     cfg.BasicAuthUser,
 		BasicAuthPassword: cfg.BasicAuthPassword,

@@ -19,7 +19,6 @@ import (
 	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
 	"github.com/apk8s/apk8s-platform/apis/monitoringv1"
 	"github.com/apk8s/apk8s-platform/components/certmanager"
-	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/rookceph"
@@ -222,7 +221,6 @@ func TestCertManager(t *testing.T) {
 		assert.Contains(t, r.DependsOn, rel.URN, "%s waits for cert-manager's CRDs and webhook", name)
 		assert.Contains(t, r.DependsOn, ingress.URN, "%s waits for the controller that serves its challenges", name)
 	}
-	assert.Equal(t, datanamespace.ProductionIssuer, certmanager.ProductionIssuer)
 }
 
 // TestRookCephCluster: the CephCluster takes the workers' raw volumes and
@@ -391,7 +389,7 @@ func TestAddonOrdering(t *testing.T) {
 		{class, pool, "the class provisions from the pool"},
 		{g.Object(t, tokSTS, "kafka"), class, "the Kafka claims need their StorageClass"},
 		{g.Object(t, tokSTS, "zookeeper"), class, "the ZooKeeper claims need their StorageClass"},
-		{g.Object(t, tokCert, "data-cert"), g.Object(t, tokClusterIssuer, "letsencrypt-production"), "data-cert needs its issuer"},
+		{g.Object(t, tokCert, "data-cert"), g.Object(t, tokClusterIssuer, "letsencrypt-staging"), "data-cert needs its issuer (staging: dev3 is disposable)"},
 		{g.Object(t, tokClusterIssuer, "letsencrypt-production"), release(t, g, certmanager.ReleaseName), "the issuer needs cert-manager's CRDs"},
 		{g.Object(t, tokServiceMonitor, "kafka-exporter"), release(t, g, monitoring.ReleaseName), "ServiceMonitor needs its CRD"},
 		{g.Object(t, tokPodMonitor, "zookeeper"), release(t, g, monitoring.ReleaseName), "PodMonitor needs its CRD"},

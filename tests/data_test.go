@@ -336,15 +336,15 @@ func TestBasicAuthIsStable(t *testing.T) {
 	assert.NotEqual(t, first, line(Run{Stack: "dev3", Set: map[string]string{"basicAuthUser": "ops"}}))
 }
 
-// TestCertificate: data-cert asks the production ClusterIssuer for the
-// book's three names under the stack's domain; local switches it off.
+// TestCertificate: data-cert asks for the book's three names under the
+// stack's domain (its issuer: TestCertificateIssuer); local switches it off.
 func TestCertificate(t *testing.T) {
 	g := dataGraph(t, Run{Stack: "dev3"})
 	var c certmanagerv1.Certificate
 	g.Object(t, tokCert, "data-cert").Decode(t, &c)
 	assert.Equal(t, "data", c.Namespace)
 	assert.Equal(t, "data-production-tls", c.Spec.SecretName)
-	assert.Equal(t, certmanagerv1.ObjectReference{Name: "letsencrypt-production", Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
+	assert.Equal(t, certmanagerv1.ObjectReference{Name: "letsencrypt-staging", Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
 	assert.Equal(t, []string{"data.dev3.apk8s.dev", "nifi.data.dev3.apk8s.dev", "kib.data.dev3.apk8s.dev"}, c.Spec.DNSNames)
 
 	assert.Empty(t, dataGraph(t, Run{Stack: "local"}).Find(tokCert), "local switches the certificate off")

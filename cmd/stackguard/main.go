@@ -1,6 +1,8 @@
 // Command stackguard stands between a teardown and a stack: it lets
-// `pulumi destroy` run only on a stack whose Pulumi.<stack>.yaml marks it
-// disposable (apk8s-platform:disposable: true), and refuses every other one.
+// `pulumi destroy` run only on a stack whose name matches the project's
+// disposable pattern (internal/disposable) AND whose Pulumi.<stack>.yaml
+// marks it disposable (apk8s-platform:disposable: true), and refuses every
+// other one.
 //
 //	go run ./cmd/stackguard -stack dev3        exit 0: dev3 may be destroyed
 //	go run ./cmd/stackguard -stack local       exit 1: refused, and why
@@ -8,7 +10,9 @@
 //
 // The mark must be written in the stack file itself: the project default
 // (false in Pulumi.yaml) never makes a stack disposable, and neither does a
-// value other than the boolean true or the string "true".
+// value other than the boolean true or the string "true". The name keeps a
+// copied stack file (Pulumi.prod.yaml made from Pulumi.dev3.yaml, mark
+// included) from being adopted without anyone deciding it.
 package main
 
 import (
@@ -24,6 +28,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/apk8s/apk8s-platform/internal/disposable"
 )
 
 // Key is the stack config key that marks a stack disposable.
@@ -51,6 +57,10 @@ func StackFile(dir, stack string) string {
 func Check(dir, stack string) error {
 	if !plainName.MatchString(stack) || strings.Contains(stack, "..") {
 		return refuse("%q is not a plain stack name (letters, digits, '-', '_', '.'; no path, no org/project)", stack)
+	}
+	if !disposable.NameMatches(stack) {
+		return refuse("stack %q is not disposable: its name does not match %s, the pattern of disposable stacks "+
+			"(internal/disposable); a stack of another name is never torn down, whatever its file says", stack, disposable.NamePattern)
 	}
 	path := StackFile(dir, stack)
 	raw, err := os.ReadFile(path)

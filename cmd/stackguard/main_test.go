@@ -31,18 +31,23 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "boolean true", stack: "dev3", lines: []string{"apk8s-platform:disposable: true"}, allowed: true},
 		{name: "string true", stack: "dev3", lines: []string{`apk8s-platform:disposable: "true"`}, allowed: true},
-		{name: "dotted and dashed name", stack: "dev-3.eu_1", lines: []string{"apk8s-platform:disposable: true"}, allowed: true},
-		{name: "mark missing", stack: "prod", says: "does not set apk8s-platform:disposable"},
-		{name: "mark false", stack: "prod", lines: []string{"apk8s-platform:disposable: false"}, says: "to false, not true"},
-		{name: "string false", stack: "prod", lines: []string{`apk8s-platform:disposable: "false"`}, says: `to "false", not true`},
-		{name: "yes is no boolean", stack: "prod", lines: []string{"apk8s-platform:disposable: yes"}, says: `to "yes", not true`},
-		{name: "quoted yes", stack: "prod", lines: []string{`apk8s-platform:disposable: "yes"`}, says: `to "yes", not true`},
-		{name: "capitalised string", stack: "prod", lines: []string{`apk8s-platform:disposable: "True"`}, says: `to "True", not true`},
-		{name: "one", stack: "prod", lines: []string{"apk8s-platform:disposable: 1"}, says: "to 1, not true"},
-		{name: "secret value", stack: "prod", lines: []string{"apk8s-platform:disposable:", "  secure: AAABAx"}, says: "a map or list"},
-		{name: "another project's key", stack: "prod", lines: []string{"other:disposable: true"}, says: "does not set"},
-		{name: "unqualified key", stack: "prod", lines: []string{"disposable: true"}, says: "does not set"},
-		{name: "no stack file", stack: "ghost", noFile: true, says: "unknown stack"},
+		{name: "suffixed name", stack: "dev4-alice", lines: []string{"apk8s-platform:disposable: true"}, allowed: true},
+		// Both conditions, each refused alone.
+		{name: "marked, name not disposable", stack: "prod", lines: []string{"apk8s-platform:disposable: true"}, says: "name does not match"},
+		{name: "marked copy of dev3", stack: "dev3-copy.eu_1", lines: []string{"apk8s-platform:disposable: true"}, says: "name does not match"},
+		{name: "marked, dev without number", stack: "dev", lines: []string{"apk8s-platform:disposable: true"}, says: "name does not match"},
+		{name: "marked, capitalised name", stack: "Dev3", lines: []string{"apk8s-platform:disposable: true"}, says: "name does not match"},
+		{name: "name matches, mark missing", stack: "dev3", says: "does not set apk8s-platform:disposable"},
+		{name: "name matches, mark false", stack: "dev3", lines: []string{"apk8s-platform:disposable: false"}, says: "to false, not true"},
+		{name: "string false", stack: "dev3", lines: []string{`apk8s-platform:disposable: "false"`}, says: `to "false", not true`},
+		{name: "yes is no boolean", stack: "dev3", lines: []string{"apk8s-platform:disposable: yes"}, says: `to "yes", not true`},
+		{name: "quoted yes", stack: "dev3", lines: []string{`apk8s-platform:disposable: "yes"`}, says: `to "yes", not true`},
+		{name: "capitalised string", stack: "dev3", lines: []string{`apk8s-platform:disposable: "True"`}, says: `to "True", not true`},
+		{name: "one", stack: "dev3", lines: []string{"apk8s-platform:disposable: 1"}, says: "to 1, not true"},
+		{name: "secret value", stack: "dev3", lines: []string{"apk8s-platform:disposable:", "  secure: AAABAx"}, says: "a map or list"},
+		{name: "another project's key", stack: "dev3", lines: []string{"other:disposable: true"}, says: "does not set"},
+		{name: "unqualified key", stack: "dev3", lines: []string{"disposable: true"}, says: "does not set"},
+		{name: "no stack file", stack: "dev9", noFile: true, says: "unknown stack"},
 		{name: "path traversal", stack: "../x", noFile: true, says: "not a plain stack name"},
 		{name: "nested path", stack: "a/b", noFile: true, says: "not a plain stack name"},
 		{name: "org and project", stack: "acme/apk8s-platform/dev3", noFile: true, says: "not a plain stack name"},
@@ -111,15 +116,18 @@ func TestDisposable(t *testing.T) {
 	dir := t.TempDir()
 	stackFile(t, dir, "dev3", "apk8s-platform:disposable: true")
 	stackFile(t, dir, "dev4", `apk8s-platform:disposable: "true"`)
-	stackFile(t, dir, "prod")
+	stackFile(t, dir, "dev5", "apk8s-platform:disposable: false")
+	stackFile(t, dir, "prod", "apk8s-platform:disposable: true") // a copied dev stack file
 	stackFile(t, dir, "staging", "apk8s-platform:disposable: false")
 
 	stacks, refused, err := Disposable(dir)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"dev3", "dev4"}, stacks)
-	require.Len(t, refused, 2)
-	assert.Contains(t, refused[0].Error(), `"prod"`)
-	assert.Contains(t, refused[1].Error(), `"staging"`)
+	require.Len(t, refused, 3)
+	assert.Contains(t, refused[0].Error(), `"dev5"`)
+	assert.Contains(t, refused[1].Error(), `"prod"`)
+	assert.Contains(t, refused[1].Error(), "name does not match")
+	assert.Contains(t, refused[2].Error(), `"staging"`)
 }
 
 func TestRun(t *testing.T) {
@@ -136,7 +144,7 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "allowed", args: []string{"-dir", dir, "-stack", "dev3"}, code: 0, stdout: `"dev3" is marked disposable`},
 		{name: "refused", args: []string{"-dir", dir, "-stack", "local"}, code: 1, stderr: "stackguard: refused: stack \"local\" is not disposable"},
-		{name: "unknown", args: []string{"-dir", dir, "-stack", "prod"}, code: 1, stderr: "unknown stack"},
+		{name: "unknown", args: []string{"-dir", dir, "-stack", "dev7"}, code: 1, stderr: "unknown stack"},
 		{name: "traversal", args: []string{"-dir", dir, "-stack", "../dev3"}, code: 1, stderr: "not a plain stack name"},
 		{name: "list", args: []string{"-dir", dir, "-list"}, code: 0, stdout: "dev3\n", stderr: "skip: refused: stack \"local\""},
 		{name: "no stack", args: []string{"-dir", dir}, code: 2, stderr: "usage:"},

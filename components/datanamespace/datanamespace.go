@@ -23,8 +23,6 @@ const (
 	BasicAuthName   = "sysop-basic-auth"
 	// BasicAuthKey is the key ingress-nginx reads the htpasswd line from.
 	BasicAuthKey = "auth"
-	// ProductionIssuer is the ClusterIssuer of the cluster add-ons.
-	ProductionIssuer = "letsencrypt-production"
 )
 
 // Hosts are the names the certificate covers under domain, the namespace's
@@ -42,6 +40,10 @@ type Args struct {
 	Domain string
 	// Certificate turns data-cert on; it needs cert-manager's CRDs.
 	Certificate bool
+	// IssuerName is the ClusterIssuer data-cert asks (Let's Encrypt
+	// staging or production). The Secret keeps the book's name
+	// data-production-tls either way, so the ingresses never change.
+	IssuerName string
 	// Issuer is the ClusterIssuer resource, when this program creates it:
 	// the certificate waits for it.
 	Issuer pulumi.Resource
@@ -82,7 +84,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if args.Issuer != nil {
 			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.Issuer}))
 		}
-		d.Certificate = in.Add(CertificateName, kube.Args{Object: certificate(args.Domain)}, after...)
+		d.Certificate = in.Add(CertificateName, kube.Args{Object: certificate(args.Domain, args.IssuerName)}, after...)
 	}
 	d.BasicAuth = in.Add(BasicAuthName, kube.Args{
 		Object: basicAuth(),
@@ -102,14 +104,14 @@ func (d *DataNamespace) Ref() kube.Namespace {
 	return kube.Namespace{Name: Name, Resource: d.Namespace}
 }
 
-func certificate(domain string) *certmanagerv1.Certificate {
+func certificate(domain, issuer string) *certmanagerv1.Certificate {
 	hosts := Hosts(domain)
 	return &certmanagerv1.Certificate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: certmanagerv1.APIVersion, Kind: "Certificate"},
 		ObjectMeta: metav1.ObjectMeta{Name: CertificateName, Namespace: Name},
 		Spec: certmanagerv1.CertificateSpec{
 			SecretName: TLSSecretName,
-			IssuerRef:  certmanagerv1.ObjectReference{Name: ProductionIssuer, Kind: "ClusterIssuer", Group: "cert-manager.io"},
+			IssuerRef:  certmanagerv1.ObjectReference{Name: issuer, Kind: "ClusterIssuer", Group: "cert-manager.io"},
 			CommonName: hosts[0],
 			DNSNames:   hosts,
 		},
