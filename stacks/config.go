@@ -134,6 +134,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	c.Mosquitto = mosquitto.Config{Image: r.image("mosquittoImage")}
 
 	c.Scaleway = loadScaleway(r, c)
+	c.Scaleway.Cluster.CI = loadCIPath(r)
 	c.Addons = loadAddons(r, c)
 
 	keys, err := configKeys(ctx)

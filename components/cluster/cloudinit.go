@@ -106,6 +106,8 @@ type Node struct {
 	PublicIP string
 	// AuthorizedKey is the OpenSSH public key the kubeconfig is read with.
 	AuthorizedKey string
+	// CI is the control plane's WireGuard endpoint for CI, if any.
+	CI CIPath
 }
 
 // K3sConfig is the node's /etc/rancher/k3s/config.yaml.
@@ -155,14 +157,14 @@ func (n Node) CloudConfig() (CloudConfig, error) {
 	if err != nil {
 		return CloudConfig{}, err
 	}
-	return CloudConfig{
+	return n.CI.addTo(CloudConfig{
 		Packages: []string{"nftables"},
 		WriteFiles: append([]WriteFile{
 			{Path: AuthorizedKeysPath, Content: strings.TrimSpace(n.AuthorizedKey) + "\n", Owner: "root:root", Permissions: "0600", Append: true},
 			{Path: K3sConfigPath, Content: string(k3s), Owner: "root:root", Permissions: "0600"},
 		}, n.bootstrapFiles(env)...),
 		RunCmd: [][]string{{BootstrapPath}},
-	}, nil
+	})
 }
 
 // bootstrapFiles are the files the bootstrap script needs besides k3s's

@@ -50,6 +50,8 @@ type Config struct {
 	CephVolumeSizeGB int
 	CephVolumeIOPS   int // 5000 or 15000
 	K3sVersion       string
+	// CI is the WireGuard path of the CI to the control plane (cipath.go).
+	CI CIPath
 }
 
 func (c Config) validate() error {
@@ -66,6 +68,7 @@ func (c Config) validate() error {
 	if _, err := netip.ParsePrefix(c.PrivateCIDR); err != nil {
 		errs = append(errs, fmt.Errorf("private CIDR: %w", err))
 	}
+	errs = append(errs, c.CI.validate())
 	return errors.Join(errs...)
 }
 
@@ -147,6 +150,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		K3sVersion:  cfg.K3sVersion,
 		PrivateCIDR: cfg.PrivateCIDR,
 		ServerHost:  ControlPlaneHost(args.Prefix),
+		CI:          cfg.CI,
 	}
 	c.ControlPlane, err = b.server(name+"-cp", cpIP, nil, cpNode, ControlPlaneName(args.Prefix), cfg.ControlPlaneType)
 	if err != nil {
@@ -341,7 +345,7 @@ func (b *builder) shared() error {
 		Stateful:              pulumi.Bool(true),
 		InboundDefaultPolicy:  pulumi.String(scaleway.ActionDrop),
 		OutboundDefaultPolicy: pulumi.String(scaleway.ActionAccept),
-		InboundRules:          securityGroupRules(InboundRules(b.cfg.AdminCIDRs, b.cfg.PrivateCIDR)),
+		InboundRules:          securityGroupRules(append(InboundRules(b.cfg.AdminCIDRs, b.cfg.PrivateCIDR), b.cfg.CI.rules()...)),
 		Tags:                  b.tags(),
 	}, b.parent)
 	return err
