@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,7 +308,7 @@ func TestWorkflowUpOnMerge(t *testing.T) {
 	up := wfJobOf(t, w, "up")
 	assert.Equal(t, "test", up.Needs)
 	assert.Equal(t, []any{"dev3"}, up.Strategy["matrix"].(map[string]any)["stack"])
-	assert.Equal(t, "${{ matrix.stack }}", up.Environment, "the team's protection rules hook in here")
+	assert.Equal(t, "up", up.Environment, "the credentials and the team's protection rules live in the environment")
 	require.NotNil(t, up.Concurrency)
 	assert.Equal(t, stackGroup, up.Concurrency.Group)
 	assert.Equal(t, false, up.Concurrency.CancelInProgress, "never cancel a running up")
@@ -456,4 +457,212 @@ func TestWorkflowAffectedStacks(t *testing.T) {
 		assert.Contains(t, string(out), "not a plain stack name")
 		assert.NoFileExists(t, filepath.Join(repo, "pwned"))
 	})
+}
+
+// secretVars are the names of the variables a step sees that hold secrets:
+// set from ${{ secrets.* }} in the workflow's, the job's or the step's env.
+func secretVars(w *workflowFile, j wfJob, s wfStep) []string {
+	var names []string
+	for _, env := range []map[string]string{w.Env, j.Env, s.Env} {
+		for k, v := range env {
+			if strings.Contains(v, "secrets.") {
+				names = append(names, k)
+			}
+		}
+	}
+	return names
+}
+
+// environments are the GitHub environments a job may run in: a name, a
+// {name, url} map, or the names an expression picks (cond && 'a' || 'b').
+func environments(t *testing.T, env any) []string {
+	t.Helper()
+	if m, ok := env.(map[string]any); ok {
+		env = m["name"]
+	}
+	switch env := env.(type) {
+	case nil:
+		return nil
+	case string:
+		if !strings.HasPrefix(env, "${{") {
+			return []string{env}
+		}
+		var names []string
+		for _, m := range regexp.MustCompile(`(?:&&|\|\|)\s*'([^']+)'`).FindAllStringSubmatch(env, -1) {
+			names = append(names, m[1])
+		}
+		require.NotEmpty(t, names, "environment %q names none literally", env)
+		return names
+	}
+	t.Fatalf("environment: unexpected %T", env)
+	return nil
+}
+
+// TestWorkflowSecretsOnlyInEnvironments: a job that can read a secret runs
+// in an environment, whose branch policy and reviewers are settings of the
+// repository that no branch can edit away.
+func TestWorkflowSecretsOnlyInEnvironments(t *testing.T) {
+	withSecrets := 0
+	for file, w := range loadWorkflows(t) {
+		for id, j := range w.Jobs {
+			if !strings.Contains(j.raw, "secrets.") {
+				continue
+			}
+			withSecrets++
+			assert.NotEmpty(t, environments(t, j.Environment), "%s/%s reads secrets outside an environment", file, id)
+		}
+	}
+	assert.Equal(t, 3, withSecrets, "preview, up and destroy read secrets")
+}
+
+// TestWorkflowEnvironmentsAreSeparate: a preview (any branch of the
+// repository, with approval) never holds the credentials of up or destroy
+// (default branch only); the evening teardown has its own environment,
+// without reviewers, which only the schedule picks.
+func TestWorkflowEnvironmentsAreSeparate(t *testing.T) {
+	all := loadWorkflows(t)
+	preview := environments(t, wfJobOf(t, wfGet(t, all, "pull-request.yml"), "preview").Environment)
+	up := environments(t, wfJobOf(t, wfGet(t, all, "up.yml"), "up").Environment)
+	destroy := wfJobOf(t, wfGet(t, all, "teardown.yml"), "destroy")
+	teardown := environments(t, destroy.Environment)
+
+	assert.Equal(t, []string{"preview"}, preview)
+	assert.Equal(t, []string{"up"}, up)
+	assert.ElementsMatch(t, []string{"teardown-scheduled", "teardown"}, teardown)
+	for _, p := range preview {
+		assert.NotContains(t, up, p, "preview and up share an environment")
+		assert.NotContains(t, teardown, p, "preview and teardown share an environment")
+	}
+	for _, u := range up {
+		assert.NotContains(t, teardown, u, "up and teardown share an environment")
+	}
+	assert.Equal(t, "${{ github.event_name == 'schedule' && 'teardown-scheduled' || 'teardown' }}", destroy.Environment,
+		"only the schedule runs without a reviewer")
+}
+
+// tunnel is the step that runs scripts/ci-tunnel.sh with one of modes.
+func tunnel(modes ...string) func(wfStep) bool {
+	return func(s wfStep) bool {
+		for _, m := range modes {
+			if strings.TrimSpace(s.Run) == "scripts/ci-tunnel.sh "+m {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// reachesCluster: a step that talks to the stack's cluster (a pulumi/actions
+// command, or a destroy).
+func reachesCluster(s wfStep) bool {
+	return (s.action() == pulumiAction && s.input("command") != "") || runsDestroy(s)
+}
+
+// TestWorkflowTunnelPairsUp: every job that reaches a cluster opens the
+// WireGuard tunnel before and closes it after, also when a step failed or
+// the run was cancelled; the private key is in the opening step only.
+func TestWorkflowTunnelPairsUp(t *testing.T) {
+	all := loadWorkflows(t)
+	want := map[string]string{"pull-request.yml/preview": "open", "up.yml/up": "open-when-ready", "teardown.yml/destroy": "open"}
+	for key, mode := range want {
+		file, id, _ := strings.Cut(key, "/")
+		t.Run(key, func(t *testing.T) {
+			j := wfJobOf(t, wfGet(t, all, file), id)
+			open := wfStepIndex(j, tunnel(mode))
+			require.GreaterOrEqual(t, open, 0, "%s opens the tunnel with %q", key, mode)
+			closing := wfStepIndex(j, tunnel("close"))
+			require.GreaterOrEqual(t, closing, 0, "%s closes the tunnel", key)
+			assert.Equal(t, "always()", j.Steps[closing].If, "the tunnel is closed on failure and cancellation too")
+			assert.Len(t, slices.DeleteFunc(slices.Clone(j.Steps), func(s wfStep) bool { return !tunnel("open", "open-when-ready", "close")(s) }), 2,
+				"one opening, one closing")
+
+			reaching := 0
+			for i, s := range j.Steps {
+				if reachesCluster(s) {
+					reaching++
+					assert.Greater(t, i, open, "%s: tunnel first", s.Name)
+					assert.Less(t, i, closing, "%s: tunnel closed after", s.Name)
+				}
+				holds := s.Env["CI_WIREGUARD_PRIVATE_KEY"] != ""
+				assert.Equal(t, i == open, holds, "%s: the WireGuard key is for the opening step alone", s.Name)
+			}
+			assert.Positive(t, reaching)
+			assert.Equal(t, "${{ secrets.CI_WIREGUARD_PRIVATE_KEY }}", j.Steps[open].Env["CI_WIREGUARD_PRIVATE_KEY"])
+			assert.Equal(t, "${{ matrix.stack }}", j.Env["STACK"])
+		})
+	}
+	for file, w := range all {
+		for id, j := range w.Jobs {
+			if _, ok := want[file+"/"+id]; ok {
+				continue
+			}
+			assert.Equal(t, -1, wfStepIndex(j, reachesCluster), "%s/%s reaches a cluster without the tunnel", file, id)
+		}
+	}
+}
+
+// secretUse is the one way a script may touch a secret variable: printf, a
+// shell builtin (no process, no argv), writing it into a file.
+func secretUse(name string) *regexp.Regexp {
+	return regexp.MustCompile(`printf '[^']*' "\$\{?` + name + `(:\?)?\}?" > `)
+}
+
+// secretRefs finds the lines of script that use a variable of names and do
+// not merely write it to a file.
+func secretRefs(script string, names []string) []string {
+	var bad []string
+	for _, name := range names {
+		ref := regexp.MustCompile(`\$\{?` + name + `\b`)
+		for _, line := range strings.Split(script, "\n") {
+			if ref.MatchString(line) && !secretUse(name).MatchString(line) {
+				bad = append(bad, strings.TrimSpace(line))
+			}
+		}
+	}
+	return bad
+}
+
+// TestWorkflowSecretsNeverInArguments: a secret in a command's arguments is
+// readable by every process of the runner (and lands in logs of failed
+// commands): the scripts only write secrets to files, and commands read
+// them from there (curl -H @file, wg private-key FILE).
+func TestWorkflowSecretsNeverInArguments(t *testing.T) {
+	checked := 0
+	for file, w := range loadWorkflows(t) {
+		for id, j := range w.Jobs {
+			for _, s := range j.Steps {
+				where := file + "/" + id + "/" + s.Name
+				assert.NotContains(t, s.Run, "secrets.", where)
+				for name, v := range s.With {
+					assert.NotContains(t, fmt.Sprint(v), "secrets.", "%s: input %s", where, name)
+				}
+				if names := secretVars(w, j, s); len(names) > 0 && s.Run != "" {
+					checked++
+					assert.Empty(t, secretRefs(s.Run, names), "%s: secrets in command lines", where)
+				}
+			}
+		}
+	}
+	assert.Positive(t, checked)
+
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "ci-tunnel.sh"))
+	require.NoError(t, err)
+	assert.Empty(t, secretRefs(string(raw), []string{"SCW_SECRET_KEY", "CI_WIREGUARD_PRIVATE_KEY"}), "scripts/ci-tunnel.sh")
+	assert.Regexp(t, secretUse("SCW_SECRET_KEY"), string(raw))
+	assert.Regexp(t, secretUse("CI_WIREGUARD_PRIVATE_KEY"), string(raw))
+}
+
+// TestSecretRefsCatchesArguments: the check above finds the forms a secret
+// takes on a command line.
+func TestSecretRefsCatchesArguments(t *testing.T) {
+	for _, line := range []string{
+		`curl -H "X-Auth-Token: $SCW_SECRET_KEY" https://api.scaleway.com`,
+		`wg set wg-ci private-key <(echo "${CI_WIREGUARD_PRIVATE_KEY}")`,
+		`echo "$SCW_SECRET_KEY" | tee key`,
+		`printf '%s' "$SCW_SECRET_KEY" | curl -d @- x`,
+	} {
+		assert.NotEmpty(t, secretRefs(line, []string{"SCW_SECRET_KEY", "CI_WIREGUARD_PRIVATE_KEY"}), line)
+	}
+	assert.Empty(t, secretRefs(`(umask 077 && printf 'X-Auth-Token: %s\n' "$SCW_SECRET_KEY" > "$auth")`, []string{"SCW_SECRET_KEY"}))
+	assert.Empty(t, secretRefs(`echo "$SCW_SECRET_KEYS"`, []string{"SCW_SECRET_KEY"}), "another variable")
 }
