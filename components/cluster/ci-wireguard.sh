@@ -42,7 +42,10 @@ PublicKey = $CI_PEER_PUBLIC_KEY
 AllowedIPs = $CI_PEER_ADDRESS/32
 CONF
 )
-systemctl enable --now "wg-quick@$CI_INTERFACE"
+# restart, not start: run again after an edit of the env file (a new CI
+# key), the script applies it.
+systemctl enable "wg-quick@$CI_INTERFACE"
+systemctl restart "wg-quick@$CI_INTERFACE"
 
 wg pubkey < "$key" | curl -sfS --retry 10 --retry-delay 3 --retry-all-errors --local-port 1-1023 \
   -X PATCH -H 'Content-Type: text/plain' --data-binary @- \
