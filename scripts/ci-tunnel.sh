@@ -26,8 +26,13 @@ server_address=100.96.0.1
 peer_address=100.96.0.2
 user_data_key=wireguard-public-key
 port=${CI_WIREGUARD_PORT:-51820}
-# How long a new control plane may take to boot and publish its key.
-wait_seconds=${CI_TUNNEL_WAIT_SECONDS:-900}
+# How long to wait for the control plane's key: a running one published it
+# long ago; one that `up` is creating needs its boot and apt-get first.
+if [ "${1:-}" = open ]; then
+  wait_seconds=${CI_TUNNEL_WAIT_SECONDS:-120}
+else
+  wait_seconds=${CI_TUNNEL_WAIT_SECONDS:-900}
+fi
 
 log() { echo "ci-tunnel: $*" >&2; }
 
