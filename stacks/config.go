@@ -15,8 +15,8 @@ import (
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
-	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/internal/disposable"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 )
 
 // Cluster sources: where Kubernetes runs.

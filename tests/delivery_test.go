@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/apk8s/apk8s-platform/apis/certmanager"
+	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
 	"github.com/apk8s/apk8s-platform/components/cluster"
 )
 
@@ -42,9 +42,9 @@ func TestCertificateIssuer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := dataGraph(t, tt.run)
 			cert := g.Object(t, tokCert, "data-cert")
-			var c certmanager.Certificate
+			var c certmanagerv1.Certificate
 			cert.Decode(t, &c)
-			assert.Equal(t, certmanager.ObjectReference{Name: tt.want, Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
+			assert.Equal(t, certmanagerv1.ObjectReference{Name: tt.want, Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
 			assert.Equal(t, "data-production-tls", c.Spec.SecretName, "the ingresses' Secret keeps its name")
 			issuers := g.Find(tokClusterIssuer)
 			if len(issuers) == 0 {
