@@ -56,7 +56,7 @@ func run(args []string) error {
 	stack := fs.String("stack", "local", "stack name (Pulumi.<stack>.yaml)")
 	workdir := fs.String("workdir", "", "state and stack settings (default ~/.cache/apk8s-platform/stacks/<stack>)")
 	tools := fs.String("tools", defaultTools(home), `bootstrap cache with bin/pulumi ("" = pulumi on PATH)`)
-	set, secrets := pairs{}, secretFiles{}
+	set, secrets := pairs{}, pairs{}
 	fs.Var(set, "set", "config key=value (repeatable)")
 	fs.Var(secrets, "secret-file", "secret config key=PATH, the value read from the file (- = standard input; repeatable)")
 	if err := fs.Parse(args); err != nil {

@@ -13,25 +13,11 @@ import (
 	"github.com/apk8s/apk8s-platform/stacks"
 )
 
-// secretFiles is the repeatable -secret-file key=PATH: the secret's value
-// is the file's content ("-" reads standard input), never a word on the
+// setSecrets reads each secret (key=PATH of the repeatable -secret-file,
+// "-" for standard input) and stores it in the stack, encrypted, with the
+// value passed to the Pulumi CLI on its standard input: never a word on a
 // command line, where `ps` would show it.
-type secretFiles map[string]string
-
-func (f secretFiles) String() string { return fmt.Sprint(map[string]string(f)) }
-
-func (f secretFiles) Set(s string) error {
-	k, path, ok := strings.Cut(s, "=")
-	if !ok || k == "" || path == "" {
-		return fmt.Errorf("want key=PATH (a file holding the value, or - for standard input), got %q", s)
-	}
-	f[k] = path
-	return nil
-}
-
-// setSecrets reads each secret and stores it in the stack, encrypted, with
-// the value passed to the Pulumi CLI on its standard input.
-func setSecrets(ctx context.Context, s auto.Stack, secrets secretFiles, stdin io.Reader) error {
+func setSecrets(ctx context.Context, s auto.Stack, secrets map[string]string, stdin io.Reader) error {
 	for k, path := range secrets {
 		var raw []byte
 		var err error

@@ -89,33 +89,7 @@ func TestSecretFromStandardInput(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	require.NoError(t, setSecrets(context.Background(), s, secretFiles{"basicAuthPassword": "-"}, strings.NewReader(password+"\n")))
+	require.NoError(t, setSecrets(context.Background(), s, map[string]string{"basicAuthPassword": "-"}, strings.NewReader(password+"\n")))
 	assert.NotContains(t, readLog(t, filepath.Join(tools, "argv.log")), password)
 	assert.Equal(t, password, readLog(t, filepath.Join(tools, "stdin.log")))
-}
-
-func TestSecretFileFlag(t *testing.T) {
-	tests := []struct {
-		arg  string
-		want map[string]string
-		err  bool
-	}{
-		{arg: "basicAuthPassword=/run/pw", want: map[string]string{"basicAuthPassword": "/run/pw"}},
-		{arg: "basicAuthPassword=-", want: map[string]string{"basicAuthPassword": "-"}},
-		{arg: "basicAuthPassword", err: true},
-		{arg: "=/run/pw", err: true},
-		{arg: "basicAuthPassword=", err: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.arg, func(t *testing.T) {
-			f := secretFiles{}
-			err := f.Set(tt.arg)
-			if tt.err {
-				assert.Error(t, err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, secretFiles(tt.want), f)
-		})
-	}
 }
