@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/stacks"
 )
 
 // The runner's side of the tunnel, run against stubs: curl answers as the
@@ -199,4 +203,25 @@ func TestCITunnelRefusals(t *testing.T) {
 		assert.Error(t, err)
 		assert.Contains(t, out, "DNS labels")
 	})
+}
+
+// TestCITunnelAgreesWithTheProgram: the script's tunnel addresses, user data
+// key and control plane name are the ones the program gives the node.
+func TestCITunnelAgreesWithTheProgram(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "ci-tunnel.sh"))
+	require.NoError(t, err)
+	script := string(raw)
+	for _, line := range []string{
+		"iface=" + cluster.CIInterface,
+		"server_address=" + cluster.CIServerAddress,
+		"peer_address=" + cluster.CIPeerAddress,
+		"user_data_key=" + cluster.CIPublicKeyUserData,
+		"port=${CI_WIREGUARD_PORT:-" + fmt.Sprint(cluster.DefaultCIPort) + "}",
+	} {
+		assert.Contains(t, script, "\n"+line+"\n")
+	}
+	assert.Contains(t, script, `echo "apk8s-$STACK-cp"`)
+	for _, stack := range []string{"dev3", "dev4-alice", "staging", "a", strings.Repeat("x", 30)} {
+		assert.Equal(t, "apk8s-"+stack+"-cp", cluster.ControlPlaneName(stacks.ResourcePrefix(stack)), stack)
+	}
 }
