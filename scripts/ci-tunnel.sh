@@ -75,8 +75,8 @@ lookup() {
 # tunnel up and redirects SSH and the API server into it.
 connect() {
   local id=$1 address=$2 key="" deadline=$((SECONDS + wait_seconds))
-  if [ -z "$address" ]; then
-    log "the control plane $id has no public address"
+  if [[ ! $address =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then
+    log "the control plane $id has no public IPv4 address ('$address')"
     return 1
   fi
   until key=$(scw "servers/$id/user_data/$user_data_key" 2>/dev/null) && [ -n "$key" ]; do

@@ -142,7 +142,7 @@ func TestCITunnelOpensWhenReady(t *testing.T) {
 	out, err := r.run("open-when-ready")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "connecting in the background")
-	require.Eventually(t, func() bool { return strings.Contains(r.log("sudo.log"), "wg set wg-ci") }, 10*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return strings.Contains(r.log("sudo.log"), "-A POSTROUTING -o wg-ci -j MASQUERADE") }, 20*time.Second, 50*time.Millisecond,
 		"the watcher connects once the control plane appears")
 	r.noSecretInArguments()
 	out, err = r.run("close")

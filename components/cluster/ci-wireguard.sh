@@ -15,8 +15,9 @@ set -euo pipefail
 log() { echo "apk8s-ci-wireguard: $*"; }
 
 if ! command -v wg >/dev/null; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wireguard-tools
+  # At first boot unattended-upgrades may hold the dpkg lock: wait for it.
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q wireguard-tools
 fi
 
 dir=/etc/wireguard
