@@ -119,6 +119,7 @@ func TestClusterCIPath(t *testing.T) {
 	require.NotEmpty(t, cc.RunCmd)
 	assert.Equal(t, []string{cluster.CIScriptPath}, cc.RunCmd[0], "the tunnel comes up first, while k3s installs")
 	assert.Equal(t, []string{cluster.BootstrapPath}, cc.RunCmd[len(cc.RunCmd)-1])
+	assert.Contains(t, cc.Packages, "wireguard-tools", "installed by cloud-init before the script runs")
 	env := file(t, cc, cluster.CIEnvPath).Content
 	for _, want := range []string{"CI_PEER_PUBLIC_KEY='" + peer + "'", "CI_PORT='51999'", "CI_USER_DATA_KEY='" + cluster.CIPublicKeyUserData + "'"} {
 		assert.Contains(t, env, want)
@@ -135,6 +136,7 @@ func TestClusterCIPath(t *testing.T) {
 		wc := cloudConfig(t, w)
 		assert.False(t, slices.ContainsFunc(wc.WriteFiles, func(f cluster.WriteFile) bool { return strings.HasPrefix(f.Path, cluster.CIEnvPath) }),
 			"%s: the workers are no endpoint", w.Name)
+		assert.NotContains(t, wc.Packages, "wireguard-tools", w.Name)
 	}
 
 	g = Run{Stack: "dev3"}.MustDo(t)

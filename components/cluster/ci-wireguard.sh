@@ -14,10 +14,10 @@ set -euo pipefail
 
 log() { echo "apk8s-ci-wireguard: $*"; }
 
+# cloud-init installs wireguard-tools (packages) before it runs this.
 if ! command -v wg >/dev/null; then
-  # At first boot unattended-upgrades may hold the dpkg lock: wait for it.
-  apt-get -o DPkg::Lock::Timeout=600 update -q
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q wireguard-tools
+  log "wg not found: wireguard-tools is not installed"
+  exit 1
 fi
 
 dir=/etc/wireguard

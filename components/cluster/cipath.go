@@ -100,6 +100,7 @@ func (p CIPath) addTo(cc CloudConfig) (CloudConfig, error) {
 	if err != nil {
 		return cc, err
 	}
+	cc.Packages = append(cc.Packages, "wireguard-tools")
 	cc.WriteFiles = append(cc.WriteFiles,
 		WriteFile{Path: CIEnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
 		WriteFile{Path: CIScriptPath, Content: ciScript, Owner: "root:root", Permissions: "0755"},
