@@ -3,6 +3,8 @@ package tests
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -145,4 +147,57 @@ func TestClusterCIPath(t *testing.T) {
 	}
 	cp, _ = servers(t, g)
 	assert.Equal(t, [][]string{{cluster.BootstrapPath}}, cloudConfig(t, cp).RunCmd)
+}
+
+// TestCIWireGuardScript runs the control plane's script against stubs of wg,
+// systemctl and curl: it makes a key once and keeps it, writes the interface
+// with the peer and the key's path (never the key), restarts the interface,
+// and publishes the public key, from a privileged port, as user data.
+func TestCIWireGuardScript(t *testing.T) {
+	n := newNode(t)
+	private, public := "PRIVATE-"+randomHex(8), "PUBLIC-"+randomHex(8)
+	for name, body := range map[string]string{
+		"wg": `echo "wg $*" >> "$LOG"
+case $1 in
+genkey) echo "$STUB_PRIVATE" ;;
+pubkey) [ "$(cat)" = "$STUB_PRIVATE" ] && echo "$STUB_PUBLIC" ;;
+esac`,
+		"curl": `echo "curl $*" >> "$LOG"; echo "stdin $(cat)" >> "$LOG"`,
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(n.bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755))
+	}
+	peer := ciPeerKey(t)
+	g := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": peer}}.MustDo(t)
+	cp, _ := servers(t, g)
+	cc := cloudConfig(t, cp)
+	n.file(cluster.CIEnvPath, file(t, cc, cluster.CIEnvPath).Content)
+	script := filepath.Join(repoRoot, "components", "cluster", "ci-wireguard.sh")
+
+	for run := 1; run <= 2; run++ {
+		n.run(script, "STUB_PRIVATE="+private, "STUB_PUBLIC="+public)
+		require.NoError(t, n.err, "run %d: %s", run, n.stderr)
+	}
+	calls := strings.Join(n.calls(), "\n")
+	assert.Equal(t, 1, strings.Count(calls, "wg genkey"), "the key is made once and kept")
+	assert.Equal(t, private+"\n", n.read("/etc/wireguard/wg-ci.key"))
+	info, err := os.Stat(filepath.Join(n.root, "etc", "wireguard", "wg-ci.key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	conf := n.read("/etc/wireguard/wg-ci.conf")
+	for _, want := range []string{"ListenPort = 51820", "Address = " + cluster.CIServerAddress + "/32", "PublicKey = " + peer,
+		"AllowedIPs = " + cluster.CIPeerAddress + "/32", "PostUp = wg set %i private-key " + filepath.Join(n.root, "etc", "wireguard", "wg-ci.key")} {
+		assert.Contains(t, conf, want)
+	}
+	assert.NotContains(t, conf, private, "the key stays in its own file")
+	assert.NotContains(t, calls, private, "the private key is in no command line")
+	assert.Contains(t, calls, "systemctl restart wg-quick@wg-ci")
+	assert.Contains(t, calls, "curl -sfS --retry 10 --retry-delay 3 --retry-all-errors --local-port 1-1023 -X PATCH -H Content-Type: text/plain --data-binary @- http://169.254.42.42/user_data/"+cluster.CIPublicKeyUserData)
+	assert.Contains(t, calls, "stdin "+public, "the public key is what is published")
+
+	require.NoError(t, os.Remove(filepath.Join(n.bin, "wg")))
+	n.env = append(n.env, "PATH="+n.bin) // no wg anywhere
+	n.run(script)
+	assert.Error(t, n.err)
+	assert.Contains(t, n.stdout+n.stderr, "wireguard-tools is not installed")
 }

@@ -10,7 +10,9 @@
 # through the authenticated Scaleway API. The one peer reaches SSH and the
 # API server through the tunnel, nothing else.
 set -euo pipefail
-. /etc/apk8s/ci-wireguard.env
+# APK8S_ROOT prefixes every file path, for the tests; empty on a node.
+root=${APK8S_ROOT:-}
+. "$root/etc/apk8s/ci-wireguard.env"
 
 log() { echo "apk8s-ci-wireguard: $*"; }
 
@@ -20,7 +22,7 @@ if ! command -v wg >/dev/null; then
   exit 1
 fi
 
-dir=/etc/wireguard
+dir=$root/etc/wireguard
 key=$dir/$CI_INTERFACE.key
 install -d -m 0700 "$dir"
 if [ ! -s "$key" ]; then
