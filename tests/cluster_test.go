@@ -238,11 +238,10 @@ func TestClusterServers(t *testing.T) {
 			cp, workers := servers(t, g)
 			require.Len(t, workers, tt.workers)
 			assert.Equal(t, tt.cpType, str(cp.Plain(), "type"))
-			prefix := stacks.ResourcePrefix("dev3")
-			assert.Equal(t, cluster.ControlPlaneName(prefix), str(cp.Plain(), "name"))
+			assert.Equal(t, "apk8s-dev3-cp", str(cp.Plain(), "name"))
 			for i, w := range workers {
 				assert.Equal(t, tt.wkType, str(w.Plain(), "type"), w.Name)
-				assert.Equal(t, cluster.WorkerName(prefix, i+1), str(w.Plain(), "name"))
+				assert.Equal(t, fmt.Sprintf("apk8s-dev3-worker-%d", i+1), str(w.Plain(), "name"))
 			}
 
 			sgs, pns := g.Find(tokSG), g.Find(tokPN)
@@ -408,7 +407,9 @@ func TestClusterCloudInit(t *testing.T) {
 	rec := Run{Stack: "dev3"}.MustRecord(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
-	prefix := stacks.ResourcePrefix("dev3")
+	// The agents find the control plane by its name on the private
+	// network's DNS: <server>.<private network>.internal.
+	const cpHost = "apk8s-dev3-cp.apk8s-dev3.internal"
 	cpIP := rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address")
 	require.NotEmpty(t, cpIP)
 
@@ -422,7 +423,7 @@ func TestClusterCloudInit(t *testing.T) {
 
 		assert.Equal(t, StackConfig(t, "dev3")[stacks.Project+":k3sVersion"], env["K3S_VERSION"])
 		assert.Equal(t, "172.16.16.0/22", env["PRIVATE_CIDR"])
-		assert.Equal(t, cluster.ControlPlaneHost(prefix), env["SERVER_HOST"])
+		assert.Equal(t, cpHost, env["SERVER_HOST"])
 		script := file(t, cc, cluster.BootstrapPath)
 		assert.Equal(t, "0755", script.Permissions)
 		assert.Equal(t, [][]string{{cluster.BootstrapPath}}, cc.RunCmd)
@@ -447,7 +448,7 @@ func TestClusterCloudInit(t *testing.T) {
 		if s == cp {
 			assert.Equal(t, "server", env["K3S_ROLE"])
 			assert.ElementsMatch(t, []string{"traefik", "servicelb"}, k3s.Disable)
-			assert.Equal(t, []string{cpIP, cluster.ControlPlaneHost(prefix)}, k3s.TLSSAN)
+			assert.Equal(t, []string{cpIP, cpHost}, k3s.TLSSAN)
 			assert.Equal(t, "0600", k3s.WriteKubeconfigMode)
 			assert.True(t, k3s.SecretsEncryption, "secrets are encrypted in the datastore")
 			assert.Equal(t, []string{cluster.ControlPlaneTaint}, k3s.NodeTaint)
@@ -461,9 +462,7 @@ func TestClusterCloudInit(t *testing.T) {
 			assert.NotContains(t, s.DependsOn, one(t, g, tokIP, cp.Name+"-ip").URN)
 		}
 	}
-	assert.Equal(t, cluster.ControlPlaneName(prefix)+"."+prefix+".internal", cluster.ControlPlaneHost(prefix),
-		"the agents find the control plane by the private network's DNS name")
-	assert.Equal(t, prefix, str(g.Find(tokPN)[0].Plain(), "name"))
+	assert.Equal(t, "apk8s-dev3", str(g.Find(tokPN)[0].Plain(), "name"))
 }
 
 // TestClusterTokens traces every value the program generates (the fake

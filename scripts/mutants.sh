@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Hand-written mutants: realistic bugs of the classes the invariant tests
+# (tests/invariants_test.go) close. Each is one sed edit of the production
+# code; the script applies it, runs the graph tests, records which tests
+# fail, and puts the file back. A mutant that no test kills is LIVED.
+#
+#   scripts/mutants.sh            every mutant
+#   scripts/mutants.sh 3 7        mutants 3 and 7 only
+#
+# It refuses to run over uncommitted changes of the files it edits, and
+# restores them on exit (also when interrupted). Not part of `go test ./...`:
+# each mutant rebuilds and runs ./tests (about half a minute each).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# file | sed program (one substitution) | what the bug is
+mutants=(
+	'components/zookeeper/zookeeper.go|s/Port: intstr.FromString(Admin.Name)/Port: intstr.FromString("http")/|probe names a port the container lacks (ZooKeeper readiness)'
+	'components/kafka/kafka.go|0,/intstr.FromString(Broker.Name)/s//intstr.FromString(Broker.ServicePortName)/|probe names the Service port, not the container port (Kafka readiness)'
+	'components/mosquitto/mosquitto.go|0,/intstr.FromString(MQTT.Name)/s//intstr.FromInt32(8883)/|probe on a port number the broker does not declare (Mosquitto readiness)'
+	'components/monitoring/scrape.go|s/Port: intstr.FromString(ExporterMetrics.Name)/Port: intstr.FromString("http")/|probe names a port the exporter lacks'
+	'components/kafka/kafka.go|s#PLAINTEXT://0.0.0.0:%d#PLAINTEXT://localhost:%d#|Kafka listener on loopback'
+	'components/zookeeper/zookeeper.go|s/"quorumListenOnAllIPs=true",/"quorumListenOnAllIPs=false",/|ZooKeeper quorum ports bound to one address'
+	'components/mosquitto/mosquitto.go|s/conf := Conf(MQTT.Port, "")/conf := Conf(MQTT.Port, "127.0.0.1")/|Mosquitto listener on loopback'
+	'components/monitoring/scrape.go|s/--web.listen-address=:%d/--web.listen-address=127.0.0.1:%d/|exporter listens on loopback'
+	'components/zookeeper/zookeeper.go|s/members.Budget(1)/members.Budget(2)/|ZooKeeper PDB lets a drain break quorum (3+ members)'
+	'internal/workload/app.go|s/Selector:       \&metav1.LabelSelector{MatchLabels: a.Labels},/Selector:       \&metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io\/name": a.Name}},/|PDBs select nothing'
+	'components/kafka/kafka.go|s/k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})/k.Budget = c.Add(name, kube.Args{Object: client.Budget(1)})/|Kafka PDB selects the client pod'
+	'components/kafka/kafka.go|s/brokers.Service(Broker)/brokers.Service(JMX)/|Service kafka exposes the JMX port'
+	'components/mosquitto/mosquitto.go|s/broker.Service(MQTT)/broker.Service(workload.Port{Name: MQTT.Name, Port: 8883})/|Service mqtt on another number than the broker'
+	'components/zookeeper/zookeeper.go|s/"ZOO_4LW_COMMANDS_WHITELIST"/"ZOO_4LW_WHITELIST"/|renamed env var (ZooKeeper four-letter words)'
+	'components/zookeeper/zookeeper.go|s/"ZOO_AUTOPURGE_PURGEINTERVAL"/"ZOO_AUTOPURGE_PURGE_INTERVAL"/|renamed env var (ZooKeeper autopurge)'
+	'components/kafka/kafka.go|s/"KAFKA_JMX_PORT"/"JMX_PORT"/|renamed env var (Kafka JMX)'
+	'components/kafka/kafka.go|s/export KAFKA_BROKER_ID=/export KAFKA_BROKERID=/|renamed variable in the start script (Kafka broker id)'
+	'components/zookeeper/zookeeper.go|s/Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},/Limits:   corev1.ResourceList{},/|memory limit dropped (ZooKeeper)'
+	'components/mosquitto/mosquitto.go|s/Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},//|memory limit dropped (Mosquitto)'
+	'components/monitoring/monitoring.go|s/Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)},//|memory limit dropped (kube-prometheus-stack values)'
+	'components/rookceph/rookceph.go|s/Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)},//|memory limit dropped (Ceph daemons)'
+	'components/mosquitto/mosquitto.go|s/sum := sha256.Sum256(\[\]byte(conf))/sum := sha256.Sum256([]byte(image))/|config hash not tied to the config'
+	'stacks/stack.go|s/args.Context = pulumi.StringPtr(cfg.KubeContext)/_ = cfg.KubeContext/|kubeContext ignored'
+	'stacks/stack.go|s/args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)/_ = cfg.RenderYamlToDirectory/|renderYamlToDirectory ignored'
+	'components/cluster/cluster.go|s/k8s.Kubeconfig = c.Kubeconfig/_ = c.Kubeconfig/|Scaleway provider without the cluster'"'"'s kubeconfig'
+	'components/cluster/cloudinit.go|s/c.NodeTaint = \[\]string{ControlPlaneTaint}/_ = ControlPlaneTaint/|control-plane taint dropped'
+)
+
+pick=("$@")
+touched=()
+restore() {
+	for f in "${touched[@]}"; do
+		git checkout --quiet -- "$f"
+	done
+	touched=()
+}
+trap restore EXIT
+
+log=$(mktemp)
+killed=0
+lived=0
+printf '%-3s %-8s %s\n' '#' result 'mutant: tests that fail'
+for i in "${!mutants[@]}"; do
+	n=$((i + 1))
+	if [ ${#pick[@]} -gt 0 ] && ! printf '%s\n' "${pick[@]}" | grep -qx "$n"; then
+		continue
+	fi
+	IFS='|' read -r file program what <<<"${mutants[$i]}"
+	if ! git diff --quiet -- "$file"; then
+		echo "$file has uncommitted changes: commit or stash them first" >&2
+		exit 2
+	fi
+	touched+=("$file")
+	sed -i "$program" "$file"
+	if git diff --quiet -- "$file"; then
+		printf '%-3s %-8s %s: the edit matched nothing (update this script)\n' "$n" STALE "$what"
+		restore
+		continue
+	fi
+	if go test ./tests/ -count=1 >"$log" 2>&1; then
+		lived=$((lived + 1))
+		printf '%-3s %-8s %s\n' "$n" LIVED "$what"
+	elif grep -q '\[build failed\]' "$log"; then
+		printf '%-3s %-8s %s: does not compile (update this script)\n' "$n" BROKEN "$what"
+	else
+		killed=$((killed + 1))
+		failed=$(grep -E '^--- FAIL' "$log" | awk '{print $3}' | sort -u | paste -sd, -)
+		printf '%-3s %-8s %s: %s\n' "$n" KILLED "$what" "${failed:-build failed}"
+	fi
+	restore
+done
+rm -f "$log"
+echo "killed $killed, lived $lived"
