@@ -5,18 +5,15 @@ package cephv1
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/apk8s/apk8s-platform/apis/crd"
 )
 
 // APIVersion of every object here.
 const APIVersion = "ceph.rook.io/v1"
 
 // CephCluster is a Ceph cluster the Rook operator runs.
-type CephCluster struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              ClusterSpec `json:"spec"`
-}
+type CephCluster = crd.Object[ClusterSpec]
 
 // ClusterSpec is the part of the CephCluster spec this program sets.
 type ClusterSpec struct {
@@ -125,11 +122,7 @@ type DisruptionManagementSpec struct {
 }
 
 // CephBlockPool is a RADOS pool for RBD images.
-type CephBlockPool struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              PoolSpec `json:"spec"`
-}
+type CephBlockPool = crd.Object[PoolSpec]
 
 // PoolSpec is the part of the pool spec this program sets.
 type PoolSpec struct {

@@ -1,13 +1,9 @@
 package certmanagerv1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import "github.com/apk8s/apk8s-platform/apis/crd"
 
 // ClusterIssuer signs certificates for every namespace.
-type ClusterIssuer struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              IssuerSpec `json:"spec"`
-}
+type ClusterIssuer = crd.Object[IssuerSpec]
 
 // IssuerSpec is the part of an issuer's spec this program sets: an ACME
 // account.

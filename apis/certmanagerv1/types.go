@@ -2,7 +2,7 @@
 // creates, as Go structs with the fields it sets (the CRDs have many more).
 package certmanagerv1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import "github.com/apk8s/apk8s-platform/apis/crd"
 
 // APIVersion of every object here.
 const APIVersion = "cert-manager.io/v1"
@@ -15,11 +15,7 @@ type ObjectReference struct {
 }
 
 // Certificate asks cert-manager for a certificate stored in SecretName.
-type Certificate struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              CertificateSpec `json:"spec"`
-}
+type Certificate = crd.Object[CertificateSpec]
 
 // CertificateSpec is the part of the Certificate spec this program sets.
 type CertificateSpec struct {

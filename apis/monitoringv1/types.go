@@ -3,17 +3,17 @@
 // fields it sets.
 package monitoringv1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/apk8s/apk8s-platform/apis/crd"
+)
 
 // APIVersion of every object here.
 const APIVersion = "monitoring.coreos.com/v1"
 
 // ServiceMonitor scrapes the endpoints of the Services it selects.
-type ServiceMonitor struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              ServiceMonitorSpec `json:"spec"`
-}
+type ServiceMonitor = crd.Object[ServiceMonitorSpec]
 
 // ServiceMonitorSpec selects Services in the monitor's own namespace.
 type ServiceMonitorSpec struct {
@@ -21,20 +21,17 @@ type ServiceMonitorSpec struct {
 	Endpoints []Endpoint           `json:"endpoints"`
 }
 
-// Endpoint is a Service port to scrape.
+// Endpoint is a port to scrape.
 type Endpoint struct {
-	// Port is the Service port's name.
+	// Port is the port's name: a Service port's in a ServiceMonitor, a
+	// container port's in a PodMonitor.
 	Port     string `json:"port"`
 	Path     string `json:"path,omitempty"`
 	Interval string `json:"interval,omitempty"`
 }
 
 // PodMonitor scrapes the pods it selects directly.
-type PodMonitor struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              PodMonitorSpec `json:"spec"`
-}
+type PodMonitor = crd.Object[PodMonitorSpec]
 
 // PodMonitorSpec selects pods in the monitor's own namespace.
 type PodMonitorSpec struct {
@@ -42,10 +39,7 @@ type PodMonitorSpec struct {
 	PodMetricsEndpoints []PodMetricsEndpoint `json:"podMetricsEndpoints"`
 }
 
-// PodMetricsEndpoint is a container port to scrape.
-type PodMetricsEndpoint struct {
-	// Port is the container port's name.
-	Port     string `json:"port"`
-	Path     string `json:"path,omitempty"`
-	Interval string `json:"interval,omitempty"`
-}
+// PodMetricsEndpoint is a container port to scrape; the Prometheus
+// Operator's type has more fields, the ones this program sets are an
+// Endpoint's.
+type PodMetricsEndpoint = Endpoint

@@ -56,10 +56,7 @@ type IngressNginx struct {
 // New installs the controller.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*IngressNginx, error) {
 	in := &IngressNginx{}
-	if err := ctx.RegisterComponentResource("apk8s:addons:IngressNginx", name, in, opts...); err != nil {
-		return nil, err
-	}
-	ns, inNS, err := kube.OwnNamespace(ctx, in, Namespace)
+	ns, inNS, err := kube.RegisterOwner(ctx, "apk8s:addons:IngressNginx", name, in, Namespace, opts...)
 	if err != nil {
 		return nil, err
 	}

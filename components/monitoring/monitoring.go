@@ -52,10 +52,7 @@ type Monitoring struct {
 // New installs the stack.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
 	m := &Monitoring{}
-	if err := ctx.RegisterComponentResource("apk8s:addons:Monitoring", name, m, opts...); err != nil {
-		return nil, err
-	}
-	ns, in, err := kube.OwnNamespace(ctx, m, Namespace)
+	ns, in, err := kube.RegisterOwner(ctx, "apk8s:addons:Monitoring", name, m, Namespace, opts...)
 	if err != nil {
 		return nil, err
 	}

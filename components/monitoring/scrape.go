@@ -136,19 +136,7 @@ func Exporter(ns, bootstrap string, c ScrapeConfig) *appsv1.Deployment {
 		},
 	})
 	spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: &nobody}
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: app.Meta(ExporterName),
-		Spec: appsv1.DeploymentSpec{
-			Replicas:             ptr.To(int32(1)),
-			RevisionHistoryLimit: ptr.To(int32(1)),
-			Selector:             &metav1.LabelSelector{MatchLabels: ExporterLabels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: ExporterLabels},
-				Spec:       spec,
-			},
-		},
-	}
+	return app.Deployment(spec, nil)
 }
 
 func tcpProbe(delay int32) *corev1.Probe {

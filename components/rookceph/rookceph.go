@@ -104,11 +104,8 @@ type RookCeph struct {
 // class.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*RookCeph, error) {
 	r := &RookCeph{}
-	if err := ctx.RegisterComponentResource("apk8s:addons:RookCeph", name, r, opts...); err != nil {
-		return nil, err
-	}
 	cfg := args.Config
-	ns, in, err := kube.OwnNamespace(ctx, r, Namespace)
+	ns, in, err := kube.RegisterOwner(ctx, "apk8s:addons:RookCeph", name, r, Namespace, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,5 +92,25 @@ func (a App) PodSpec(containers ...corev1.Container) corev1.PodSpec {
 		AutomountServiceAccountToken: ptr.To(false),
 		EnableServiceLinks:           ptr.To(false),
 		Containers:                   containers,
+	}
+}
+
+// Deployment runs the app as one pod of spec; annotations go on the pod
+// template (a hash of mounted config, so that a config change rolls the
+// pod). One pod: the Deployments here are brokers whose clients hold
+// sessions on the one they reach, and exporters that would report twice.
+func (a App) Deployment(spec corev1.PodSpec, annotations map[string]string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: a.Meta(a.Name),
+		Spec: appsv1.DeploymentSpec{
+			Replicas:             ptr.To(int32(1)),
+			RevisionHistoryLimit: ptr.To(int32(1)),
+			Selector:             &metav1.LabelSelector{MatchLabels: a.Labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: a.Labels, Annotations: annotations},
+				Spec:       spec,
+			},
+		},
 	}
 }

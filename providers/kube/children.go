@@ -54,6 +54,17 @@ func OwnNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string) (*Re
 	return ns, NewChildren(ctx, parent, Namespace{Name: name, Resource: ns}), nil
 }
 
+// RegisterOwner registers the component c, of type typ, that owns the
+// namespace called namespace, and creates that namespace as its child: the
+// start of every add-on. It returns the namespace and the Children that go
+// into it.
+func RegisterOwner(ctx *pulumi.Context, typ, name string, c pulumi.ComponentResource, namespace string, opts ...pulumi.ResourceOption) (*Resource, *Children, error) {
+	if err := ctx.RegisterComponentResource(typ, name, c, opts...); err != nil {
+		return nil, nil, err
+	}
+	return OwnNamespace(ctx, c, namespace)
+}
+
 // Add registers one object; it returns nil once an error has happened.
 func (c *Children) Add(name string, args Args, opts ...pulumi.ResourceOption) *Resource {
 	if c.err != nil {

@@ -122,17 +122,27 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 // Body is the object as the API server reads it: its JSON form, without the
 // read-only status and without null fields.
 func Body(obj Object) (map[string]any, error) {
-	raw, err := json.Marshal(obj)
+	body, err := tree(obj)
 	if err != nil {
 		return nil, err
 	}
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
+	delete(body, "status")
+	return body, nil
+}
+
+// tree is v's JSON form as maps, without null fields: what the provider
+// takes as an object's body or a release's values.
+func tree(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	delete(body, "status")
-	prune(body)
-	return body, nil
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	prune(out)
+	return out, nil
 }
 
 // prune drops null values and the empty "status" objects that the k8s.io/api

@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -147,16 +146,11 @@ func (a ReleaseArgs) inputs() (pulumi.Map, error) {
 // the tree a release takes; null fields are dropped, so a chart default is
 // overridden only where the struct says so.
 func Values(v any) (map[string]any, error) {
-	raw, err := json.Marshal(v)
+	values, err := tree(v)
 	if err != nil {
-		return nil, err
-	}
-	var tree map[string]any
-	if err := json.Unmarshal(raw, &tree); err != nil {
 		return nil, fmt.Errorf("chart values must be a JSON object: %w", err)
 	}
-	prune(tree)
-	return tree, nil
+	return values, nil
 }
 
 // Release registers a Helm release as a child; it returns nil once an error
