@@ -3,6 +3,7 @@
 #
 #   make test                  go test ./...
 #   make lint                  gofmt, go vet, actionlint over the workflows
+#   make mutate                mutation testing of components/ and stacks/
 #   make preview STACK=dev3    pulumi preview --diff -s dev3
 #   make up STACK=dev3         pulumi up -s dev3
 #   make destroy STACK=dev3    stackguard, then pulumi destroy -s dev3
@@ -10,7 +11,7 @@
 GO ?= go
 PULUMI ?= pulumi
 
-.PHONY: test lint preview up destroy
+.PHONY: test lint mutate preview up destroy
 
 test:
 	$(GO) test ./...
@@ -19,6 +20,12 @@ lint:
 	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt -l: not formatted:" $$files; exit 1; fi
 	$(GO) vet ./...
 	scripts/lint-workflows.sh
+
+# Mutation testing (.gremlins.yaml); slow, so never part of `make test` or CI.
+# The tool is built from the module proxy into the Go cache on first use.
+GREMLINS ?= $(GO) run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+mutate:
+	$(GREMLINS) unleash
 
 preview:
 	$(call need-stack)
