@@ -40,7 +40,7 @@ mutants=(
 	'stacks/stack.go|s/args.Context = pulumi.StringPtr(cfg.KubeContext)/_ = cfg.KubeContext/|kubeContext ignored'
 	'stacks/stack.go|s/args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)/_ = cfg.RenderYamlToDirectory/|renderYamlToDirectory ignored'
 	'components/cluster/cluster.go|s/k8s.Kubeconfig = c.Kubeconfig/_ = c.Kubeconfig/|Scaleway provider without the cluster'"'"'s kubeconfig'
-	'components/cluster/cloudinit.go|s/c.NodeTaint = \[\]string{ControlPlaneTaint}/_ = ControlPlaneTaint/|control-plane taint dropped'
+	'components/cluster/cloudinit.go|s/NodeTaint:           \[\]string{ControlPlaneTaint},//|control-plane taint dropped'
 )
 
 pick=("$@")

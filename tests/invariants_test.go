@@ -798,10 +798,9 @@ func TestInvariantStackSettingsReachTheProvider(t *testing.T) {
 				assert.Equal(t, want, in[key], "provider input %s", key)
 			}
 			if tt.fromCmd {
-				cmds := rec.Find(tokRemoteCmd)
-				require.Len(t, cmds, 1)
+				read := one(t, rec.Graph, tokRemoteCmd, "cluster-kubeconfig")
 				require.True(t, provs[0].Inputs["kubeconfig"].IsSecret())
-				assert.Equal(t, rec.Output(cmds[0], "stdout"), in["kubeconfig"], "the provider uses the kubeconfig read from the control plane")
+				assert.Equal(t, rec.Output(read, "stdout"), in["kubeconfig"], "the provider uses the kubeconfig read from the control plane")
 				assert.Contains(t, in["kubeconfig"], rec.ClientKey)
 			}
 			ref := provs[0].URN + "::" + idOf(provs[0])
