@@ -451,7 +451,7 @@ func TestClusterCloudInit(t *testing.T) {
 			assert.Equal(t, []string{cpIP, cpHost}, k3s.TLSSAN)
 			assert.Equal(t, "0600", k3s.WriteKubeconfigMode)
 			assert.True(t, k3s.SecretsEncryption, "secrets are encrypted in the datastore")
-			assert.Equal(t, []string{cluster.ControlPlaneTaint}, k3s.NodeTaint)
+			assert.Equal(t, []string{"node-role.kubernetes.io/control-plane:NoSchedule"}, k3s.NodeTaint)
 		} else {
 			assert.Equal(t, "agent", env["K3S_ROLE"])
 			assert.Empty(t, k3s.Disable)
@@ -514,15 +514,15 @@ func TestClusterTokens(t *testing.T) {
 	in := deliver.Plain()
 	assert.Equal(t, rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address"), in["connection"].(map[string]any)["host"])
 	require.True(t, deliver.Inputs["stdin"].IsSecret(), "the token goes in as a secret")
-	want, err := cluster.AgentTokenConfig(token)
-	require.NoError(t, err)
-	assert.Equal(t, want, in["stdin"], "stdin carries the agent token")
+	var stdin map[string]any
+	require.NoError(t, yaml.UnmarshalStrict([]byte(str(in, "stdin")), &stdin))
+	assert.Equal(t, map[string]any{"agent-token": token}, stdin, "stdin carries the agent token as k3s's config key, and nothing else")
 	assert.Contains(t, deliver.AdditionalSecretOutputs, "stdin")
 	for _, key := range []string{"create", "update"} {
-		assert.Equal(t, cluster.AgentTokenScript(), in[key])
 		assert.NotContains(t, in[key], token, "never on the command line")
+		assert.Contains(t, in[key], "umask 077", "only root reads the token")
 		assert.Contains(t, in[key], "cat > ")
-		assert.Contains(t, in[key], cluster.AgentTokenPath)
+		assert.Contains(t, in[key], "/etc/rancher/k3s/config.yaml.d/10-agent-token.yaml", "a drop-in k3s reads")
 	}
 	assert.Equal(t, "stderr", in["logging"])
 	assert.Equal(t, []any{idOf(cp)}, in["triggers"], "a new control plane gets the token again")
