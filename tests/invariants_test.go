@@ -197,7 +197,8 @@ func TestInvariantServicesReachTheirPods(t *testing.T) {
 			r.Decode(t, &svc)
 			services[svc.Name] = svc
 			selected := ps.matching(t, &metav1.LabelSelector{MatchLabels: svc.Spec.Selector})
-			if len(svc.Spec.Selector) == 0 || !assert.Len(t, selected, 1, "Service %s selects %v", svc.Name, selected) {
+			if !assert.NotEmpty(t, svc.Spec.Selector, "Service %s selects no pods", svc.Name) ||
+				!assert.Len(t, selected, 1, "Service %s selects %v", svc.Name, selected) {
 				continue
 			}
 			spec := ps.templates[selected[0]].Spec
