@@ -580,9 +580,9 @@ func TestInvariantConfigHashesStandForTheirConfig(t *testing.T) {
 
 // TestInvariantEveryContainerHasAMemoryLimit: every container (init
 // containers too) of every pod the program defines has a memory limit, at
-// least its request; and every resources block the program hands a chart
-// or an operator (Helm values, the CephCluster) that sizes memory or CPU
-// limits memory too. A container without one can take a node's memory from
+// least its request; and every resource requirement the program hands a
+// chart or an operator (Helm values, the CephCluster) that sizes memory or
+// CPU limits memory too. A container without one can take a node's memory from
 // its neighbours.
 func TestInvariantEveryContainerHasAMemoryLimit(t *testing.T) {
 	eachRun(t, func(t *testing.T, g *Recorded) {
@@ -606,20 +606,20 @@ func TestInvariantEveryContainerHasAMemoryLimit(t *testing.T) {
 	})
 }
 
-// unlimitedResources are the "resources" blocks under v that request or
-// limit CPU or memory but set no memory limit. Storage requests (claims)
-// are not container resources.
+// unlimitedResources are the resource requirements under v (a map with
+// requests or limits, whatever its key: Rook sizes its daemons in a map of
+// them) that request or limit CPU or memory but set no memory limit.
+// Storage requests (claims) are not container resources.
 func unlimitedResources(path string, v any) []string {
 	var out []string
 	switch v := v.(type) {
 	case map[string]any:
-		for k, x := range v {
-			if res, ok := x.(map[string]any); ok && k == "resources" && sizesContainer(res) {
-				limits, _ := res["limits"].(map[string]any)
-				if limits["memory"] == nil {
-					out = append(out, path+".resources")
-				}
+		if sizesContainer(v) {
+			if limits, _ := v["limits"].(map[string]any); limits["memory"] == nil {
+				out = append(out, path)
 			}
+		}
+		for k, x := range v {
 			out = append(out, unlimitedResources(path+"."+k, x)...)
 		}
 	case []any:
