@@ -55,11 +55,16 @@ func TestLocalStackLifecycle(t *testing.T) {
 		_ = s.Workspace().RemoveStack(ctx, s.Name())
 	})
 
+	// The data namespace never gets the controller's "default" account:
+	// every pod must run under the program's own (issue 9).
+	e.forbidDefaultAccount(t, "data")
+
 	t.Run("up creates every object of the chapter", func(t *testing.T) {
 		timed(t, "up", func() {
 			_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
 			require.NoError(t, err)
 		})
+		e.requireNoDefaultAccount(t, "data")
 		e.checkObjects(t, class, password, 2)
 	})
 
