@@ -56,7 +56,8 @@ var basicAuthOf = map[string]datanamespace.BasicAuthForm{
 	ingressnginx.ClassName: datanamespace.NginxBasicAuth,
 }
 
-// addonKeys configure the cluster add-ons; the defaults are the book's set.
+// addonKeys configure the cluster add-ons; the defaults are the book's set,
+// with a maintained ingress controller in place of the retired one.
 var addonKeys = []Key{
 	def("ingressController", "string", Traefik, `Ingress controller: "traefik" installs Traefik (IngressClass "traefik", the default class), "ingress-nginx" the book's controller (class "nginx"; retired upstream in March 2026, pinned to its final release), "existing" relies on the cluster's own (name its class in ingressClass), "none" has none.`),
 	def("ingressClass", "string", "", `IngressClass of the cluster's own controller, with ingressController "existing": "traefik" (Traefik, such as k3s's bundled one) or "nginx" (ingress-nginx). It picks the HTTP-01 solvers' class and the form of Secret sysop-basic-auth. Leave it "" otherwise: an installed controller brings its class.`),
