@@ -13,17 +13,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
-
-	"github.com/apk8s/apk8s-platform/stacks"
 )
 
 // chartDir is the copy of a chart's sources at the version the stack key
 // pins by default (tests/testdata/charts/README.md).
 func chartDir(t *testing.T, chart, versionKey string) string {
 	t.Helper()
-	i := slices.IndexFunc(stacks.Keys, func(k stacks.Key) bool { return k.Name == versionKey })
-	require.GreaterOrEqual(t, i, 0, "no key %s", versionKey)
-	dir := filepath.Join("testdata", "charts", chart, stacks.Keys[i].Default)
+	dir := filepath.Join("testdata", "charts", chart, Default(t, versionKey))
 	_, err := os.Stat(dir)
 	require.NoError(t, err, "the default pin of %s has no copy of the chart's sources: refresh tests/testdata/charts (see its README)", versionKey)
 	return dir
