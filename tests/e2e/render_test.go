@@ -82,6 +82,14 @@ func TestRenderStack(t *testing.T) {
 	_, err = e.kubectl("create", "namespace", "data")
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = e.kubectl("delete", "namespace", "data", "--wait=false") })
+	// A Pod is admitted only once its ServiceAccount exists, which a dry run
+	// never makes: the ServiceAccounts are applied for real first.
+	for _, m := range all {
+		if m.kind == "ServiceAccount" {
+			_, err := e.kubectl("apply", "--server-side", "-f", m.file)
+			require.NoError(t, err, "ServiceAccount %s", m.name)
+		}
+	}
 
 	builtIn := map[string]bool{}
 	for _, m := range all {
