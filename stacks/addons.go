@@ -12,10 +12,12 @@ import (
 
 	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/rookceph"
+	"github.com/apk8s/apk8s-platform/components/traefik"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
@@ -29,14 +31,37 @@ const (
 	AddonNone     = "none"
 )
 
-// IngressNginx is the ingressController value that installs ingress-nginx;
-// "existing" and "none" mean what they mean for the other add-ons. A
-// maintained controller becomes another value here.
-const IngressNginx = "ingress-nginx"
+// The ingressController values that install a controller, each named after
+// its chart; "existing" and "none" mean what they mean for the other
+// add-ons. Traefik is the default: ingress-nginx is retired upstream.
+const (
+	Traefik      = "traefik"
+	IngressNginx = "ingress-nginx"
+)
 
-// addonKeys configure the cluster add-ons; the defaults are the book's set.
+// ingressControllers are the allowed ingressController values.
+var ingressControllers = []string{Traefik, IngressNginx, AddonExisting, AddonNone}
+
+// classOf is the IngressClass each controller serves; with
+// ingressController "existing" the stack names one of these classes.
+var classOf = map[string]string{
+	Traefik:      traefik.ClassName,
+	IngressNginx: ingressnginx.ClassName,
+}
+
+// basicAuthOf is the form of sysop-basic-auth that each class's controller
+// reads.
+var basicAuthOf = map[string]datanamespace.BasicAuthForm{
+	traefik.ClassName:      datanamespace.TraefikBasicAuth,
+	ingressnginx.ClassName: datanamespace.NginxBasicAuth,
+}
+
+// addonKeys configure the cluster add-ons; the defaults are the book's set,
+// with a maintained ingress controller in place of the retired one.
 var addonKeys = []Key{
-	def("ingressController", "string", IngressNginx, `Ingress controller of class "nginx": "ingress-nginx" installs the book's controller (retired upstream in March 2026, pinned to its final release), "existing" relies on the cluster's own, "none" has none.`),
+	def("ingressController", "string", Traefik, `Ingress controller: "traefik" installs Traefik (IngressClass "traefik", the default class), "ingress-nginx" the book's controller (class "nginx"; retired upstream in March 2026, pinned to its final release), "existing" relies on the cluster's own (name its class in ingressClass), "none" has none.`),
+	def("ingressClass", "string", "", `IngressClass of the cluster's own controller, with ingressController "existing": "traefik" (Traefik, such as k3s's bundled one) or "nginx" (ingress-nginx). It picks the HTTP-01 solvers' class and the form of Secret sysop-basic-auth. Leave it "" otherwise: an installed controller brings its class.`),
+	def("traefikChartVersion", "string", "41.3.0", "Version of the traefik chart (https://traefik.github.io/charts), 40.0.0 or later."),
 	def("ingressNginxChartVersion", "string", "4.15.1", "Version of the ingress-nginx chart (https://kubernetes.github.io/ingress-nginx); 4.15.1 is the final release."),
 	def("certManager", "string", AddonInstall, `cert-manager: "install" installs the chart with its CRDs and the ClusterIssuers letsencrypt-production and letsencrypt-staging, "existing" relies on the cluster's own (with the ClusterIssuer certificateIssuer names), "none" has none.`),
 	def("certManagerChartVersion", "string", "v1.21.2", "Version of the cert-manager chart (https://charts.jetstack.io), v1.12.0 or later."),
@@ -56,11 +81,15 @@ var addonKeys = []Key{
 
 // AddonsConfig is the validated shape of the add-ons.
 type AddonsConfig struct {
-	IngressController string // IngressNginx, AddonExisting or AddonNone
+	IngressController string // Traefik, IngressNginx, AddonExisting or AddonNone
 	CertManager       string // AddonInstall, AddonExisting or AddonNone
 	RookCeph          string
 	Monitoring        string
 
+	// IngressClass is the class the ingress controller serves ("" with none).
+	IngressClass string
+
+	Traefik      traefik.Config          // with ingressController "traefik"
 	IngressNginx ingressnginx.Config     // with ingressController "ingress-nginx"
 	Certs        certmanager.Config      // with certManager "install"
 	Storage      rookceph.Config         // with rookCeph "install"
@@ -79,12 +108,12 @@ func (a *AddonsConfig) forRendering(c *Config) {
 		mode  *string
 		chart string
 	}{
-		{&a.IngressController, "ingress-nginx"},
+		{&a.IngressController, a.IngressController}, // each controller value is its chart's name
 		{&a.CertManager, "cert-manager"},
 		{&a.RookCeph, "rook-ceph"},
 		{&a.Monitoring, "kube-prometheus-stack"},
 	} {
-		if *addon.mode == AddonInstall || *addon.mode == IngressNginx {
+		if _, controller := classOf[*addon.mode]; *addon.mode == AddonInstall || controller {
 			charts = append(charts, addon.chart)
 			*addon.mode = AddonExisting
 		}
@@ -100,15 +129,19 @@ func (a *AddonsConfig) forRendering(c *Config) {
 // checks that span both (a claim's class that only an add-on provides).
 func loadAddons(r *reader, c *Config) AddonsConfig {
 	a := AddonsConfig{
-		IngressController: r.oneOf("ingressController", IngressNginx, AddonExisting, AddonNone),
+		IngressController: r.oneOf("ingressController", ingressControllers...),
 		CertManager:       r.oneOf("certManager", addonModes...),
 		RookCeph:          r.oneOf("rookCeph", addonModes...),
 		Monitoring:        r.oneOf("monitoring", addonModes...),
 	}
+	a.IngressClass = loadIngressClass(r, a.IngressController)
 	if c.RenderYamlToDirectory != "" {
-		a.forRendering(c)
+		a.forRendering(c) // the class stays the one of the controller rendered as "existing"
 	}
 
+	if a.IngressController == Traefik {
+		a.Traefik = traefik.Config{ChartVersion: r.chartVersion("traefikChartVersion", traefik.MinChartVersion)}
+	}
 	if a.IngressController == IngressNginx {
 		a.IngressNginx = ingressnginx.Config{ChartVersion: r.chartVersion("ingressNginxChartVersion", "")}
 		c.Warnings = append(c.Warnings, fmt.Sprintf(
@@ -120,12 +153,11 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 		a.Certs = certmanager.Config{
 			ChartVersion: r.chartVersion("certManagerChartVersion", certmanager.MinChartVersion),
 			Email:        r.email("acmeEmail"),
-			IngressClass: ingressnginx.ClassName,
+			IngressClass: a.IngressClass,
 		}
 		if a.IngressController == AddonNone {
-			r.fail("certManager", a.CertManager, fmt.Sprintf(
-				`"existing" or "none" while ingressController is "none": its ClusterIssuers answer HTTP-01 challenges through the ingress class %q`,
-				ingressnginx.ClassName))
+			r.fail("certManager", a.CertManager, `"existing" or "none" while ingressController is "none": its ClusterIssuers answer HTTP-01 challenges `+
+				`through an ingress controller (set ingressController to "traefik", or to "existing" with the cluster's class in ingressClass)`)
 		}
 	}
 	if c.Certificate && a.CertManager == AddonNone {
@@ -157,6 +189,35 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 		a.Scrape = monitoring.ScrapeConfig{ExporterImage: r.image("kafkaExporterImage")}
 	}
 	return a
+}
+
+// loadIngressClass reads ingressClass: the installed controller's class, or
+// the class of the cluster's own controller, which only the stack knows.
+func loadIngressClass(r *reader, controller string) string {
+	v := r.str("ingressClass")
+	classes := []string{traefik.ClassName, ingressnginx.ClassName}
+	switch own, installed := classOf[controller]; {
+	case installed && (v == "" || v == own):
+		return own
+	case installed:
+		r.fail("ingressClass", v, fmt.Sprintf(`"" or %q while ingressController is %q: the class is the installed controller's`, own, controller))
+	case controller == AddonExisting && !slices.Contains(classes, v):
+		r.fail("ingressClass", v, fmt.Sprintf(`one of %s while ingressController is "existing": the class of the cluster's controller `+
+			`("traefik" for Traefik, such as k3s's own; "nginx" for ingress-nginx), which decides the HTTP-01 solvers' class and the form of Secret %s`,
+			quoteAll(classes), datanamespace.BasicAuthName))
+	case controller == AddonNone && v != "":
+		r.fail("ingressClass", v, `"" while ingressController is "none": no controller serves a class`)
+	}
+	return v
+}
+
+// BasicAuth is the form of sysop-basic-auth the stack's controller reads;
+// without a controller, the book's.
+func (a *AddonsConfig) BasicAuth() datanamespace.BasicAuthForm {
+	if form, ok := basicAuthOf[a.IngressClass]; ok {
+		return form
+	}
+	return datanamespace.NginxBasicAuth
 }
 
 // loadRook reads the Ceph keys and sizes the cluster for its storage nodes.
@@ -258,6 +319,12 @@ func (r *reader) nodes(name string) []string {
 
 // AddonOutputs are what the data layer waits for.
 type AddonOutputs struct {
+	// IngressNamespace is the namespace of the ingress controller, when
+	// installed here: network policies let it reach the services it fronts.
+	IngressNamespace string
+	// IngressCRDs is the release that brings the traefik.io CRDs, when
+	// Traefik is installed here.
+	IngressCRDs pulumi.Resource
 	// Issuer is the ClusterIssuer the certificate names, when created here.
 	Issuer pulumi.Resource
 	// StorageClass is the class of the claims, when created here.
@@ -283,12 +350,19 @@ func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (
 	out := &AddonOutputs{}
 
 	var ingress pulumi.Resource
-	if a.IngressController == IngressNginx {
+	switch a.IngressController {
+	case Traefik:
+		t, err := traefik.New(ctx, "traefik", traefik.Args{Config: a.Traefik}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		ingress, out.IngressCRDs, out.IngressNamespace = t.Release, t.Release, traefik.Namespace
+	case IngressNginx:
 		in, err := ingressnginx.New(ctx, "ingress-nginx", ingressnginx.Args{Config: a.IngressNginx}, k8s)
 		if err != nil {
 			return nil, err
 		}
-		ingress = in.Release
+		ingress, out.IngressNamespace = in.Release, ingressnginx.Namespace
 	}
 	if a.CertManager == AddonInstall {
 		m, err := certmanager.New(ctx, "cert-manager", certmanager.Args{Config: a.Certs, Ingress: ingress}, k8s)

@@ -68,6 +68,8 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		BasicAuthUser:     cfg.BasicAuthUser,
 		BasicAuthPassword: cfg.BasicAuthPassword,
 		HashScope:         ctx.Project() + "/" + ctx.Stack(),
+		BasicAuth:         cfg.Addons.BasicAuth(),
+		MiddlewareCRDs:    addons.IngressCRDs,
 	}, k8s)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/rookceph"
+	"github.com/apk8s/apk8s-platform/components/traefik"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
 
@@ -37,7 +38,8 @@ const (
 
 // Component types of the add-ons.
 const (
-	compIngress    = "apk8s:addons:IngressNginx"
+	compTraefik    = "apk8s:addons:Traefik"
+	compNginx      = "apk8s:addons:IngressNginx"
 	compCerts      = "apk8s:addons:CertManager"
 	compRook       = "apk8s:addons:RookCeph"
 	compMonitoring = "apk8s:addons:Monitoring"
@@ -135,7 +137,7 @@ func TestAddonReleases(t *testing.T) {
 	tests := []struct {
 		release, chart, version, repo, namespace, component string
 	}{
-		{"ingress-nginx", "ingress-nginx", Default(t, "ingressNginxChartVersion"), "https://kubernetes.github.io/ingress-nginx", "ingress-nginx", compIngress},
+		{"traefik", "traefik", Default(t, "traefikChartVersion"), "https://traefik.github.io/charts", "traefik", compTraefik},
 		{"cert-manager", "cert-manager", Default(t, "certManagerChartVersion"), "https://charts.jetstack.io", "cert-manager", compCerts},
 		{"rook-ceph", "rook-ceph", Default(t, "rookCephChartVersion"), "https://charts.rook.io/release", "rook-ceph", compRook},
 		{"ceph-csi-drivers", "ceph-csi-drivers", Default(t, "cephCsiDriversChartVersion"), "https://ceph.github.io/ceph-csi-operator", "rook-ceph", compRook},
@@ -168,8 +170,17 @@ func TestAddonReleases(t *testing.T) {
 // 80 and 443 of every node behind no load balancer, serving the default
 // class "nginx".
 func TestIngressNginxValues(t *testing.T) {
+	g := dev3Graph(t, map[string]string{"ingressController": "ingress-nginx"})
+	r := release(t, g, ingressnginx.ReleaseName)
+	in := r.Plain()
+	assert.Equal(t, "ingress-nginx", in["chart"])
+	assert.Equal(t, Default(t, "ingressNginxChartVersion"), in["version"], "the final release")
+	assert.Equal(t, map[string]any{"repo": "https://kubernetes.github.io/ingress-nginx"}, in["repositoryOpts"])
+	assert.Equal(t, "ingress-nginx", in["namespace"])
+	assert.Contains(t, r.DependsOn, g.Object(t, tokNamespace, "ingress-nginx").URN)
+	assert.Equal(t, compNginx, g.ByURN(r.Parent).Type)
 	var v ingressnginx.Values
-	values(t, release(t, dev3Graph(t, nil), ingressnginx.ReleaseName), &v)
+	values(t, r, &v)
 	c := v.Controller
 	assert.Equal(t, "DaemonSet", c.Kind)
 	assert.Equal(t, ingressnginx.HostPort{Enabled: true, Ports: ingressnginx.HostPortNumbers{HTTP: 80, HTTPS: 443}}, c.HostPort)
@@ -196,7 +207,7 @@ func TestCertManager(t *testing.T) {
 	assert.True(t, *old.InstallCRDs)
 	assert.Nil(t, old.CRDs)
 
-	ingress := release(t, g, ingressnginx.ReleaseName)
+	ingress := release(t, g, traefik.ReleaseName)
 	issuers := g.Find(tokClusterIssuer)
 	require.Len(t, issuers, 2)
 	for name, server := range map[string]string{
@@ -216,7 +227,7 @@ func TestCertManager(t *testing.T) {
 		require.Len(t, acme.Solvers, 1)
 		require.NotNil(t, acme.Solvers[0].HTTP01)
 		require.NotNil(t, acme.Solvers[0].HTTP01.Ingress)
-		assert.Equal(t, "nginx", *acme.Solvers[0].HTTP01.Ingress.IngressClassName)
+		assert.Equal(t, "traefik", *acme.Solvers[0].HTTP01.Ingress.IngressClassName, "the default controller's class")
 
 		assert.Contains(t, r.DependsOn, rel.URN, "%s waits for cert-manager's CRDs and webhook", name)
 		assert.Contains(t, r.DependsOn, ingress.URN, "%s waits for the controller that serves its challenges", name)
@@ -409,7 +420,7 @@ func TestSwitchingAnAddonOff(t *testing.T) {
 		components []string // whose subtrees go
 		alsoGone   []string // further objects that go with them, as "token name"
 	}{
-		{"ingress controller of the cluster", map[string]string{"ingressController": "existing"}, []string{compIngress}, nil},
+		{"ingress controller of the cluster", map[string]string{"ingressController": "existing", "ingressClass": "traefik"}, []string{compTraefik}, nil},
 		{"cert-manager of the cluster", map[string]string{"certManager": "existing"}, []string{compCerts}, nil},
 		{"no cert-manager, no certificate", map[string]string{"certManager": "none", "certificate": "false"}, []string{compCerts}, []string{tokCert + " data-cert"}},
 		{"Rook of the cluster", map[string]string{"rookCeph": "existing"}, []string{compRook}, nil},
@@ -452,7 +463,7 @@ func TestSwitchingAnAddonOff(t *testing.T) {
 // TestAddonsOffLocally: the local stack installs no add-on.
 func TestAddonsOffLocally(t *testing.T) {
 	g := Run{Stack: "local"}.MustDo(t)
-	for _, typ := range []string{compIngress, compCerts, compRook, compMonitoring, compScrape, tokRelease, tokClusterIssuer, tokCephCluster, tokStorageClass} {
+	for _, typ := range []string{compTraefik, compNginx, compCerts, compRook, compMonitoring, compScrape, tokRelease, tokClusterIssuer, tokCephCluster, tokStorageClass} {
 		assert.Empty(t, g.Find(typ), typ)
 	}
 }
@@ -466,7 +477,8 @@ func TestAddonDependentsFailValidation(t *testing.T) {
 		{"Ceph class without Rook", Run{Stack: "dev3", Set: map[string]string{"rookCeph": "none"}},
 			[]string{`apk8s-platform:storageClass = "rook-ceph-block" is not allowed`, `while rookCeph is "none"`, `set storageClass to ""`}},
 		{"issuers without an ingress controller", Run{Stack: "dev3", Set: map[string]string{"ingressController": "none"}},
-			[]string{`apk8s-platform:certManager = "install" is not allowed`, `while ingressController is "none"`, `HTTP-01`}},
+			[]string{`apk8s-platform:certManager = "install" is not allowed`, `while ingressController is "none"`, `HTTP-01`,
+				`set ingressController to "traefik", or to "existing" with the cluster's class in ingressClass`}},
 		{"certificate in local", Run{Stack: "local", Set: map[string]string{"certificate": "true"}},
 			[]string{`apk8s-platform:certificate = "true" is not allowed`}},
 		{"Ceph class in local", Run{Stack: "local", Set: map[string]string{"storageClass": "rook-ceph-block"}},
@@ -479,10 +491,24 @@ func TestAddonDependentsFailValidation(t *testing.T) {
 			[]string{`apk8s-platform:acmeEmail = "me@example.com"`}},
 		{"unknown add-on mode", Run{Stack: "dev3", Set: map[string]string{"monitoring": "yes"}},
 			[]string{`apk8s-platform:monitoring = "yes"`, `one of "existing", "install", "none"`}},
-		{"unknown ingress controller", Run{Stack: "dev3", Set: map[string]string{"ingressController": "traefik"}},
-			[]string{`apk8s-platform:ingressController = "traefik"`, `"ingress-nginx"`}},
-		{"malformed chart version", Run{Stack: "dev3", Set: map[string]string{"ingressNginxChartVersion": "latest"}},
+		{"a class for a controller", Run{Stack: "dev3", Set: map[string]string{"ingressController": "nginx"}},
+			[]string{`apk8s-platform:ingressController = "nginx"`, `one of "existing", "ingress-nginx", "none", "traefik"`}},
+		{"existing controller of no named class", Run{Stack: "dev3", Set: map[string]string{"ingressController": "existing"}},
+			[]string{`apk8s-platform:ingressClass = "" is not allowed`, `one of "nginx", "traefik" while ingressController is "existing"`, "sysop-basic-auth"}},
+		{"existing controller of an unknown class", Run{Stack: "dev3", Set: map[string]string{"ingressController": "existing", "ingressClass": "haproxy"}},
+			[]string{`apk8s-platform:ingressClass = "haproxy" is not allowed`}},
+		{"class other than the installed controller's", Run{Stack: "dev3", Set: map[string]string{"ingressClass": "nginx"}},
+			[]string{`apk8s-platform:ingressClass = "nginx" is not allowed`, `"" or "traefik" while ingressController is "traefik"`}},
+		{"class other than ingress-nginx's", Run{Stack: "dev3", Set: map[string]string{"ingressController": "ingress-nginx", "ingressClass": "traefik"}},
+			[]string{`apk8s-platform:ingressClass = "traefik" is not allowed`, `"" or "nginx" while ingressController is "ingress-nginx"`}},
+		{"class without a controller", Run{Stack: "local", Set: map[string]string{"ingressClass": "traefik"}},
+			[]string{`apk8s-platform:ingressClass = "traefik" is not allowed`, `"" while ingressController is "none"`}},
+		{"malformed chart version", Run{Stack: "dev3", Set: map[string]string{"ingressController": "ingress-nginx", "ingressNginxChartVersion": "latest"}},
 			[]string{`apk8s-platform:ingressNginxChartVersion = "latest"`, "a chart version"}},
+		{"malformed Traefik chart version", Run{Stack: "dev3", Set: map[string]string{"traefikChartVersion": "v41"}},
+			[]string{`apk8s-platform:traefikChartVersion = "v41"`, "a chart version"}},
+		{"Traefik chart before the values this program sets", Run{Stack: "dev3", Set: map[string]string{"traefikChartVersion": "39.0.9"}},
+			[]string{`apk8s-platform:traefikChartVersion = "39.0.9"`, "40.0.0 or later"}},
 		{"cert-manager too old", Run{Stack: "dev3", Set: map[string]string{"certManagerChartVersion": "v1.11.0"}},
 			[]string{`apk8s-platform:certManagerChartVersion = "v1.11.0"`, "v1.12.0 or later"}},
 		{"Rook before the drivers chart", Run{Stack: "dev3", Set: map[string]string{"rookCephChartVersion": "v1.19.7"}},
@@ -503,11 +529,19 @@ func TestAddonDependentsFailValidation(t *testing.T) {
 }
 
 // TestIngressNginxRetirementWarns: the retired controller is allowed (the
-// book's annotations need it) but every run says so.
+// book's annotations need it) but every run says so; no other choice warns.
 func TestIngressNginxRetirementWarns(t *testing.T) {
-	for controller, warns := range map[string]bool{"ingress-nginx": true, "existing": false} {
+	tests := []struct {
+		set   map[string]string
+		warns bool
+	}{
+		{map[string]string{"ingressController": "ingress-nginx"}, true},
+		{map[string]string{"ingressController": "traefik"}, false},
+		{map[string]string{"ingressController": "existing", "ingressClass": "nginx"}, false},
+	}
+	for _, tt := range tests {
 		var cfg *stacks.Config
-		_, err := Run{Stack: "dev3", Set: map[string]string{"ingressController": controller},
+		_, err := Run{Stack: "dev3", Set: tt.set,
 			Program: func(ctx *pulumi.Context) (err error) {
 				cfg, err = stacks.Load(ctx)
 				return err
@@ -516,6 +550,6 @@ func TestIngressNginxRetirementWarns(t *testing.T) {
 		found := slices.ContainsFunc(cfg.Warnings, func(w string) bool {
 			return strings.Contains(w, "retired ingress-nginx") && strings.Contains(w, Default(t, "ingressNginxChartVersion"))
 		})
-		assert.Equal(t, warns, found, "ingressController %s: %v", controller, cfg.Warnings)
+		assert.Equal(t, tt.warns, found, "%v: %v", tt.set, cfg.Warnings)
 	}
 }

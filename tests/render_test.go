@@ -35,11 +35,13 @@ func TestRenderNeedsNoCluster(t *testing.T) {
 	assert.NotContains(t, providers[0].Plain(), "context")
 	g.Object(t, tokSTS, "kafka")
 	g.Object(t, tokCert, "data-cert")
+	assert.Equal(t, []string{g.Object(t, tokNamespace, "data").URN}, g.Object(t, tokMiddleware, "sysop-basic-auth").DependsOn,
+		"Traefik rendered as the cluster's own: the Middleware waits for its namespace, no chart")
 
 	cfg, err := loadConfig(t, run)
 	require.NoError(t, err)
 	assert.Contains(t, strings.Join(cfg.Warnings, "\n"),
-		"the charts ingress-nginx, cert-manager, rook-ceph, kube-prometheus-stack are not rendered")
+		"the charts traefik, cert-manager, rook-ceph, kube-prometheus-stack are not rendered")
 }
 
 // TestRenderStackMirrorsDev3: the render stack writes dev3's Kubernetes

@@ -1,6 +1,8 @@
 // Package datanamespace is the tenant namespace of the data platform: the
 // Namespace "data", its TLS Certificate "data-cert" and the basic-auth Secret
-// "sysop-basic-auth" that the namespace's ingresses read.
+// "sysop-basic-auth" that the namespace's ingresses read, in the form the
+// cluster's ingress controller reads it (with Traefik, through the Middleware
+// "sysop-basic-auth").
 package datanamespace
 
 import (
@@ -11,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
+	"github.com/apk8s/apk8s-platform/apis/traefikv1alpha1"
 	"github.com/apk8s/apk8s-platform/internal/htpasswd"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
@@ -21,8 +24,25 @@ const (
 	CertificateName = "data-cert"
 	TLSSecretName   = "data-production-tls"
 	BasicAuthName   = "sysop-basic-auth"
-	// BasicAuthKey is the key ingress-nginx reads the htpasswd line from.
-	BasicAuthKey = "auth"
+)
+
+// BasicAuthForm is how the cluster's ingress controller reads the htpasswd
+// line of sysop-basic-auth.
+type BasicAuthForm struct {
+	// Key is the Secret's key that holds the line.
+	Key string
+	// Middleware adds the Traefik Middleware sysop-basic-auth, which an
+	// Ingress names in its router.middlewares annotation.
+	Middleware bool
+}
+
+var (
+	// NginxBasicAuth is the book's Secret: key "auth", which ingress-nginx's
+	// auth-secret annotation reads.
+	NginxBasicAuth = BasicAuthForm{Key: "auth"}
+	// TraefikBasicAuth is key "users", which Traefik's basicAuth middleware
+	// reads, and the Middleware itself.
+	TraefikBasicAuth = BasicAuthForm{Key: "users", Middleware: true}
 )
 
 // Hosts are the names the certificate covers under domain, the namespace's
@@ -53,6 +73,11 @@ type Args struct {
 	BasicAuthPassword pulumi.StringOutput
 	// HashScope varies the bcrypt salt between stacks (the stack's name).
 	HashScope string
+	// BasicAuth is the form the ingress controller reads.
+	BasicAuth BasicAuthForm
+	// MiddlewareCRDs is the release that installs the traefik.io CRDs, when
+	// this program installs Traefik: the Middleware waits for it.
+	MiddlewareCRDs pulumi.Resource
 }
 
 // DataNamespace is the namespace component.
@@ -62,6 +87,7 @@ type DataNamespace struct {
 	Namespace   *kube.Resource
 	Certificate *kube.Resource // nil when switched off
 	BasicAuth   *kube.Resource
+	Middleware  *kube.Resource // nil unless the form asks for it
 
 	// Name is the namespace's name.
 	Name pulumi.StringOutput `pulumi:"name"`
@@ -69,6 +95,9 @@ type DataNamespace struct {
 
 // New creates the namespace and what lives in it for every service.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*DataNamespace, error) {
+	if args.BasicAuth.Key == "" {
+		return nil, fmt.Errorf("data namespace %q: the basic-auth form names no Secret key", name)
+	}
 	d := &DataNamespace{}
 	if err := ctx.RegisterComponentResource("apk8s:data:Namespace", name, d, opts...); err != nil {
 		return nil, err
@@ -89,9 +118,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	d.BasicAuth = in.Add(BasicAuthName, kube.Args{
 		Object: basicAuth(),
 		Fields: pulumi.Map{"stringData": pulumi.ToSecret(pulumi.StringMap{
-			BasicAuthKey: htpasswdLine(args.BasicAuthUser, args.BasicAuthPassword, args.HashScope),
+			args.BasicAuth.Key: htpasswdLine(args.BasicAuthUser, args.BasicAuthPassword, args.HashScope),
 		})},
 	})
+	if args.BasicAuth.Middleware {
+		var after []pulumi.ResourceOption
+		if args.MiddlewareCRDs != nil {
+			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.MiddlewareCRDs}))
+		}
+		d.Middleware = in.Add(BasicAuthName, kube.Args{Object: basicAuthMiddleware()}, after...)
+	}
 	if err := in.Err(); err != nil {
 		return nil, err
 	}
@@ -124,6 +160,19 @@ func basicAuth() *corev1.Secret {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: BasicAuthName, Namespace: Name},
 		Type:       corev1.SecretTypeOpaque,
+	}
+}
+
+// basicAuthMiddleware lets through the users of sysop-basic-auth; the
+// backends never see their credentials.
+func basicAuthMiddleware() *traefikv1alpha1.Middleware {
+	return &traefikv1alpha1.Middleware{
+		TypeMeta:   metav1.TypeMeta{APIVersion: traefikv1alpha1.APIVersion, Kind: "Middleware"},
+		ObjectMeta: metav1.ObjectMeta{Name: BasicAuthName, Namespace: Name},
+		Spec: traefikv1alpha1.MiddlewareSpec{BasicAuth: &traefikv1alpha1.BasicAuth{
+			Secret:       BasicAuthName,
+			RemoveHeader: true,
+		}},
 	}
 }
 

@@ -5,10 +5,10 @@
 // the IngressClass "nginx" as the cluster's default.
 //
 // The Kubernetes project retired ingress-nginx in March 2026; the chart
-// version pinned by default (controller v1.15.1) is its final release. It stays because the book's
-// ingresses use its annotations (basic auth from sysop-basic-auth). The
-// stacks package reaches it only through the ingressController key, so a
-// maintained controller can take its place behind the same class name.
+// version pinned by default (controller v1.15.1) is its final release.
+// Traefik (components/traefik) is the default controller; this one stays,
+// one ingressController value away, for ingresses written with its
+// annotations (the book's basic auth from sysop-basic-auth).
 package ingressnginx
 
 import (

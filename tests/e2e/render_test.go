@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/stacks"
 )
 
 // TestRenderStack renders the render stack (dev3's Kubernetes layer, with
@@ -35,6 +37,15 @@ func TestRenderStack(t *testing.T) {
 		_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
 		require.NoError(t, err)
 	})
+
+	// The loopback cluster has no Traefik: its Middleware CRD, from the
+	// pinned chart's sources, lets the API server judge the Middleware too.
+	crd := middlewareCRD(t)
+	_, err := e.kubectl("apply", "--server-side", "-f", crd)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = e.kubectl("delete", "-f", crd, "--wait=false") })
+	_, err = e.kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s")
+	require.NoError(t, err)
 
 	served := map[string]bool{}
 	versions, err := e.kubectl("api-versions")
@@ -71,6 +82,14 @@ func TestRenderStack(t *testing.T) {
 	_, err = e.kubectl("create", "namespace", "data")
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = e.kubectl("delete", "namespace", "data", "--wait=false") })
+	// A Pod is admitted only once its ServiceAccount exists, which a dry run
+	// never makes: the ServiceAccounts are applied for real first.
+	for _, m := range all {
+		if m.kind == "ServiceAccount" {
+			_, err := e.kubectl("apply", "--server-side", "-f", m.file)
+			require.NoError(t, err, "ServiceAccount %s", m.name)
+		}
+	}
 
 	builtIn := map[string]bool{}
 	for _, m := range all {
@@ -89,9 +108,21 @@ func TestRenderStack(t *testing.T) {
 		"Namespace/data", "Secret/sysop-basic-auth", "Service/zookeeper", "Service/zookeeper-headless",
 		"StatefulSet/zookeeper", "PodDisruptionBudget/zookeeper", "Service/kafka", "Service/kafka-headless",
 		"StatefulSet/kafka", "PodDisruptionBudget/kafka", "Pod/kafka-client-util",
-		"ConfigMap/mqtt", "Deployment/mqtt", "Service/mqtt",
+		"ConfigMap/mqtt", "Deployment/mqtt", "Service/mqtt", "Middleware/sysop-basic-auth",
 	} {
 		assert.True(t, builtIn[want], "%s was not rendered", want)
 	}
 	t.Logf("rendered %d manifests, %d validated by the API server", len(all), len(builtIn))
+}
+
+// middlewareCRD is the Middleware CRD of the Traefik chart that the stack
+// pins by default (tests/testdata/charts/README.md).
+func middlewareCRD(t *testing.T) string {
+	t.Helper()
+	i := slices.IndexFunc(stacks.Keys, func(k stacks.Key) bool { return k.Name == "traefikChartVersion" })
+	require.GreaterOrEqual(t, i, 0)
+	path := filepath.Join("..", "testdata", "charts", "traefik", stacks.Keys[i].Default, "traefik.io_middlewares.yaml")
+	_, err := os.Stat(path)
+	require.NoError(t, err, "no copy of the pinned chart's Middleware CRD")
+	return path
 }
