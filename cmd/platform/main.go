@@ -5,6 +5,11 @@
 //
 //	go run ./cmd/platform -stack local [-set key=value]... [-secret-file key=PATH]... up
 //	go run ./cmd/platform -stack local preview|up|destroy|outputs
+//	go run ./cmd/platform -stack local [-mqtt-user U -mqtt-password-file F] verify
+//
+// verify runs the book's checks against the deployed stack and prints a
+// pass/fail table (docs/verify.md); it exits 1 when a check fails and 2
+// when it could check nothing (the stack is not deployed, no cluster).
 //
 // State and the stack's settings live in -workdir (a file backend);
 // PULUMI_CONFIG_PASSPHRASE encrypts the stack's secrets.
@@ -45,8 +50,14 @@ func (p pairs) Set(s string) error {
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "platform:", err)
-		os.Exit(1)
+		var exit exitError
+		if !errors.As(err, &exit) {
+			exit = exitError{code: 1, err: err}
+		}
+		if exit.err != nil {
+			fmt.Fprintln(os.Stderr, "platform:", exit.err)
+		}
+		os.Exit(exit.code)
 	}
 }
 
@@ -59,11 +70,13 @@ func run(args []string) error {
 	set, secrets := pairs{}, pairs{}
 	fs.Var(set, "set", "config key=value (repeatable)")
 	fs.Var(secrets, "secret-file", "secret config key=PATH, the value read from the file (- = standard input; repeatable)")
+	var vf verifyFlags
+	vf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("want one of: preview, up, destroy, outputs")
+		return errors.New("want one of: preview, up, destroy, outputs, verify")
 	}
 	if *workdir == "" {
 		*workdir = filepath.Join(home, ".cache", "apk8s-platform", "stacks", *stack)
@@ -100,8 +113,10 @@ func run(args []string) error {
 		if out, err = s.Outputs(ctx); err == nil {
 			printOutputs(out)
 		}
+	case "verify":
+		err = runVerify(ctx, s, vf)
 	default:
-		return fmt.Errorf("unknown command %q (want preview, up, destroy, outputs)", fs.Arg(0))
+		return fmt.Errorf("unknown command %q (want preview, up, destroy, outputs, verify)", fs.Arg(0))
 	}
 	return err
 }

@@ -112,13 +112,20 @@ func clientApp(ns string) workload.App {
 	return workload.App{Name: ClientPodName, Namespace: ns, Labels: map[string]string{"app": ClientPodName}}
 }
 
+// BrokerHost is the name the broker in pod advertises to clients: the
+// pod under the headless Service (the book advertised the pod IP, which
+// changes on every restart). Clients outside the cluster (verify) map it
+// onto their port-forwards.
+func BrokerHost(ns, pod string) string {
+	return fmt.Sprintf("%s.%s.%s.svc.cluster.local", pod, HeadlessName, ns)
+}
+
 // startCommand takes the broker id from the pod ordinal and advertises the
-// pod's own name under the headless Service (the book advertised the pod IP,
-// which changes on every restart).
+// pod's own name (its HOSTNAME) under the headless Service.
 func startCommand(ns string) string {
 	return fmt.Sprintf(`export KAFKA_BROKER_ID=${HOSTNAME##*-}
-export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${HOSTNAME}.%s.%s.svc.cluster.local:%d
-exec /etc/confluent/docker/run`, HeadlessName, ns, Broker.Port)
+export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://%s:%d
+exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 }
 
 func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/apk8s/apk8s-platform/internal/verify"
+	"github.com/apk8s/apk8s-platform/stacks"
+)
+
+// verifyFlags are the options of the verify command.
+type verifyFlags struct {
+	kubeconfig, context string
+	mqttUser            string
+	mqttPasswordFile    string
+	timeout             time.Duration
+	verbose             bool
+}
+
+func (v *verifyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&v.kubeconfig, "kubeconfig", "", `verify: kubeconfig file (default: the stack's "kubeconfig" output, else $KUBECONFIG or ~/.kube/config)`)
+	fs.StringVar(&v.context, "context", "", "verify: kubeconfig context (default: the stack's kubeContext, else the current context)")
+	fs.StringVar(&v.mqttUser, "mqtt-user", "", `verify: MQTT user ("" = anonymous, the book's broker)`)
+	fs.StringVar(&v.mqttPasswordFile, "mqtt-password-file", "", "verify: file holding the MQTT password (or set $APK8S_MQTT_PASSWORD)")
+	fs.DurationVar(&v.timeout, "timeout", 30*time.Second, "verify: time limit of each check")
+	fs.BoolVar(&v.verbose, "v", false, "verify: show the port-forwards' and clients' messages on stderr")
+}
+
+// exitError ends the command with a given status; err (if any) is printed.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// cannot is a verify that checked nothing.
+func cannot(err error) error { return exitError{code: verify.ExitCannot, err: err} }
+
+// runVerify runs the book's checks against the deployed stack s and prints
+// the table on stdout.
+func runVerify(ctx context.Context, s auto.Stack, v verifyFlags) error {
+	outputs, err := s.Outputs(ctx)
+	if err != nil {
+		return cannot(fmt.Errorf("read the outputs of stack %s: %w", s.Name(), err))
+	}
+	ns, ok := outputs["namespace"].Value.(string)
+	if !ok || ns == "" {
+		return cannot(fmt.Errorf("stack %s is not deployed (it has no namespace output): run up first", s.Name()))
+	}
+	config, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return cannot(err)
+	}
+	kube, source, err := kubeConfig(v.kubeconfig, v.context, configValue(config, "kubeContext"), outputs)
+	if err != nil {
+		return cannot(err)
+	}
+	password, err := mqttPassword(v.mqttPasswordFile)
+	if err != nil {
+		return cannot(err)
+	}
+	o := verify.Options{
+		Config:       kube,
+		Namespace:    ns,
+		Certificate:  configValue(config, "certificate") == "true",
+		MQTTUser:     v.mqttUser,
+		MQTTPassword: password,
+		Timeout:      v.timeout,
+		Log:          io.Discard,
+	}
+	if v.verbose {
+		o.Log = os.Stderr
+	}
+	fmt.Fprintf(os.Stderr, "verify: stack %s, namespace %s, cluster %s (%s)\n", s.Name(), ns, kube.Host, source)
+	results, err := verify.Run(ctx, o, verify.Plan(o))
+	if err != nil {
+		return cannot(err)
+	}
+	if err := verify.Render(os.Stdout, results); err != nil {
+		return err
+	}
+	if code := verify.ExitCode(results); code != verify.ExitPassed {
+		return exitError{code: code}
+	}
+	return nil
+}
+
+// kubeConfig finds the stack's cluster: an explicit -kubeconfig file first;
+// else the stack's secret "kubeconfig" output (a cluster the stack built,
+// such as dev3), kept in memory only; else the kubeconfig the provider of an
+// existing cluster uses ($KUBECONFIG or ~/.kube/config) with the stack's
+// kubeContext. -context overrides the context in every case.
+func kubeConfig(file, kubeContext, stackContext string, outputs auto.OutputMap) (*rest.Config, string, error) {
+	if kubeContext == "" {
+		kubeContext = stackContext
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
+	var cc clientcmd.ClientConfig
+	var source string
+	switch raw, fromStack := outputs["kubeconfig"].Value.(string); {
+	case file != "":
+		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: file}, overrides)
+		source = "kubeconfig " + file
+	case fromStack && raw != "":
+		c, err := clientcmd.Load([]byte(raw))
+		if err != nil {
+			return nil, "", fmt.Errorf(`the stack's "kubeconfig" output: %w`, err)
+		}
+		cc = clientcmd.NewNonInteractiveClientConfig(*c, kubeContext, overrides, nil)
+		source = `the stack's "kubeconfig" output`
+	default:
+		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), overrides)
+		source = "$KUBECONFIG or ~/.kube/config"
+	}
+	if kubeContext != "" {
+		source += ", context " + kubeContext
+	}
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubeconfig (%s): %w", source, err)
+	}
+	return rc, source, nil
+}
+
+// configValue is a key's value in the stack's settings, or its declared
+// default.
+func configValue(config auto.ConfigMap, name string) string {
+	if v, ok := config[stacks.Project+":"+name]; ok {
+		return v.Value
+	}
+	for _, k := range stacks.Keys {
+		if k.Name == name {
+			return k.Default
+		}
+	}
+	return ""
+}
+
+// mqttPassword reads the password from a file, else $APK8S_MQTT_PASSWORD:
+// never from the command line, where every user of the machine can read it.
+func mqttPassword(file string) (string, error) {
+	if file == "" {
+		return os.Getenv("APK8S_MQTT_PASSWORD"), nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("-mqtt-password-file: %w", err)
+	}
+	p := strings.TrimRight(string(raw), "\r\n")
+	if p == "" {
+		return "", errors.New("-mqtt-password-file: the file is empty")
+	}
+	return p, nil
+}

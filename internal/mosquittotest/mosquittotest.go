@@ -1,0 +1,101 @@
+// Package mosquittotest runs a real Mosquitto broker (Debian's mosquitto)
+// on a free loopback port for a test, anonymous or with a password file.
+package mosquittotest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Binary finds the broker. CI installs it and must never skip; a developer
+// without it is told how to get it.
+func Binary(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("mosquitto is not installed; .ci/run must install it (apt-get install -y mosquitto)")
+	}
+	t.Skip("mosquitto is not installed (apt-get install -y mosquitto); skipped outside CI")
+	return ""
+}
+
+// Start runs a broker until the test ends and returns its address. With
+// users (name -> password) it refuses anonymous clients and checks
+// passwords from a file hashed by mosquitto_passwd; without, it is the
+// book's anonymous broker.
+func Start(t *testing.T, users map[string]string) string {
+	t.Helper()
+	bin := Binary(t)
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+
+	me, err := user.Current()
+	require.NoError(t, err)
+	conf := []string{
+		fmt.Sprintf("listener %d 127.0.0.1", port), "persistence false", "log_dest stdout",
+		// Started as root, mosquitto would switch to the user "mosquitto",
+		// which cannot read the test's private temp dir.
+		"user " + me.Username,
+	}
+	if len(users) == 0 {
+		conf = append(conf, "allow_anonymous true")
+	} else {
+		conf = append(conf, "allow_anonymous false", "password_file "+passwordFile(t, dir, users))
+	}
+	file := filepath.Join(dir, "mosquitto.conf")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(conf, "\n")+"\n"), 0o600))
+	log := &bytes.Buffer{}
+	cmd := exec.Command(bin, "-c", file)
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		require.True(t, time.Now().Before(deadline), "mosquitto did not listen on %s: %s", addr, log)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// passwordFile writes users as "name:password" lines and lets
+// mosquitto_passwd -U hash them in place, so that no password is ever on
+// a command line.
+func passwordFile(t *testing.T, dir string, users map[string]string) string {
+	t.Helper()
+	file := filepath.Join(dir, "passwords")
+	var lines []string
+	for u, p := range users {
+		lines = append(lines, u+":"+p)
+	}
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	path, err := exec.LookPath("mosquitto_passwd")
+	require.NoError(t, err, "mosquitto_passwd is not installed (Debian package mosquitto)")
+	out, err := exec.Command(path, "-U", file).CombinedOutput()
+	require.NoError(t, err, "mosquitto_passwd -U: %s", out)
+	return file
+}

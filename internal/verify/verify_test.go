@@ -1,0 +1,377 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/apk8s/apk8s-platform/internal/mosquittotest"
+)
+
+func TestRenderAndExitCode(t *testing.T) {
+	tests := []struct {
+		name    string
+		results []Result
+		code    int
+		lines   []string
+	}{
+		{
+			name: "all passed or skipped",
+			results: []Result{
+				{Check: "pods running", Status: Pass, Detail: "7 pods Running and Ready"},
+				{Check: "certificate data-cert", Status: Skip, Detail: "no certificate"},
+			},
+			code: ExitPassed,
+			lines: []string{
+				"CHECK                  RESULT  DETAIL",
+				"pods running           PASS    7 pods Running and Ready",
+				"certificate data-cert  SKIP    no certificate",
+				"1 of 2 checks passed, 0 failed, 1 skipped",
+			},
+		},
+		{
+			name: "one failure fails the run",
+			results: []Result{
+				{Check: "kafka brokers", Status: Pass, Detail: "2 of 2 answer"},
+				{Check: "mqtt publish/subscribe", Status: Fail, Detail: "not Authorized"},
+			},
+			code: ExitFailed,
+			lines: []string{
+				"CHECK                   RESULT  DETAIL",
+				"kafka brokers           PASS    2 of 2 answer",
+				"mqtt publish/subscribe  FAIL    not Authorized",
+				"1 of 2 checks passed, 1 failed, 0 skipped",
+			},
+		},
+		{
+			name:  "nothing checked is no success",
+			code:  ExitFailed,
+			lines: []string{"CHECK  RESULT  DETAIL", "0 of 0 checks passed, 0 failed, 0 skipped"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			require.NoError(t, Render(&out, tt.results))
+			assert.Equal(t, strings.Join(tt.lines, "\n")+"\n", out.String())
+			assert.Equal(t, tt.code, ExitCode(tt.results))
+		})
+	}
+}
+
+func TestSessionRunTurnsErrorsIntoLines(t *testing.T) {
+	s := &Session{Options: Options{Timeout: time.Second}}
+	tests := []struct {
+		name string
+		run  func(context.Context, *Session) (string, error)
+		want Result
+	}{
+		{"pass", func(context.Context, *Session) (string, error) { return "fine", nil },
+			Result{Check: "pass", Status: Pass, Detail: "fine"}},
+		{"fail", func(context.Context, *Session) (string, error) { return "ignored", errors.New("broken") },
+			Result{Check: "fail", Status: Fail, Detail: "broken"}},
+		{"skip", func(context.Context, *Session) (string, error) { return "", Skipped("not here: %d", 1) },
+			Result{Check: "skip", Status: Skip, Detail: "not here: 1"}},
+		{"deadline", func(ctx context.Context, _ *Session) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		}, Result{Check: "deadline", Status: Fail, Detail: "context deadline exceeded"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, s.run(context.Background(), Check{Name: tt.name, Run: tt.run}))
+		})
+	}
+}
+
+func TestPlanHasTheBooksChecksInOrder(t *testing.T) {
+	var names []string
+	for _, c := range Plan(Options{}) {
+		names = append(names, c.Name)
+	}
+	assert.Equal(t, []string{
+		"pods running", "zookeeper ensemble", "kafka brokers", "kafka topic created",
+		"kafka produce/consume", "mqtt publish/subscribe", "certificate data-cert", "claims bound",
+	}, names)
+}
+
+func pod(name string, phase corev1.PodPhase, ready bool, waiting string) corev1.Pod {
+	p := corev1.Pod{}
+	p.Name = name
+	p.Status.Phase = phase
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+	if waiting != "" {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting}}}}
+	}
+	return p
+}
+
+func TestPodsReport(t *testing.T) {
+	unschedulable := pod("kafka-1", corev1.PodPending, false, "")
+	unschedulable.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable"}}
+	tests := []struct {
+		name   string
+		pods   []corev1.Pod
+		detail string
+		err    string
+	}{
+		{name: "all running and ready", pods: []corev1.Pod{pod("kafka-0", corev1.PodRunning, true, ""), pod("mqtt-x", corev1.PodRunning, true, "")},
+			detail: "2 pods Running and Ready"},
+		{name: "a completed pod is fine", pods: []corev1.Pod{pod("kafka-0", corev1.PodRunning, true, ""), pod("job", corev1.PodSucceeded, false, "")},
+			detail: "2 pods Running and Ready"},
+		{name: "pending and crashing pods are named with their reason",
+			pods: []corev1.Pod{pod("kafka-0", corev1.PodRunning, true, ""), unschedulable, pod("mqtt-x", corev1.PodRunning, false, "CrashLoopBackOff")},
+			err:  "2 of 3 pods not running: kafka-1 (Pending: Unschedulable), mqtt-x (Running: CrashLoopBackOff)"},
+		{name: "running but not ready", pods: []corev1.Pod{pod("zookeeper-0", corev1.PodRunning, false, "")},
+			err: "1 of 1 pods not running: zookeeper-0 (Running, not Ready)"},
+		{name: "an empty namespace", err: "no pods in the namespace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			detail, err := podsReport(tt.pods)
+			if tt.err != "" {
+				assert.EqualError(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.detail, detail)
+		})
+	}
+}
+
+func TestClaimsReport(t *testing.T) {
+	claim := func(name string, phase corev1.PersistentVolumeClaimPhase) corev1.PersistentVolumeClaim {
+		c := corev1.PersistentVolumeClaim{}
+		c.Name, c.Status.Phase = name, phase
+		return c
+	}
+	detail, err := claimsReport([]corev1.PersistentVolumeClaim{claim("datadir-kafka-0", corev1.ClaimBound), claim("data-zookeeper-0", corev1.ClaimBound)})
+	require.NoError(t, err)
+	assert.Equal(t, "2 claims Bound", detail)
+
+	_, err = claimsReport([]corev1.PersistentVolumeClaim{claim("datadir-kafka-0", corev1.ClaimBound), claim("datadir-kafka-1", corev1.ClaimPending)})
+	assert.EqualError(t, err, "1 of 2 claims not Bound: datadir-kafka-1 (Pending)")
+}
+
+func TestCertificateReport(t *testing.T) {
+	cert := func(conds ...any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{
+			"notAfter": "2027-02-26T00:00:00Z", "conditions": conds,
+		}}}
+	}
+	detail, err := certificateReport(cert(map[string]any{"type": "Ready", "status": "True"}))
+	require.NoError(t, err)
+	assert.Equal(t, "Ready, valid until 2027-02-26T00:00:00Z", detail)
+
+	_, err = certificateReport(cert(map[string]any{"type": "Issuing", "status": "True"},
+		map[string]any{"type": "Ready", "status": "False", "reason": "DoesNotExist", "message": "Issuing certificate as Secret does not exist"}))
+	assert.EqualError(t, err, "not Ready: DoesNotExist: Issuing certificate as Secret does not exist")
+
+	_, err = certificateReport(cert())
+	assert.EqualError(t, err, "not Ready: cert-manager has not reported on it yet")
+}
+
+func TestCertificateSkippedWhenTheStackMakesNone(t *testing.T) {
+	_, err := certificateReady(context.Background(), &Session{Options: Options{Certificate: false}})
+	var skip skipped
+	require.ErrorAs(t, err, &skip)
+}
+
+func TestParseSrvr(t *testing.T) {
+	tests := []struct {
+		name, answer, mode, err string
+	}{
+		{name: "follower", answer: "Zookeeper version: 3.8.4\nLatency min/avg/max: 0/0.0/0\nMode: follower\nNode count: 5\n", mode: "follower"},
+		{name: "leader", answer: "Zookeeper version: 3.8.4\nMode: leader\n", mode: "leader"},
+		{name: "outside a quorum", answer: "This ZooKeeper instance is not currently serving requests\n",
+			err: `no mode in the answer to srvr: "This ZooKeeper instance is not currently serving requests"`},
+		{name: "not whitelisted: the server closes", answer: "", err: "no answer to srvr (is srvr in 4lw.commands.whitelist?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mode, err := parseSrvr(bufio.NewScanner(strings.NewReader(tt.answer)))
+			if tt.err != "" {
+				assert.EqualError(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.mode, mode)
+		})
+	}
+}
+
+// srvrServer answers one "srvr" per connection with mode, as a member
+// of an ensemble does.
+func srvrServer(t *testing.T, mode string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(c, buf); err == nil && string(buf) == "srvr" {
+				_, _ = c.Write([]byte("Zookeeper version: 3.8.4\nMode: " + mode + "\n"))
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestSrvrModeOverTCP(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	mode, err := srvrMode(ctx, srvrServer(t, "leader"))
+	require.NoError(t, err)
+	assert.Equal(t, "leader", mode)
+}
+
+func TestEnsembleReport(t *testing.T) {
+	m := func(pod, mode string) memberMode { return memberMode{pod: pod, mode: mode} }
+	tests := []struct {
+		name    string
+		members []memberMode
+		detail  string
+		err     string
+	}{
+		{name: "one leader, one follower", members: []memberMode{m("zookeeper-0", "follower"), m("zookeeper-1", "leader")},
+			detail: "2 members: zookeeper-0 follower, zookeeper-1 leader"},
+		{name: "a single member is standalone", members: []memberMode{m("zookeeper-0", "standalone")},
+			detail: "1 members: zookeeper-0 standalone"},
+		{name: "a member does not answer", members: []memberMode{m("zookeeper-0", "leader"), {pod: "zookeeper-1", err: errors.New("pod data/zookeeper-1 is not running (Pending)")}},
+			err: "zookeeper-1: pod data/zookeeper-1 is not running (Pending)"},
+		{name: "no leader", members: []memberMode{m("zookeeper-0", "follower"), m("zookeeper-1", "follower")},
+			err: "0 leaders, want 1"},
+		{name: "two leaders: a split ensemble", members: []memberMode{m("zookeeper-0", "leader"), m("zookeeper-1", "leader")},
+			err: "2 leaders, want 1"},
+		{name: "standalone inside an ensemble", members: []memberMode{m("zookeeper-0", "standalone"), m("zookeeper-1", "leader")},
+			err: "zookeeper-0 is standalone in an ensemble of 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			detail, err := ensembleReport(tt.members)
+			if tt.err != "" {
+				assert.EqualError(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.detail, detail)
+		})
+	}
+}
+
+// TestBrokerDialerMapsAdvertisedNames: a connection to a broker's
+// in-cluster name lands on that broker's forward, and nowhere else.
+func TestBrokerDialerMapsAdvertisedNames(t *testing.T) {
+	echo := func(name string) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				_, _ = c.Write([]byte(name))
+				c.Close()
+			}
+		}()
+		return l.Addr().String()
+	}
+	d := newBrokerDialer()
+	a0 := d.add("data", &forward{pod: "kafka-0", local: echo("kafka-0")})
+	a1 := d.add("data", &forward{pod: "kafka-1", local: echo("kafka-1")})
+	assert.Equal(t, "kafka-0.kafka-headless.data.svc.cluster.local:9092", a0)
+	assert.Equal(t, "kafka-1.kafka-headless.data.svc.cluster.local:9092", a1)
+	assert.Equal(t, []string{a0, a1}, d.seeds())
+
+	ctx := context.Background()
+	for _, pod := range []string{"kafka-0", "kafka-1"} {
+		conn, err := d.DialContext(ctx, "tcp", pod+".kafka-headless.data.svc.cluster.local:9092")
+		require.NoError(t, err)
+		got, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		conn.Close()
+		assert.Equal(t, pod, string(got), "the dial reached the wrong forward")
+	}
+
+	_, err := d.DialContext(ctx, "tcp", "kafka-2.kafka-headless.data.svc.cluster.local:9092")
+	assert.EqualError(t, err, "broker address kafka-2.kafka-headless.data.svc.cluster.local:9092 is none of the forwarded brokers ("+a0+", "+a1+")")
+	_, err = d.DialContext(ctx, "tcp", "kafka-0.kafka-headless.other.svc.cluster.local:9092")
+	assert.Error(t, err, "another namespace's broker is not ours")
+
+	d.forwards[a1].err = errors.New("port-forward to pod data/kafka-1 ended: lost connection to pod")
+	_, err = d.DialContext(ctx, "tcp", a1)
+	assert.EqualError(t, err, "port-forward to pod data/kafka-1 ended: lost connection to pod")
+}
+
+func TestBrokersReport(t *testing.T) {
+	host := func(i string) string { return "kafka-" + i + ".kafka-headless.data.svc.cluster.local" }
+	listed := kadm.BrokerDetails{{NodeID: 0, Host: host("0"), Port: 9092}, {NodeID: 1, Host: host("1"), Port: 9092}}
+	answered := kadm.BrokersApiVersions{0: {NodeID: 0}, 1: {NodeID: 1}}
+
+	detail, err := brokersReport("data", 2, listed, answered, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "2 of 2 answer: kafka-0 (id 0), kafka-1 (id 1)", detail)
+
+	_, err = brokersReport("data", 2, listed, kadm.BrokersApiVersions{0: {NodeID: 0}, 1: {NodeID: 1, Err: io.EOF}}, nil)
+	assert.EqualError(t, err, "kafka-1 (id 1) does not answer: EOF")
+
+	_, err = brokersReport("data", 2, listed[:1], answered, []string{"pod data/kafka-1 is not running (Pending)"})
+	assert.EqualError(t, err, "kafka-1 is not in the cluster metadata; pod data/kafka-1 is not running (Pending)")
+
+	_, err = brokersReport("data", 1, listed, answered, nil)
+	assert.EqualError(t, err, "broker id 1 advertises "+host("1")+", no pod of the StatefulSet")
+}
+
+// TestMQTTExchange runs the round trip against a real Mosquitto, with and
+// without a password file.
+func TestMQTTExchange(t *testing.T) {
+	anonymous := "tcp://" + mosquittotest.Start(t, nil)
+	protected := "tcp://" + mosquittotest.Start(t, map[string]string{"sysop": "s3cret-verify"})
+	tests := []struct {
+		name, broker, user, password string
+		detail, err                  string
+	}{
+		{name: "anonymous, as in the book", broker: anonymous, detail: "connected anonymously"},
+		{name: "with the configured credentials", broker: protected, user: "sysop", password: "s3cret-verify", detail: `connected as "sysop"`},
+		{name: "wrong password", broker: protected, user: "sysop", password: "wrong", err: `subscriber cannot connect as "sysop": not Authorized`},
+		{name: "no credentials where they are required", broker: protected, err: "subscriber cannot connect anonymously: not Authorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			detail, err := mqttExchange(ctx, tt.broker, tt.user, tt.password)
+			if tt.err != "" {
+				assert.EqualError(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Contains(t, detail, TopicMQTT+"/")
+			assert.Contains(t, detail, tt.detail)
+		})
+	}
+}
