@@ -7,11 +7,13 @@
 #   make preview STACK=dev3    pulumi preview --diff -s dev3
 #   make up STACK=dev3         pulumi up -s dev3
 #   make destroy STACK=dev3    stackguard, then pulumi destroy -s dev3
+#   make verify STACK=local    the book's checks against the deployed stack
+#                              (docs/verify.md; VERIFY_FLAGS="-mqtt-user sysop ...")
 
 GO ?= go
 PULUMI ?= pulumi
 
-.PHONY: test lint mutate preview up destroy
+.PHONY: test lint mutate preview up destroy verify
 
 test:
 	$(GO) test ./...
@@ -41,5 +43,11 @@ destroy:
 	$(call need-stack)
 	$(GO) run ./cmd/stackguard -stack $(STACK)
 	PULUMI_K8S_DELETE_UNREACHABLE=true $(PULUMI) destroy -s $(STACK) --continue-on-error
+
+# Runs against the stack's state where cmd/platform keeps it (its -workdir);
+# PULUMI_CONFIG_PASSPHRASE must be the stack's.
+verify:
+	$(call need-stack)
+	$(GO) run ./cmd/platform -stack $(STACK) $(VERIFY_FLAGS) verify
 
 need-stack = $(if $(STACK),,$(error set the stack: make $@ STACK=dev3))

@@ -18,6 +18,7 @@
 #   bin/kube-scheduler bin/kwok
 #   pulumi-home/plugins/resource-kubernetes-vX.Y.Z/pulumi-resource-kubernetes (+ .lock)
 #   kwok-stages.yaml    kwok's node/pod lifecycle stages (read by tools/kube/up.sh)
+#   kwok-crds.yaml      kwok's PortForward CRD (installed by tools/kube/up.sh)
 #   stamps/NAME         "version source-hash" of each binary; a binary whose stamp
 #                       matches is skipped, so re-running is cheap
 #   build/              scratch copy of the plugin module (with its embedded JSON)
@@ -180,6 +181,11 @@ if [ -n "${WANT[kwok]:-}" ]; then
     done
   } >"$CACHE/kwok-stages.yaml.tmp"
   mv -f "$CACHE/kwok-stages.yaml.tmp" "$CACHE/kwok-stages.yaml"
+  # The PortForward resource: tests point a fake pod's port at a real
+  # process (up.sh installs it and starts kwok with --enable-crds=PortForward).
+  crd=$(moddir "$KDIR/kwok" sigs.k8s.io/kwok)/kustomize/crd/bases/kwok.x-k8s.io_portforwards.yaml
+  { echo "# copied from sigs.k8s.io/kwok@$v by bootstrap-tools.sh"; cat "$crd"; } >"$CACHE/kwok-crds.yaml.tmp"
+  mv -f "$CACHE/kwok-crds.yaml.tmp" "$CACHE/kwok-crds.yaml"
 fi
 
 # --- Kubernetes provider plugin ---------------------------------------------------

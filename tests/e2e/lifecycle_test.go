@@ -39,7 +39,7 @@ func TestLocalStackLifecycle(t *testing.T) {
 	class := e.storageClass
 	if class == "" {
 		class = e2eClass
-		e.staticVolumes(t, 8)
+		e.staticVolumes(t, class, 8)
 	}
 	password := randomPassword(t)
 	s := e.stack(t, "local")
@@ -204,30 +204,31 @@ func previewChanges(t *testing.T, s auto.Stack) []string {
 	return changes
 }
 
-// staticVolumes makes n PersistentVolumes of class e2eClass for the claims
-// (the loopback cluster has no provisioner) and removes them afterwards.
-func (e env) staticVolumes(t *testing.T, n int) {
+// staticVolumes makes n PersistentVolumes of class for the claims (the
+// loopback cluster has no provisioner) and removes them afterwards. Each
+// test takes a class of its own: a Retain volume is never bound twice.
+func (e env) staticVolumes(t *testing.T, class string, n int) {
 	t.Helper()
 	var docs []string
 	for i := range n {
 		docs = append(docs, fmt.Sprintf(`apiVersion: v1
 kind: PersistentVolume
 metadata:
-  name: apk8s-e2e-%d
-  labels: {apk8s-e2e: "true"}
+  name: %[1]s-%[2]d
+  labels: {apk8s-e2e: %[1]s}
 spec:
   capacity: {storage: 10Gi}
   accessModes: [ReadWriteOnce]
-  storageClassName: %s
+  storageClassName: %[1]s
   persistentVolumeReclaimPolicy: Retain
-  hostPath: {path: /tmp/apk8s-e2e-pv-%d}
-`, i, e2eClass, i))
+  hostPath: {path: /tmp/apk8s-%[1]s-pv-%[2]d}
+`, class, i))
 	}
 	file := t.TempDir() + "/pvs.yaml"
 	require.NoError(t, os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o644))
 	_, err := e.kubectl("apply", "-f", file)
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv", "-l", "apk8s-e2e=true", "--wait=false") })
+	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv", "-l", "apk8s-e2e="+class, "--wait=false") })
 }
 
 // waitGone polls until the object is gone from the API server.

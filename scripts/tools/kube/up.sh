@@ -12,6 +12,9 @@
 #   KUBE_WORKLOADS=1     also run kube-controller-manager, kube-scheduler and kwok,
 #                        and register the fake node kwok-node-0, so that pods of
 #                        Deployments/StatefulSets get scheduled and turn Running/Ready.
+#                        kwok also serves the node's kubelet API on KUBE_KWOK_PORT with
+#                        its PortForward resource installed: a PortForward named like a
+#                        pod sends `kubectl port-forward` to that pod to a real address.
 #                        Without it only etcd + kube-apiserver run (enough for
 #                        server-side dry runs and storing objects).
 #   KUBE_ETCD_BIN        etcd binary (default CACHE/bin/etcd)
@@ -20,6 +23,7 @@
 #   KUBE_API_PORT        kube-apiserver https port   (default 16443)
 #   KUBE_KCM_PORT        controller-manager https    (default 20257)
 #   KUBE_SCHED_PORT      scheduler https             (default 20259)
+#   KUBE_KWOK_PORT       kwok's kubelet API          (default 20250)
 #   KUBE_READY_TIMEOUT   seconds to wait for each component (default 240)
 # The variables are KUBE_*, never ETCD_*: etcd takes every ETCD_* variable in
 # its environment as a command-line flag.
@@ -40,6 +44,7 @@ ETCD_PEER_PORT=${KUBE_ETCD_PEER_PORT:-23800}
 API_PORT=${KUBE_API_PORT:-16443}
 KCM_PORT=${KUBE_KCM_PORT:-20257}
 SCHED_PORT=${KUBE_SCHED_PORT:-20259}
+KWOK_PORT=${KUBE_KWOK_PORT:-20250}
 READY_TIMEOUT=${KUBE_READY_TIMEOUT:-240}
 WORKLOADS=${KUBE_WORKLOADS:-0}
 
@@ -58,6 +63,7 @@ if [ "$WORKLOADS" = 1 ]; then
   need "$BIN/kube-scheduler"
   need "$BIN/kwok"
   [ -f "$CACHE/kwok-stages.yaml" ] || die "missing $CACHE/kwok-stages.yaml (run scripts/bootstrap-tools.sh $CACHE kwok)"
+  [ -f "$CACHE/kwok-crds.yaml" ] || die "missing $CACHE/kwok-crds.yaml (run scripts/bootstrap-tools.sh $CACHE kwok)"
 fi
 command -v openssl >/dev/null || die "openssl not found"
 command -v curl >/dev/null || die "curl not found"
@@ -76,7 +82,7 @@ done
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT")
-[ "$WORKLOADS" = 1 ] && ports+=("$KCM_PORT" "$SCHED_PORT")
+[ "$WORKLOADS" = 1 ] && ports+=("$KCM_PORT" "$SCHED_PORT" "$KWOK_PORT")
 for p in "${ports[@]}"; do
   port_busy "$p" && die "127.0.0.1:$p is already in use (see the KUBE_*_PORT variables)"
 done
@@ -175,7 +181,9 @@ await etcd "http://127.0.0.1:$ETCD_PORT/health"
 
 # --- kube-apiserver -------------------------------------------------------------------
 # A loopback advertise address may not be published in the "kubernetes"
-# Endpoints object, hence --endpoint-reconciler-type=none.
+# Endpoints object, hence --endpoint-reconciler-type=none. The fake node's
+# Hostname does not resolve: port-forwards reach its kubelet (kwok) by its
+# InternalIP.
 launch kube-apiserver "$BIN/kube-apiserver" \
   --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -187,6 +195,7 @@ launch kube-apiserver "$BIN/kube-apiserver" \
   --authorization-mode=RBAC \
   --service-cluster-ip-range=10.96.0.0/16 \
   --endpoint-reconciler-type=none \
+  --kubelet-preferred-address-types=InternalIP \
   --allow-privileged=true \
   --profiling=false \
   --cert-dir="$STATE/apiserver-certs"
@@ -219,13 +228,20 @@ if [ "$WORKLOADS" = 1 ]; then
     --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false \
     --cert-dir="$STATE/scheduler-certs" --authentication-skip-lookup=true
   # --- kwok: the kubelet of every node annotated kwok.x-k8s.io/node=fake -------------
+  # Its PortForward CRD must exist before kwok starts watching it. --node-port
+  # publishes the kubelet port in the node's status, where the API server
+  # looks for it.
+  "$BIN/kubectl" apply -f "$CACHE/kwok-crds.yaml" >&2
+  "$BIN/kubectl" wait --for condition=established --timeout=60s crd/portforwards.kwok.x-k8s.io >&2
   # HOME=STATE so that kwok never picks up a ~/.kwok/kwok.yaml of the user's.
   launch kwok env HOME="$STATE" "$BIN/kwok" \
     --kubeconfig="$STATE/kwok.kubeconfig" --config="$CACHE/kwok-stages.yaml" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-ip=127.0.0.1 --cidr=10.244.0.1/16 --node-lease-duration-seconds=40
+    --node-ip=127.0.0.1 --cidr=10.244.0.1/16 --node-lease-duration-seconds=40 \
+    --server-address="127.0.0.1:$KWOK_PORT" --node-port="$KWOK_PORT" --enable-crds=PortForward
   await kube-controller-manager "https://127.0.0.1:$KCM_PORT/healthz" -k
   await kube-scheduler "https://127.0.0.1:$SCHED_PORT/healthz" -k
+  await kwok "http://127.0.0.1:$KWOK_PORT/healthz"
   "$BIN/kubectl" apply -f "$HERE/testdata/kwok-node.yaml" >&2
   t0=$SECONDS
   until [ "$("$BIN/kubectl" get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; do
