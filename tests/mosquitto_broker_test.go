@@ -1,12 +1,7 @@
 package tests
 
 import (
-	"bytes"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,56 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
+	"github.com/apk8s/apk8s-platform/internal/brokertest"
 )
-
-// mosquittoBinary finds a real broker. CI installs Debian's mosquitto and
-// must never skip this test; a developer without it is told how to get it.
-func mosquittoBinary(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("mosquitto is not installed; .ci/run must install it (apt-get install -y mosquitto)")
-	}
-	t.Skip("mosquitto is not installed (apt-get install -y mosquitto); skipped outside CI")
-	return ""
-}
-
-// startBroker runs mosquitto with conf on a free loopback port and stops it
-// when the test ends.
-func startBroker(t *testing.T, conf func(port int32) string) (addr string, log *bytes.Buffer) {
-	t.Helper()
-	bin := mosquittoBinary(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := int32(l.Addr().(*net.TCPAddr).Port)
-	require.NoError(t, l.Close())
-
-	file := filepath.Join(t.TempDir(), "mosquitto.conf")
-	require.NoError(t, os.WriteFile(file, []byte(conf(port)), 0o644))
-	log = &bytes.Buffer{}
-	cmd := exec.Command(bin, "-c", file)
-	cmd.Stdout, cmd.Stderr = log, log
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return addr, log
-		}
-		require.True(t, time.Now().Before(deadline), "mosquitto did not listen on %s: %s", addr, log)
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func connect(addr, id string) (mqtt.Client, error) {
 	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).
@@ -81,7 +28,7 @@ func connect(addr, id string) (mqtt.Client, error) {
 // on dev/apk8s receives what a second client publishes, with the
 // mosquitto.conf the program puts in the ConfigMap (bound to loopback here).
 func TestMosquittoRoundTrip(t *testing.T) {
-	addr, log := startBroker(t, func(port int32) string { return mosquitto.Conf(port, "127.0.0.1") })
+	addr, log := brokertest.MosquittoConf(t, func(port int32) string { return mosquitto.Conf(port, "127.0.0.1") })
 
 	sub, err := connect(addr, "apk8s-sub")
 	require.NoError(t, err, "broker log: %s", log)
@@ -109,7 +56,7 @@ func TestMosquittoRoundTrip(t *testing.T) {
 // TestBookConfigRefusesClients shows why the config changed: the book's
 // "port 1883" alone, on Mosquitto 2, turns every client away.
 func TestBookConfigRefusesClients(t *testing.T) {
-	addr, log := startBroker(t, func(port int32) string {
+	addr, log := brokertest.MosquittoConf(t, func(port int32) string {
 		// The book's two lines; bind_address keeps the test on loopback.
 		return fmt.Sprintf("user mosquitto\nport %d\nbind_address 127.0.0.1\n", port)
 	})

@@ -17,7 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/apk8s/apk8s-platform/internal/mosquittotest"
+	"github.com/apk8s/apk8s-platform/internal/brokertest"
 )
 
 func TestRenderAndExitCode(t *testing.T) {
@@ -107,6 +107,18 @@ func TestPlanHasTheBooksChecksInOrder(t *testing.T) {
 	}, names)
 }
 
+// assertReport checks what a check saw: its error when want says one,
+// else its detail.
+func assertReport(t *testing.T, detail string, err error, wantDetail, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		assert.EqualError(t, err, wantErr)
+		return
+	}
+	require.NoError(t, err)
+	assert.Equal(t, wantDetail, detail)
+}
+
 func pod(name string, phase corev1.PodPhase, ready bool, waiting string) corev1.Pod {
 	p := corev1.Pod{}
 	p.Name = name
@@ -145,12 +157,7 @@ func TestPodsReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			detail, err := podsReport(tt.pods)
-			if tt.err != "" {
-				assert.EqualError(t, err, tt.err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.detail, detail)
+			assertReport(t, detail, err, tt.detail, tt.err)
 		})
 	}
 }
@@ -206,43 +213,15 @@ func TestParseSrvr(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mode, err := parseSrvr(bufio.NewScanner(strings.NewReader(tt.answer)))
-			if tt.err != "" {
-				assert.EqualError(t, err, tt.err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.mode, mode)
+			assertReport(t, mode, err, tt.mode, tt.err)
 		})
 	}
-}
-
-// srvrServer answers one "srvr" per connection with mode, as a member
-// of an ensemble does.
-func srvrServer(t *testing.T, mode string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4)
-			if _, err := io.ReadFull(c, buf); err == nil && string(buf) == "srvr" {
-				_, _ = c.Write([]byte("Zookeeper version: 3.8.4\nMode: " + mode + "\n"))
-			}
-			c.Close()
-		}
-	}()
-	return l.Addr().String()
 }
 
 func TestSrvrModeOverTCP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	mode, err := srvrMode(ctx, srvrServer(t, "leader"))
+	mode, err := srvrMode(ctx, brokertest.ZooKeeperSrvr(t, "leader"))
 	require.NoError(t, err)
 	assert.Equal(t, "leader", mode)
 }
@@ -271,12 +250,7 @@ func TestEnsembleReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			detail, err := ensembleReport(tt.members)
-			if tt.err != "" {
-				assert.EqualError(t, err, tt.err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.detail, detail)
+			assertReport(t, detail, err, tt.detail, tt.err)
 		})
 	}
 }
@@ -285,20 +259,7 @@ func TestEnsembleReport(t *testing.T) {
 // in-cluster name lands on that broker's forward, and nowhere else.
 func TestBrokerDialerMapsAdvertisedNames(t *testing.T) {
 	echo := func(name string) string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				_, _ = c.Write([]byte(name))
-				c.Close()
-			}
-		}()
-		return l.Addr().String()
+		return brokertest.Serve(t, func(c net.Conn) { _, _ = c.Write([]byte(name)) })
 	}
 	d := newBrokerDialer()
 	a0 := d.add("data", &forward{pod: "kafka-0", local: echo("kafka-0")})
@@ -349,8 +310,8 @@ func TestBrokersReport(t *testing.T) {
 // TestMQTTExchange runs the round trip against a real Mosquitto, with and
 // without a password file.
 func TestMQTTExchange(t *testing.T) {
-	anonymous := "tcp://" + mosquittotest.Start(t, nil)
-	protected := "tcp://" + mosquittotest.Start(t, map[string]string{"sysop": "s3cret-verify"})
+	anonymous := "tcp://" + brokertest.Mosquitto(t, nil)
+	protected := "tcp://" + brokertest.Mosquitto(t, map[string]string{"sysop": "s3cret-verify"})
 	tests := []struct {
 		name, broker, user, password string
 		detail, err                  string

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
-	"github.com/apk8s/apk8s-platform/internal/mosquittotest"
+	"github.com/apk8s/apk8s-platform/internal/brokertest"
 	"github.com/apk8s/apk8s-platform/internal/verify"
 )
 
@@ -63,7 +62,7 @@ func TestVerify(t *testing.T) {
 	brokers := startKafka(t, ns, 2)
 	brokers.advertises(t, ns)
 	password := randomPassword(t)
-	mqttAddr := mosquittotest.Start(t, map[string]string{"sysop": password})
+	mqttAddr := brokertest.Mosquitto(t, map[string]string{"sysop": password})
 	zkModes := []string{"follower", "leader"}
 
 	_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
@@ -84,7 +83,7 @@ func TestVerify(t *testing.T) {
 		forwardTo(t, dyn, ns, fmt.Sprintf("%s-%d", kafka.Name, i), kafka.Broker.Port, b.Addr().String())
 	}
 	for i, mode := range zkModes {
-		forwardTo(t, dyn, ns, fmt.Sprintf("%s-%d", zookeeper.Name, i), zookeeper.Client.Port, srvrAnswerer(t, mode))
+		forwardTo(t, dyn, ns, fmt.Sprintf("%s-%d", zookeeper.Name, i), zookeeper.Client.Port, brokertest.ZooKeeperSrvr(t, mode))
 	}
 	mqttPods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(mosquitto.Labels).String()})
 	require.NoError(t, err)
@@ -242,28 +241,6 @@ func (k *fakeKafka) advertises(t *testing.T, ns string) {
 	for i, addr := range k.cluster.ListenAddrs() {
 		assert.Equal(t, fmt.Sprintf("%s:%d", kafka.BrokerHost(ns, fmt.Sprintf("%s-%d", kafka.Name, i)), kafka.Broker.Port), addr)
 	}
-}
-
-// srvrAnswerer answers "srvr" as a ZooKeeper member in mode does.
-func srvrAnswerer(t *testing.T, mode string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4)
-			if _, err := io.ReadFull(c, buf); err == nil && string(buf) == "srvr" {
-				fmt.Fprintf(c, "Zookeeper version: 3.8.4-test\nLatency min/avg/max: 0/0.0/0\nMode: %s\nNode count: 5\n", mode)
-			}
-			c.Close()
-		}
-	}()
-	return l.Addr().String()
 }
 
 // forwardTo makes kwok send port-forwards to pod's port to addr.
