@@ -114,7 +114,7 @@ func run(args []string) error {
 			printOutputs(out)
 		}
 	case "verify":
-		err = runVerify(ctx, s, vf)
+		err = runVerify(ctx, s, *workdir, vf)
 	default:
 		return fmt.Errorf("unknown command %q (want preview, up, destroy, outputs, verify)", fs.Arg(0))
 	}

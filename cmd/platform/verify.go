@@ -54,14 +54,14 @@ func cannot(err error) error { return exitError{code: verify.ExitCannot, err: er
 
 // runVerify runs the book's checks against the deployed stack s and prints
 // the table on stdout.
-func runVerify(ctx context.Context, s auto.Stack, v verifyFlags) error {
+func runVerify(ctx context.Context, s auto.Stack, workdir string, v verifyFlags) error {
 	outputs, err := s.Outputs(ctx)
 	if err != nil {
 		return cannot(fmt.Errorf("read the outputs of stack %s: %w", s.Name(), err))
 	}
 	ns, ok := outputs["namespace"].Value.(string)
 	if !ok || ns == "" {
-		return cannot(fmt.Errorf("stack %s is not deployed (it has no namespace output): run up first", s.Name()))
+		return cannot(fmt.Errorf("stack %s in %s is not deployed (it has no namespace output): run up first, or give the -workdir it was deployed from", s.Name(), workdir))
 	}
 	config, err := s.GetAllConfig(ctx)
 	if err != nil {
