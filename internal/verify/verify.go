@@ -111,7 +111,10 @@ func Run(ctx context.Context, o Options, checks []Check) ([]Result, error) {
 		o.Log = io.Discard
 	}
 	s := &Session{Options: o, Kube: kube}
-	if err := s.namespaceExists(ctx); err != nil {
+	nctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	err = s.namespaceExists(nctx)
+	cancel()
+	if err != nil {
 		return nil, err
 	}
 	defer s.close(ctx)
