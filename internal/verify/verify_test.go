@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 
 	"github.com/apk8s/apk8s-platform/internal/brokertest"
 )
@@ -335,4 +339,29 @@ func TestMQTTExchange(t *testing.T) {
 			assert.Contains(t, detail, tt.detail)
 		})
 	}
+}
+
+// TestRunTellsNotDeployedFromUnreachable: nothing is checked, and the
+// error says why, when the namespace is missing or the API does not answer.
+func TestRunTellsNotDeployedFromUnreachable(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404,"message":"namespaces \"data\" not found"}`)
+	}))
+	defer api.Close()
+	called := false
+	checks := []Check{{Name: "never", Run: func(context.Context, *Session) (string, error) { called = true; return "", nil }}}
+
+	_, err := Run(context.Background(), Options{Config: &rest.Config{Host: api.URL}, Namespace: "data", Timeout: 5 * time.Second}, checks)
+	require.ErrorIs(t, err, ErrNotDeployed)
+	assert.EqualError(t, err, `verify: namespace "data" does not exist: the stack is not deployed (run up first)`)
+
+	gone := api.URL
+	api.Close()
+	_, err = Run(context.Background(), Options{Config: &rest.Config{Host: gone}, Namespace: "data", Timeout: 5 * time.Second}, checks)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ErrNotDeployed)
+	assert.Contains(t, err.Error(), `verify: cannot read namespace "data" from the cluster at `+gone)
+	assert.False(t, called, "no check runs when nothing can be checked")
 }
