@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,16 +88,18 @@ func (s *Session) kafkaClient(extra ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(opts...)
 }
 
-// kafkaBrokers forwards to every broker pod of the StatefulSet and checks
-// that each is in the cluster's metadata under its advertised name and
-// answers a request.
+// kafkaBrokers forwards to every broker pod of the StatefulSet and asks
+// each broker on its own for the cluster metadata: every broker must answer,
+// and the metadata must list every pod under its advertised name. Asking
+// each one (not any one, as a client would) is what finds a stopped broker.
 func kafkaBrokers(ctx context.Context, s *Session) (string, error) {
 	n, err := s.replicas(ctx, kafka.Name)
 	if err != nil {
 		return "", err
 	}
 	d := newBrokerDialer()
-	var problems []string
+	var problems, answered []string
+	var listed kadm.BrokerDetails
 	for i := range n {
 		pod := fmt.Sprintf("%s-%d", kafka.Name, i)
 		f, err := s.forwardPod(ctx, pod, kafka.Broker.Port)
@@ -104,38 +107,40 @@ func kafkaBrokers(ctx context.Context, s *Session) (string, error) {
 			problems = append(problems, err.Error())
 			continue
 		}
-		d.add(s.Namespace, f)
+		addr := d.add(s.Namespace, f)
+		meta, err := brokerMetadata(ctx, d, addr)
+		if err != nil {
+			if ended := f.ended(); ended != nil {
+				err = ended
+			}
+			problems = append(problems, fmt.Sprintf("%s does not answer: %v", pod, err))
+			continue
+		}
+		answered = append(answered, pod)
+		listed = meta.Brokers
 	}
-	if len(d.forwards) == 0 {
-		return "", errors.New(strings.Join(problems, "; "))
+	if len(d.forwards) > 0 {
+		s.kafka = &kafkaSession{dialer: d}
+		if s.kafka.client, err = s.kafkaClient(); err != nil {
+			return "", err
+		}
 	}
-	s.kafka = &kafkaSession{dialer: d}
-	if s.kafka.client, err = s.kafkaClient(); err != nil {
-		return "", err
-	}
-	adm := kadm.NewClient(s.kafka.client)
-	meta, err := adm.BrokerMetadata(ctx)
-	if err != nil {
-		return "", fmt.Errorf("no metadata from the brokers: %w", errors.Join(append([]error{err}, stringErrs(problems)...)...))
-	}
-	versions, err := adm.ApiVersions(ctx)
-	if err != nil {
-		return "", err
-	}
-	return brokersReport(s.Namespace, n, meta.Brokers, versions, problems)
+	return brokersReport(s.Namespace, n, listed, answered, problems)
 }
 
-func stringErrs(ss []string) []error {
-	out := make([]error, len(ss))
-	for i, s := range ss {
-		out[i] = errors.New(s)
+// brokerMetadata asks the one broker at addr, through d, for the metadata.
+func brokerMetadata(ctx context.Context, d *brokerDialer, addr string) (kadm.Metadata, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.Dialer(d.DialContext), kgo.RequestRetries(0))
+	if err != nil {
+		return kadm.Metadata{}, err
 	}
-	return out
+	defer cl.Close()
+	return kadm.NewClient(cl).BrokerMetadata(ctx)
 }
 
 // brokersReport passes when the metadata lists the n brokers of the
-// StatefulSet under their advertised names and each answered.
-func brokersReport(ns string, n int, listed kadm.BrokerDetails, answers kadm.BrokersApiVersions, problems []string) (string, error) {
+// StatefulSet under their advertised names, no other, and each answered.
+func brokersReport(ns string, n int, listed kadm.BrokerDetails, answered, problems []string) (string, error) {
 	byHost := map[string]kadm.BrokerDetail{}
 	for _, b := range listed {
 		byHost[b.Host] = b
@@ -144,20 +149,13 @@ func brokersReport(ns string, n int, listed kadm.BrokerDetails, answers kadm.Bro
 	for i := range n {
 		pod := fmt.Sprintf("%s-%d", kafka.Name, i)
 		b, found := byHost[kafka.BrokerHost(ns, pod)]
-		if !found {
-			problems = append(problems, pod+" is not in the cluster metadata")
-			continue
-		}
 		delete(byHost, b.Host)
-		if a, answered := answers[b.NodeID]; !answered || a.Err != nil {
-			err := a.Err
-			if !answered {
-				err = errors.New("no answer")
-			}
-			problems = append(problems, fmt.Sprintf("%s (id %d) does not answer: %v", pod, b.NodeID, err))
-			continue
+		switch {
+		case listed != nil && !found:
+			problems = append(problems, pod+" is not in the cluster metadata")
+		case slices.Contains(answered, pod):
+			ok = append(ok, fmt.Sprintf("%s (id %d)", pod, b.NodeID))
 		}
-		ok = append(ok, fmt.Sprintf("%s (id %d)", pod, b.NodeID))
 	}
 	for host, b := range byHost {
 		problems = append(problems, fmt.Sprintf("broker id %d advertises %s, no pod of the StatefulSet", b.NodeID, host))

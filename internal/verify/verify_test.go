@@ -295,20 +295,23 @@ func TestBrokerDialerMapsAdvertisedNames(t *testing.T) {
 func TestBrokersReport(t *testing.T) {
 	host := func(i string) string { return "kafka-" + i + ".kafka-headless.data.svc.cluster.local" }
 	listed := kadm.BrokerDetails{{NodeID: 0, Host: host("0"), Port: 9092}, {NodeID: 1, Host: host("1"), Port: 9092}}
-	answered := kadm.BrokersApiVersions{0: {NodeID: 0}, 1: {NodeID: 1}}
+	both := []string{"kafka-0", "kafka-1"}
 
-	detail, err := brokersReport("data", 2, listed, answered, nil)
+	detail, err := brokersReport("data", 2, listed, both, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "2 of 2 answer: kafka-0 (id 0), kafka-1 (id 1)", detail)
 
-	_, err = brokersReport("data", 2, listed, kadm.BrokersApiVersions{0: {NodeID: 0}, 1: {NodeID: 1, Err: io.EOF}}, nil)
-	assert.EqualError(t, err, "kafka-1 (id 1) does not answer: EOF")
+	_, err = brokersReport("data", 2, listed, both[:1], []string{"kafka-1 does not answer: EOF"})
+	assert.EqualError(t, err, "kafka-1 does not answer: EOF", "a stopped broker, still registered")
 
-	_, err = brokersReport("data", 2, listed[:1], answered, []string{"pod data/kafka-1 is not running (Pending)"})
+	_, err = brokersReport("data", 2, listed[:1], both[:1], []string{"pod data/kafka-1 is not running (Pending)"})
 	assert.EqualError(t, err, "kafka-1 is not in the cluster metadata; pod data/kafka-1 is not running (Pending)")
 
-	_, err = brokersReport("data", 1, listed, answered, nil)
+	_, err = brokersReport("data", 1, listed, both[:1], nil)
 	assert.EqualError(t, err, "broker id 1 advertises "+host("1")+", no pod of the StatefulSet")
+
+	_, err = brokersReport("data", 2, nil, nil, []string{"kafka-0 does not answer: EOF", "kafka-1 does not answer: EOF"})
+	assert.EqualError(t, err, "kafka-0 does not answer: EOF; kafka-1 does not answer: EOF", "no metadata at all")
 }
 
 // TestMQTTExchange runs the round trip against a real Mosquitto, with and

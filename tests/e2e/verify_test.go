@@ -157,7 +157,7 @@ func TestVerify(t *testing.T) {
 		require.NoError(t, brokers.listeners[1].Close())
 		rs, code := run(t, options)
 		assert.Equal(t, verify.Fail, rs["kafka brokers"].Status)
-		assert.Contains(t, rs["kafka brokers"].Detail, "kafka-1 (id 1) does not answer")
+		assert.Equal(t, "kafka-1 does not answer: port-forward to pod verify-e2e/kafka-1 ended: lost connection to pod", rs["kafka brokers"].Detail)
 		assert.Equal(t, verify.Pass, rs["mqtt publish/subscribe"].Status)
 		assert.Equal(t, verify.ExitFailed, code)
 	})
