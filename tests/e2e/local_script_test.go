@@ -27,7 +27,7 @@ func TestLocalScriptUpDownUp(t *testing.T) {
 		"APK8S_TOOLS="+e.tools,
 		"APK8S_LOCAL_DIR="+t.TempDir(),
 		"KUBE_ETCD_PORT=24790", "KUBE_ETCD_PEER_PORT=24800", "KUBE_API_PORT=17443",
-		"KUBE_KCM_PORT=21257", "KUBE_SCHED_PORT=21259",
+		"KUBE_KCM_PORT=21257", "KUBE_SCHED_PORT=21259", "KUBE_KWOK_PORT=21250",
 	)
 	run := func(what string, args ...string) {
 		t.Helper()
