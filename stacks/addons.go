@@ -331,6 +331,7 @@ func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kub
 	}
 	_, err := monitoring.NewScrape(ctx, "data-metrics", monitoring.ScrapeArgs{
 		Namespace: ns,
+		Scrapers:  metricsScrapers(cfg),
 		Kafka:     kf.StatefulSet,
 		CRDs:      addons.MonitorCRDs,
 		Targets: monitoring.Targets{
