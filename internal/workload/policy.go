@@ -48,7 +48,10 @@ func (p Peer) rule() networkingv1.NetworkPolicyPeer {
 	return out
 }
 
-// Ingress lets From reach Ports; no From means from anywhere.
+// Ingress lets From reach Ports. No From admits nobody (the NetworkPolicy
+// API reads a rule without peers as "from anywhere": a list that comes out
+// empty, say no scrapers in a stack without monitoring, must not open the
+// port to everyone).
 type Ingress struct {
 	Ports []Port
 	From  []Peer
@@ -67,6 +70,9 @@ func Policy(ns, name string, selector map[string]string, rules ...Ingress) *netw
 		},
 	}
 	for _, r := range rules {
+		if len(r.From) == 0 {
+			continue
+		}
 		var in networkingv1.NetworkPolicyIngressRule
 		for _, port := range r.Ports {
 			tcp, n := corev1.ProtocolTCP, intstr.FromInt32(port.Port)
