@@ -315,6 +315,7 @@ func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (
 			return nil, err
 		}
 		out.MonitorCRDs = m.Release
+		ctx.Export("grafanaAdminPassword", m.GrafanaPassword)
 	}
 	return out, nil
 }
