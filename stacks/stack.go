@@ -84,7 +84,9 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		Clients:   []workload.Peer{workload.Pods(kafka.Labels)},
 		Scrapers:  scrapers,
 		After:     addons.storage(),
-		Config:    cfg.ZooKeeper,
+		// Rendered manifests have no live claims to patch.
+		GrowClaims: cfg.RenderYamlToDirectory == "",
+		Config:     cfg.ZooKeeper,
 	}, k8s)
 	if err != nil {
 		return err
@@ -94,9 +96,10 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		ZooKeeper: zookeeper.ConnectString(),
 		// The ensemble's StatefulSet, not the component: a component stands
 		// for the children registered so far, which races with their registration.
-		After:   append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
-		Clients: kafkaClients(cfg),
-		Config:  cfg.Kafka,
+		After:      append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
+		Clients:    kafkaClients(cfg),
+		GrowClaims: cfg.RenderYamlToDirectory == "",
+		Config:     cfg.Kafka,
 	}, k8s)
 	if err != nil {
 		return err

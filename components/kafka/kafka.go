@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -79,6 +78,9 @@ type Args struct {
 	// After are resources the brokers wait for: the ensemble, and the
 	// StorageClass of their claims when this program creates it.
 	After []pulumi.Resource
+	// GrowClaims patches the brokers' claims to the configured size
+	// (workload.App.Durable); off when the stack renders manifests.
+	GrowClaims bool
 	// Clients may connect to the brokers besides the brokers themselves
 	// and the client pod (the exporter).
 	Clients []workload.Peer
@@ -114,7 +116,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
 	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
-	k.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.ZooKeeper, args.Config)},
+	k.StatefulSet = brokers.Durable(c, name, statefulSet(ns, args.ZooKeeper, args.Config), args.GrowClaims,
 		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService, k.ServiceAccount}, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
 	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients)})
@@ -157,7 +159,7 @@ export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${HOSTNAME}.%s.%s.svc.cluster.loca
 exec /etc/confluent/docker/run`, HeadlessName, ns, Broker.Port)
 }
 
-func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
+func statefulSet(ns, zookeeper string, c Config) workload.Set {
 	rf := c.replication()
 	isr := fmt.Sprint(MinInSync(rf))
 	app := brokerApp(ns)
@@ -201,12 +203,12 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 	workload.WritableCopy(&spec, broker, "etc-kafka", "/etc/kafka")
 	workload.Scratch(&spec, broker, "log", "/var/log/kafka")
 	workload.Scratch(&spec, broker, "tmp", "/tmp")
-	return app.StatefulSet(workload.Set{
+	return workload.Set{
 		Replicas:    c.Replicas,
 		ServiceName: HeadlessName,
 		Pod:         spec,
 		Claim:       workload.Claim(ClaimName, c.StorageSize, c.StorageClass),
-	})
+	}
 }
 
 // clientPod idles so that users can exec the console tools in it.

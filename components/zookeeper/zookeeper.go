@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -64,8 +63,11 @@ type Args struct {
 	Scrapers []workload.Peer
 	// After are resources the members wait for: the StorageClass of their
 	// claims when this program creates it.
-	After  []pulumi.Resource
-	Config Config
+	After []pulumi.Resource
+	// GrowClaims patches the members' claims to the configured size
+	// (workload.App.Durable); off when the stack renders manifests.
+	GrowClaims bool
+	Config     Config
 }
 
 // ZooKeeper is the ensemble component.
@@ -98,7 +100,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	zk.ServiceAccount = c.Add(name, kube.Args{Object: members.ServiceAccount()})
 	zk.Service = c.Add(name, kube.Args{Object: members.Service(Client)})
 	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: members.HeadlessService(HeadlessName, Client, Election, Server)})
-	zk.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.Config)},
+	zk.StatefulSet = members.Durable(c, name, statefulSet(ns, args.Config), args.GrowClaims,
 		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService, zk.ServiceAccount}, args.After...)))
 	zk.Budget = c.Add(name, kube.Args{Object: members.Budget(workload.QuorumTolerance(args.Config.Replicas))})
 	zk.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients, args.Scrapers)})
@@ -152,7 +154,7 @@ exec /docker-entrypoint.sh zkServer.sh start-foreground`
 // off.
 var readyCommand = fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && printf ruok >&3 && read -r -t 3 answer <&3; [ "$answer" = imok ]`, Client.Port)
 
-func statefulSet(ns string, c Config) *appsv1.StatefulSet {
+func statefulSet(ns string, c Config) workload.Set {
 	extra := []string{
 		"quorumListenOnAllIPs=true",
 		"minSessionTimeout=4000",
@@ -209,11 +211,11 @@ func statefulSet(ns string, c Config) *appsv1.StatefulSet {
 	workload.WritableCopy(&spec, member, "conf", "/conf")
 	workload.Scratch(&spec, member, "logs", "/logs")
 	workload.Scratch(&spec, member, "tmp", "/tmp")
-	return members.StatefulSet(workload.Set{
+	return workload.Set{
 		Replicas:    c.Replicas,
 		ServiceName: HeadlessName,
 		Parallel:    true,
 		Pod:         spec,
 		Claim:       workload.Claim(dataVolume, c.StorageSize, c.StorageClass),
-	})
+	}
 }
