@@ -27,6 +27,7 @@ func TestRenderStack(t *testing.T) {
 	s := e.stack(t, "render")
 	setConfig(t, s, map[string]string{"renderYamlToDirectory": out})
 	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", randomPassword(t)))
+	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:mqttPassword", randomPassword(t)))
 	t.Cleanup(func() {
 		_, _ = s.Destroy(ctx)
 		_ = s.Workspace().RemoveStack(ctx, s.Name())
