@@ -339,31 +339,32 @@ func TestBasicAuthSecret(t *testing.T) {
 	}
 }
 
-// TestBasicAuthSalt: the line's salt is the one the keeper ConfigMap holds
-// in the state (its annotation's later changes ignored, so the next `up`
-// hashes with the same salt and leaves the Secret alone), and it is random:
-// the same password and user in a fresh stack get another salt, so the salt
-// tells nothing about the password. The real second `up` is the e2e's
-// empty preview.
+// TestBasicAuthSalt: the salt is random (each run draws another), and the
+// line is salted with the one the keeper ConfigMap holds in the state: the
+// engine keeps the first (the keeper's annotation changes are ignored, as
+// the harness models), so the next `up` hashes with the same salt and leaves
+// the Secret alone. The real second `up` is the e2e's empty preview.
 func TestBasicAuthSalt(t *testing.T) {
-	saltOf := func(rec *Recorded) (line, kept string) {
+	run := func() (line, drawn string) {
+		rec := Run{Stack: "local"}.MustRecord(t)
 		var s corev1.Secret
 		rec.Object(t, tokSecret, "sysop-basic-auth").Decode(t, &s)
-		keeper := rec.Object(t, tokConfigMap, "sysop-basic-auth-salt")
+		keeper := rec.Object(t, tokConfigMap, saltKeeper)
 		var cm corev1.ConfigMap
 		keeper.Decode(t, &cm)
 		assert.ElementsMatch(t, []string{"metadata.annotations"}, rec.Request(keeper).GetIgnoreChanges(),
 			"the engine keeps the first salt")
 		_, hash, _ := strings.Cut(s.StringData["auth"], ":")
 		require.Len(t, hash, 60)
-		return hash, cm.Annotations["apk8s.dev/bcrypt-salt"]
+		assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte(TestPassword)))
+		return hash, cm.Annotations[saltAnnotation]
 	}
-	first, firstSalt := saltOf(Run{Stack: "dev3"}.MustRecord(t))
-	assert.Equal(t, firstSalt[:21], first[7:28], "the line is salted with the kept salt")
-	second, secondSalt := saltOf(Run{Stack: "dev3"}.MustRecord(t))
-	assert.NotEqual(t, firstSalt, secondSalt, "a new stack draws its own salt")
-	assert.NotEqual(t, first, second)
-	assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(second), []byte(TestPassword)))
+	first, drawn1 := run()
+	second, drawn2 := run()
+	assert.NotEqual(t, drawn1, drawn2, "every run draws a random salt")
+	assert.Equal(t, first, second, "the same password hashes the same with the kept salt")
+	kept, _ := keptSalts.Load("local")
+	assert.Equal(t, kept.(string)[:21], second[7:28], "the line is salted with the kept salt, not the one drawn this run")
 }
 
 // TestCertificate: data-cert asks for the book's three names under the

@@ -200,3 +200,18 @@ func TestKafkaReplicationFollowsBrokers(t *testing.T) {
 		})
 	}
 }
+
+// TestEvenEnsembleWarningNamesTheBudget: the warning about an even
+// ensemble says how many members a drain may evict, and that two members
+// allow none.
+func TestEvenEnsembleWarningNamesTheBudget(t *testing.T) {
+	for replicas, want := range map[int]string{
+		2: "evict only 0 of them at a time (none: a drain waits until you evict a member by hand)",
+		4: "evict only 1 of them at a time;",
+	} {
+		cfg, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": fmt.Sprint(replicas)}})
+		require.NoError(t, err)
+		require.Len(t, cfg.Warnings, 1)
+		assert.Contains(t, cfg.Warnings[0], want)
+	}
+}

@@ -105,8 +105,33 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		DependsOn:               rpc.GetDependencies(),
 		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),
 	})
-	return args.Name + "-id", autoNamed(args), nil
+	return args.Name + "-id", keptSalt(g.stack, autoNamed(args)), nil
 }
+
+// saltKeeper is the ConfigMap whose annotation the engine keeps as first
+// registered (ignoreChanges): the salt of the basic-auth line.
+const saltKeeper = "sysop-basic-auth-salt"
+
+// keptSalts hold, per stack, the salt the first run of this process drew,
+// as a stack's state would hold the salt of its first `up`. Besides
+// modelling the engine, it keeps the hash the same from run to run, so the
+// tests pay bcrypt once per stack.
+var keptSalts sync.Map // stack -> salt
+
+// keptSalt answers for the salt keeper with the salt kept for stack.
+func keptSalt(stack string, state resource.PropertyMap) resource.PropertyMap {
+	meta, ok := state["metadata"]
+	if !ok || !meta.IsObject() || !meta.ObjectValue()["name"].IsString() || meta.ObjectValue()["name"].StringValue() != saltKeeper {
+		return state
+	}
+	m := state.Mappable()
+	annotations := m["metadata"].(map[string]any)["annotations"].(map[string]any)
+	kept, _ := keptSalts.LoadOrStore(stack, annotations[saltAnnotation])
+	annotations[saltAnnotation] = kept
+	return resource.NewPropertyMapFromMap(m)
+}
+
+const saltAnnotation = "apk8s.dev/bcrypt-salt"
 
 // autoNamed is the state of a Kubernetes object as the provider reports
 // it: an object registered without metadata.name gets "<logical name>-<suffix>",
