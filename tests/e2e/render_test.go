@@ -91,6 +91,8 @@ func TestRenderStack(t *testing.T) {
 		"StatefulSet/zookeeper", "PodDisruptionBudget/zookeeper", "Service/kafka", "Service/kafka-headless",
 		"StatefulSet/kafka", "PodDisruptionBudget/kafka", "Pod/kafka-client-util",
 		"ConfigMap/mqtt", "Deployment/mqtt", "Service/mqtt",
+		"NetworkPolicy/default-deny-ingress", "NetworkPolicy/zookeeper", "NetworkPolicy/kafka", "NetworkPolicy/mqtt",
+		"NetworkPolicy/acme-http01-solver", "ConfigMap/sysop-basic-auth-salt",
 	} {
 		assert.True(t, builtIn[want], "%s was not rendered", want)
 	}
