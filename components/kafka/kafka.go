@@ -27,6 +27,10 @@ const (
 	ContainerName = "kafka-broker"
 	ClaimName     = "datadir"
 	dataDir       = "/opt/kafka/data"
+	// logDir is where kafka-run-class writes the JVM's GC log and the
+	// tools their logs (LOG_DIR): a scratch directory under the read-only
+	// root.
+	logDir = "/var/log/kafka"
 )
 
 // Broker is the book's listener (Service port "broker", container port
@@ -178,6 +182,7 @@ func statefulSet(ns, zookeeper string, c Config) workload.Set {
 			{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
 			{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
 			{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
+			{Name: "LOG_DIR", Value: logDir},
 		},
 		Ports: workload.ContainerPorts(Broker),
 		Resources: corev1.ResourceRequirements{
@@ -201,7 +206,7 @@ func statefulSet(ns, zookeeper string, c Config) workload.Set {
 	// /tmp. (Read from the image's scripts, not tried on a cluster here.)
 	broker := &spec.Containers[0]
 	workload.WritableCopy(&spec, broker, "etc-kafka", "/etc/kafka")
-	workload.Scratch(&spec, broker, "log", "/var/log/kafka")
+	workload.Scratch(&spec, broker, "log", logDir)
 	workload.Scratch(&spec, broker, "tmp", "/tmp")
 	return workload.Set{
 		Replicas:    c.Replicas,
@@ -218,6 +223,7 @@ func clientPod(ns, image string) *corev1.Pod {
 		Name:    Name,
 		Image:   image,
 		Command: []string{"sh", "-c", "exec tail -f /dev/null"},
+		Env:     []corev1.EnvVar{{Name: "LOG_DIR", Value: logDir}},
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
@@ -225,7 +231,7 @@ func clientPod(ns, image string) *corev1.Pod {
 	})
 	// The console tools write their logs and the JVM's perf data; users
 	// work in /tmp.
-	workload.Scratch(&spec, &spec.Containers[0], "log", "/var/log/kafka")
+	workload.Scratch(&spec, &spec.Containers[0], "log", logDir)
 	workload.Scratch(&spec, &spec.Containers[0], "tmp", "/tmp")
 	return &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},

@@ -216,7 +216,9 @@ func deployment(ns, image, conf, secret string) *appsv1.Deployment {
 			{Name: "auth", MountPath: authDir},
 		},
 	})
-	spec.Volumes = []corev1.Volume{
+	// mosquitto_passwd may write through tmpfile(), which is /tmp.
+	workload.Scratch(&spec, &spec.InitContainers[0], "tmp", "/tmp")
+	spec.Volumes = append(spec.Volumes, []corev1.Volume{
 		{Name: volumeName, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: Name},
 		}}},
@@ -225,6 +227,6 @@ func deployment(ns, image, conf, secret string) *appsv1.Deployment {
 			SecretName: secret, DefaultMode: ptr.To(int32(0o440)),
 		}}},
 		{Name: "auth", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
-	}
+	}...)
 	return broker.Deployment(spec, map[string]string{ConfigHashAnnotation: hex.EncodeToString(sum[:])})
 }

@@ -228,7 +228,9 @@ func up(t *testing.T, s auto.Stack) map[apitype.OpType]int {
 	go func() {
 		defer close(done)
 		for ev := range ch {
-			if d := ev.DiagnosticEvent; d != nil && d.Severity == "warning" && d.URN != "" {
+			// The program's own config warnings (an even ensemble) belong
+			// to the stack; the API server's to the object it warned about.
+			if d := ev.DiagnosticEvent; d != nil && d.Severity == "warning" && d.URN != "" && !strings.Contains(d.URN, "::pulumi:pulumi:Stack::") {
 				warnings = append(warnings, d.URN+": "+strings.TrimSpace(d.Message))
 			}
 			if ev.ResOutputsEvent != nil {
