@@ -691,6 +691,8 @@ var imageSettings = map[string]map[string]string{
 		"KAFKA_HEAP_OPTS":                                confluentDocs,
 		"KAFKA_JMX_PORT":                                 confluentJMXDocs,
 		"KAFKA_JMX_HOSTNAME":                             confluentJMXDocs,
+		// kafka-run-class.sh writes the GC log and the tools' logs there.
+		"LOG_DIR": kafkaScriptsDocs,
 	},
 	"apache/kafka": {
 		"CLUSTER_ID":                                     apacheKafkaDocs,

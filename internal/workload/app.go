@@ -4,6 +4,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -124,10 +125,18 @@ func (a App) Deployment(spec corev1.PodSpec, annotations map[string]string) *app
 }
 
 // InitContainers adds containers that run to completion before spec's
-// own, hardened as PodSpec hardens those.
+// own, hardened as PodSpec hardens those. They copy a directory or hash a
+// file: a container without its own resources gets a small memory limit,
+// as every container has one.
 func InitContainers(spec *corev1.PodSpec, containers ...corev1.Container) {
 	for i := range containers {
 		containers[i].SecurityContext = containerSecurity()
+		if containers[i].Resources.Limits == nil {
+			containers[i].Resources = corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+			}
+		}
 	}
 	spec.InitContainers = append(spec.InitContainers, containers...)
 }
