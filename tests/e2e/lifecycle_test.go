@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -216,6 +217,10 @@ func (e env) checkObjects(t *testing.T, class, password string, brokers int32) {
 	assert.Error(t, err, "the local stack makes no certificate")
 }
 
+// awaitStatus is how the provider words an object's condition while it
+// waits for it.
+var awaitStatus = regexp.MustCompile(`^\[[A-Za-z]+\] `)
+
 // up runs `pulumi up`, fails the test on any warning the engine reports
 // about a resource (the API server's warnings, Pod Security's among them,
 // arrive so), and counts the steps by operation.
@@ -229,8 +234,12 @@ func up(t *testing.T, s auto.Stack) map[apitype.OpType]int {
 		defer close(done)
 		for ev := range ch {
 			// The program's own config warnings (an even ensemble) belong
-			// to the stack; the API server's to the object it warned about.
-			if d := ev.DiagnosticEvent; d != nil && d.Severity == "warning" && d.URN != "" && !strings.Contains(d.URN, "::pulumi:pulumi:Stack::") {
+			// to the stack, and the provider reports an object's progress
+			// while it waits as "[Reason] ..." (a Deployment not yet
+			// available); any other warning about an object is the API
+			// server's, Pod Security's among them.
+			if d := ev.DiagnosticEvent; d != nil && d.Severity == "warning" && d.URN != "" &&
+				!strings.Contains(d.URN, "::pulumi:pulumi:Stack::") && !awaitStatus.MatchString(d.Message) {
 				warnings = append(warnings, d.URN+": "+strings.TrimSpace(d.Message))
 			}
 			if ev.ResOutputsEvent != nil {
