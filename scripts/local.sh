@@ -18,11 +18,12 @@ base=${APK8S_LOCAL_DIR:-$HOME/.cache/apk8s-platform/local}
 cluster=$base/cluster
 mkdir -p "$base"
 
-# Made once and kept beside the state: the passphrase of the stack's secrets
-# and the basic-auth password.
+# Made once and kept beside the state: the passphrase of the stack's secrets,
+# the basic-auth and the MQTT passwords.
 secret_file() { [ -s "$1" ] || (umask 077 && openssl rand -hex 16 >"$1"); }
 secret_file "$base/passphrase"
 secret_file "$base/basic-auth-password"
+secret_file "$base/mqtt-password"
 PULUMI_CONFIG_PASSPHRASE=$(cat "$base/passphrase")
 export PULUMI_CONFIG_PASSPHRASE
 export KUBECONFIG=$cluster/kubeconfig
@@ -37,7 +38,8 @@ up)
   # Also when the cluster was already running: deploy only once it takes pods.
   KUBECTL=$APK8S_TOOLS/bin/kubectl scripts/tools/kube/wait-ready.sh 180
   "$APK8S_TOOLS/bin/kubectl" apply -f scripts/local/volumes.yaml
-  platform -set storageClass=local-static -secret-file "basicAuthPassword=$base/basic-auth-password" up
+  platform -set storageClass=local-static -secret-file "basicAuthPassword=$base/basic-auth-password" \
+    -secret-file "mqttPassword=$base/mqtt-password" up
   platform outputs
   echo "local.sh: up. Try: source $cluster/env && kubectl -n data get pods,svc,pvc"
   ;;

@@ -389,6 +389,7 @@ func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (
 			return nil, err
 		}
 		out.MonitorCRDs = m.Release
+		ctx.Export("grafanaAdminPassword", m.GrafanaPassword)
 	}
 	return out, nil
 }
@@ -405,6 +406,7 @@ func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kub
 	}
 	_, err := monitoring.NewScrape(ctx, "data-metrics", monitoring.ScrapeArgs{
 		Namespace: ns,
+		Scrapers:  metricsScrapers(cfg),
 		Kafka:     kf.StatefulSet,
 		CRDs:      addons.MonitorCRDs,
 		Targets: monitoring.Targets{

@@ -112,8 +112,8 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	r.heap("zookeeperHeap", c.ZooKeeper.Heap, "zookeeperMemoryLimit", c.ZooKeeper.MemoryLimit)
 	if n := c.ZooKeeper.Replicas; n > 0 && n%2 == 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf(
-			"%s:zookeeperReplicas = %d: an even ensemble survives no more failures than %d members; the book runs 2 on its small cluster, use 3 where you can",
-			Project, n, n-1))
+			"%s:zookeeperReplicas = %d: an even ensemble survives no more failures than %d members, and its PodDisruptionBudget lets a drain evict only %d of them at a time%s; the book runs 2 on its small cluster, use 3 where you can",
+			Project, n, n-1, workload.QuorumTolerance(n), noEviction(n)))
 	}
 
 	c.Kafka = kafka.Config{
@@ -123,7 +123,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		MemoryLimit:          r.quantity("kafkaMemoryLimit"),
 		StorageSize:          r.quantity("kafkaStorageSize"),
 		StorageClass:         class,
-		OffsetsTopicReplicas: r.integer("kafkaOffsetsReplication", 1, 32),
+		OffsetsTopicReplicas: r.integer("kafkaOffsetsReplication", 0, 32),
 	}
 	r.heap("kafkaHeap", c.Kafka.Heap, "kafkaMemoryLimit", c.Kafka.MemoryLimit)
 	if c.Kafka.Replicas > 0 && c.Kafka.OffsetsTopicReplicas > c.Kafka.Replicas {
@@ -131,7 +131,14 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 			fmt.Sprintf("at most kafkaReplicas (%d): a topic cannot have more replicas than brokers", c.Kafka.Replicas))
 	}
 
-	c.Mosquitto = mosquitto.Config{Image: r.image("mosquittoImage")}
+	c.Mosquitto = mosquitto.Config{
+		Image:    r.image("mosquittoImage"),
+		User:     r.str("mqttUser"),
+		Password: r.password("mqttPassword"),
+	}
+	if u := c.Mosquitto.User; u == "" || strings.ContainsAny(u, ": \t\r\n") {
+		r.fail("mqttUser", u, "a non-empty user name without ':' or white space")
+	}
 
 	c.Scaleway = loadScaleway(r, c)
 	c.Scaleway.Cluster.CI = loadCIPath(r)
@@ -318,6 +325,14 @@ func (r *reader) password(name string) pulumi.StringOutput {
 			"%s (secret, %d bytes) is not allowed: must be 8 to 72 bytes on one line", fullKey(name), len(v)))
 	}
 	return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+}
+
+// noEviction says what a budget that tolerates no eviction means.
+func noEviction(n int32) string {
+	if workload.QuorumTolerance(n) > 0 {
+		return ""
+	}
+	return " (none: a drain waits until you evict a member by hand)"
 }
 
 func quoteAll(ss []string) string {

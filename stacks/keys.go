@@ -46,6 +46,8 @@ var coreKeys = []Key{
 	def("kafkaHeap", "string", "1G", "Kafka broker JVM heap (KAFKA_HEAP_OPTS)."),
 	def("kafkaMemoryLimit", "string", "2Gi", "Kafka broker container memory limit; the heap may take at most 75% of it."),
 	def("kafkaStorageSize", "string", "5Gi", "Kafka claim datadir size per broker."),
-	def("kafkaOffsetsReplication", "integer", "1", "Replication factor of the consumer offsets topic, at most kafkaReplicas."),
+	def("kafkaOffsetsReplication", "integer", "0", "Replication factor of the internal topics (consumer offsets, transaction state) when Kafka first creates them, at most kafkaReplicas; 0 = min(3, kafkaReplicas)."),
 	def("mosquittoImage", "string", "eclipse-mosquitto:2.0.22", "Mosquitto MQTT broker image."),
+	def("mqttUser", "string", "apk8s", "User MQTT clients authenticate as."),
+	{Name: "mqttPassword", Type: "string", Secret: true, Description: "Password of the MQTT user, 8 to 72 bytes; set it with `pulumi config set --secret`."},
 }

@@ -9,8 +9,10 @@ import (
 
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 )
 
 // Run is the Pulumi program of every stack.
@@ -67,17 +69,27 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		Issuer:            addons.Issuer,
 		BasicAuthUser:     cfg.BasicAuthUser,
 		BasicAuthPassword: cfg.BasicAuthPassword,
-		HashScope:         ctx.Project() + "/" + ctx.Stack(),
 		BasicAuth:         cfg.Addons.BasicAuth(),
 		MiddlewareCRDs:    addons.IngressCRDs,
+		// The controller this program installs; "" (any namespace) for a
+		// controller of the cluster's own.
+		IngressNamespace: addons.IngressNamespace,
 	}, k8s)
 	if err != nil {
 		return err
 	}
+	// Who may reach what (docs/data-services.md): the brokers use the
+	// ensemble, the exporter the brokers, Prometheus the metrics ports,
+	// MQTT clients the broker from any namespace.
+	scrapers := metricsScrapers(cfg)
 	zk, err := zookeeper.New(ctx, "zookeeper", zookeeper.Args{
 		Namespace: data.Ref(),
+		Clients:   []workload.Peer{workload.Pods(kafka.Labels)},
+		Scrapers:  scrapers,
 		After:     addons.storage(),
-		Config:    cfg.ZooKeeper,
+		// Rendered manifests have no live claims to patch.
+		GrowClaims: cfg.RenderYamlToDirectory == "",
+		Config:     cfg.ZooKeeper,
 	}, k8s)
 	if err != nil {
 		return err
@@ -87,13 +99,19 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		ZooKeeper: zookeeper.ConnectString(),
 		// The ensemble's StatefulSet, not the component: a component stands
 		// for the children registered so far, which races with their registration.
-		After:  append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
-		Config: cfg.Kafka,
+		After:      append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
+		Clients:    kafkaClients(cfg),
+		GrowClaims: cfg.RenderYamlToDirectory == "",
+		Config:     cfg.Kafka,
 	}, k8s)
 	if err != nil {
 		return err
 	}
-	mq, err := mosquitto.New(ctx, "mqtt", mosquitto.Args{Namespace: data.Ref(), Config: cfg.Mosquitto}, k8s)
+	mq, err := mosquitto.New(ctx, "mqtt", mosquitto.Args{
+		Namespace: data.Ref(),
+		Clients:   []workload.Peer{workload.Cluster()},
+		Config:    cfg.Mosquitto,
+	}, k8s)
 	if err != nil {
 		return err
 	}
@@ -105,4 +123,22 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	ctx.Export("kafkaBootstrap", kf.Bootstrap)
 	ctx.Export("mqtt", mq.Address)
 	return nil
+}
+
+// metricsScrapers are the pods that scrape the data services' metrics
+// ports: Prometheus in the monitoring namespace, when the stack has one.
+func metricsScrapers(cfg *Config) []workload.Peer {
+	if cfg.Addons.Monitoring == AddonNone {
+		return nil
+	}
+	return []workload.Peer{workload.Namespace(monitoring.Namespace)}
+}
+
+// kafkaClients are the brokers' clients besides the client pod: the
+// exporter, when the stack scrapes Kafka.
+func kafkaClients(cfg *Config) []workload.Peer {
+	if cfg.Addons.Monitoring == AddonNone {
+		return nil
+	}
+	return []workload.Peer{workload.Pods(monitoring.ExporterLabels)}
 }

@@ -318,14 +318,18 @@ func TestUnknownKeysUnderTheCLI(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := StackConfig(t, "local")
-			cfg[stacks.Project+":basicAuthPassword"] = TestPassword
+			names := []string{tt.secret}
+			for k, v := range secretKeys {
+				cfg[k] = v
+				names = append(names, k)
+			}
 			for k, v := range tt.extra {
 				cfg[k] = v
 			}
 			raw, err := json.Marshal(cfg)
 			require.NoError(t, err)
 			t.Setenv(pulumi.EnvConfig, string(raw))
-			secrets, err := json.Marshal([]string{stacks.Project + ":basicAuthPassword", tt.secret})
+			secrets, err := json.Marshal(names)
 			require.NoError(t, err)
 			t.Setenv(pulumi.EnvConfigSecretKeys, string(secrets))
 			g := &Graph{stack: "local"}

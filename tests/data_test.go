@@ -44,6 +44,7 @@ const (
 	tokDeploy    = "kubernetes:apps/v1:Deployment"
 	tokPDB       = "kubernetes:policy/v1:PodDisruptionBudget"
 	tokCert      = "kubernetes:cert-manager.io/v1:Certificate"
+	tokNetPol    = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 )
 
 // TestDataObjectsOfTheBook: every object of the chapter, with the book's
@@ -219,7 +220,8 @@ func TestKafkaStatefulSet(t *testing.T) {
 			want := resource.MustParse(tt.size)
 			assert.Equal(t, want.Value(), claim.Spec.Resources.Requests.Storage().Value())
 			assert.Equal(t, tt.class, claim.Spec.StorageClassName)
-			assert.Equal(t, appsv1.DeletePersistentVolumeClaimRetentionPolicyType, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+			assert.Equal(t, appsv1.RetainPersistentVolumeClaimRetentionPolicyType, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted,
+				"a deleted or replaced StatefulSet leaves the brokers' data")
 
 			pod := s.Spec.Template.Spec
 			require.Len(t, pod.Containers, 1)
@@ -235,8 +237,9 @@ func TestKafkaStatefulSet(t *testing.T) {
 			g.Object(t, tokService, strings.Split(env["KAFKA_ZOOKEEPER_CONNECT"], ":")[0]) // names a real Service
 			assert.Equal(t, "-Xmx1G -Xms1G", env["KAFKA_HEAP_OPTS"])
 			assert.Equal(t, "/opt/kafka/data/logs", env["KAFKA_LOG_DIRS"])
-			assert.Equal(t, "1", env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])
-			assert.Equal(t, "5555", env["KAFKA_JMX_PORT"])
+			assert.Equal(t, "2", env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], "one copy per broker")
+			assert.NotContains(t, env, "KAFKA_JMX_PORT", "no remote JMX")
+			assert.Len(t, c.Ports, 1, "the listener is the only port")
 			script := c.Command[len(c.Command)-1]
 			assert.Contains(t, script, "KAFKA_BROKER_ID=${HOSTNAME##*-}", "broker id from the pod ordinal")
 			assert.Contains(t, script, "KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${HOSTNAME}.kafka-headless.data.svc.cluster.local:9092")
@@ -294,10 +297,22 @@ func TestZooKeeperEnsemble(t *testing.T) {
 			assert.Equal(t, int64(1000), *sc.FSGroup)
 			assert.Equal(t, int64(1000), *sc.RunAsUser)
 			// Readiness must not need a quorum, or members would wait on
-			// each other: "ruok" on the admin server answers without one.
-			require.NotNil(t, c.ReadinessProbe.HTTPGet)
-			assert.Equal(t, "/commands/ruok", c.ReadinessProbe.HTTPGet.Path)
+			// each other: "ruok" on the client port answers without one.
+			require.NotNil(t, c.ReadinessProbe.Exec)
+			probe := strings.Join(c.ReadinessProbe.Exec.Command, " ")
+			assert.Contains(t, probe, "/dev/tcp/127.0.0.1/2181")
+			assert.Contains(t, probe, "ruok")
+			assert.Contains(t, probe, `= imok ]`)
+			assert.Contains(t, strings.Split(env["ZOO_4LW_COMMANDS_WHITELIST"], ","), "ruok")
 			assert.Equal(t, appsv1.ParallelPodManagement, s.Spec.PodManagementPolicy)
+			// No AdminServer (an unauthenticated HTTP API on 8080); old
+			// snapshots purged daily.
+			assert.Equal(t, "false", env["ZOO_ADMINSERVER_ENABLED"])
+			for _, p := range c.Ports {
+				assert.NotEqual(t, int32(8080), p.ContainerPort)
+			}
+			assert.Equal(t, "24", env["ZOO_AUTOPURGE_PURGEINTERVAL"])
+			assert.Equal(t, "3", env["ZOO_AUTOPURGE_SNAPRETAINCOUNT"])
 		})
 	}
 }
@@ -328,20 +343,32 @@ func TestBasicAuthSecret(t *testing.T) {
 	}
 }
 
-// TestBasicAuthIsStable: the same password gives the same Secret on the
-// next `pulumi up` (no perpetual diff); another stack salts differently.
-func TestBasicAuthIsStable(t *testing.T) {
-	line := func(run Run) string {
+// TestBasicAuthSalt: the salt is random (each run draws another), and the
+// line is salted with the one the keeper ConfigMap holds in the state: the
+// engine keeps the first (the keeper's annotation changes are ignored, as
+// the harness models), so the next `up` hashes with the same salt and leaves
+// the Secret alone. The real second `up` is the e2e's empty preview.
+func TestBasicAuthSalt(t *testing.T) {
+	run := func() (line, drawn string) {
+		rec := Run{Stack: "local"}.MustRecord(t)
 		var s corev1.Secret
-		dataGraph(t, run).Object(t, tokSecret, "sysop-basic-auth").Decode(t, &s)
-		return s.StringData["auth"]
+		rec.Object(t, tokSecret, "sysop-basic-auth").Decode(t, &s)
+		keeper := rec.Object(t, tokConfigMap, saltKeeper)
+		var cm corev1.ConfigMap
+		keeper.Decode(t, &cm)
+		assert.ElementsMatch(t, []string{"metadata.annotations"}, rec.Request(keeper).GetIgnoreChanges(),
+			"the engine keeps the first salt")
+		_, hash, _ := strings.Cut(s.StringData["auth"], ":")
+		require.Len(t, hash, 60)
+		assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte(TestPassword)))
+		return hash, cm.Annotations[saltAnnotation]
 	}
-	nginx := map[string]string{"ingressController": "ingress-nginx"} // the key both stacks then share
-	first := line(Run{Stack: "dev3", Set: nginx})
-	assert.NotEmpty(t, first)
-	assert.Equal(t, first, line(Run{Stack: "dev3", Set: nginx}))
-	assert.NotEqual(t, first, line(Run{Stack: "local"}))
-	assert.NotEqual(t, first, line(Run{Stack: "dev3", Set: map[string]string{"ingressController": "ingress-nginx", "basicAuthUser": "ops"}}))
+	first, drawn1 := run()
+	second, drawn2 := run()
+	assert.NotEqual(t, drawn1, drawn2, "every run draws a random salt")
+	assert.Equal(t, first, second, "the same password hashes the same with the kept salt")
+	kept, _ := keptSalts.Load("local")
+	assert.Equal(t, kept.(string)[:21], second[7:28], "the line is salted with the kept salt, not the one drawn this run")
 }
 
 // TestCertificate: data-cert asks for the book's three names under the
@@ -361,35 +388,65 @@ func TestCertificate(t *testing.T) {
 	assert.Equal(t, []string{"data.example.org", "nifi.data.example.org", "kib.data.example.org"}, c.Spec.DNSNames)
 }
 
-// TestMosquittoReallyListens: the ConfigMap holds the generated
-// mosquitto.conf (a listener and anonymous clients, which Mosquitto 2 needs),
-// mounted where the image reads it; a config change rolls the broker.
-func TestMosquittoReallyListens(t *testing.T) {
+// TestMosquittoAuthenticates: the ConfigMap holds the generated
+// mosquitto.conf (a listener, which Mosquitto 2 needs, and no anonymous
+// clients), mounted where the image reads it; an init container of the
+// same image hashes the credentials Secret into the password file the
+// broker reads; a config change rolls the broker.
+func TestMosquittoAuthenticates(t *testing.T) {
 	g := dataGraph(t, Run{Stack: "dev3"})
 	var cm corev1.ConfigMap
 	g.Object(t, tokConfigMap, "mqtt").Decode(t, &cm)
 	conf := cm.Data["mosquitto.conf"]
 	want := strings.Join([]string{
 		"# Generated by apk8s-platform.",
-		"user mosquitto",
 		"listener 1883",
-		"allow_anonymous true",
+		"allow_anonymous false",
+		"password_file /mosquitto/auth/passwd",
 		"persistence false",
 		"log_dest stdout",
 	}, "\n") + "\n"
 	assert.Equal(t, want, conf)
 	// TestMosquittoRoundTrip runs a real broker on mosquitto.Conf: the
 	// ConfigMap must hold what that test proved.
-	assert.Equal(t, mosquitto.Conf(1883, ""), conf, "the config the real-broker test runs")
+	assert.Equal(t, mosquitto.Conf(1883, "", "/mosquitto/auth/passwd"), conf, "the config the real-broker test runs")
+
+	// The credentials: a secret, auto-named so that a new password is a new
+	// Secret, which the Deployment names.
+	var creds *Res
+	for _, r := range g.Find(tokSecret) {
+		if r.Name == "mqtt-credentials" {
+			creds = r
+		}
+	}
+	require.NotNil(t, creds, "no Secret mqtt-credentials")
+	require.True(t, creds.Inputs["stringData"].IsSecret())
+	assert.Empty(t, creds.K8sName(), "the provider names the Secret")
+	var secret corev1.Secret
+	creds.Decode(t, &secret)
+	assert.Equal(t, "apk8s:"+TestMQTTPassword+"\n", secret.StringData["passwd"])
 
 	var d appsv1.Deployment
 	g.Object(t, tokDeploy, "mqtt").Decode(t, &d)
 	assert.Equal(t, int32(1), *d.Spec.Replicas)
 	pod := d.Spec.Template.Spec
-	require.Len(t, pod.Volumes, 1)
-	assert.Equal(t, "mqtt", pod.Volumes[0].ConfigMap.Name)
-	assert.Contains(t, pod.Containers[0].VolumeMounts, corev1.VolumeMount{Name: pod.Volumes[0].Name, MountPath: "/mosquitto/config"})
-	assert.Equal(t, Default(t, "mosquittoImage"), pod.Containers[0].Image)
+	volumes := map[string]corev1.Volume{}
+	for _, v := range pod.Volumes {
+		volumes[v.Name] = v
+	}
+	assert.Equal(t, "mqtt", volumes["mqtt-config-volume"].ConfigMap.Name)
+	assert.Equal(t, "mqtt-credentials-a1b2c3d4", volumes["credentials"].Secret.SecretName, "the Secret's generated name")
+	require.NotNil(t, volumes["auth"].EmptyDir)
+	broker := pod.Containers[0]
+	assert.Contains(t, broker.VolumeMounts, corev1.VolumeMount{Name: "mqtt-config-volume", MountPath: "/mosquitto/config"})
+	assert.Contains(t, broker.VolumeMounts, corev1.VolumeMount{Name: "auth", MountPath: "/mosquitto/auth", ReadOnly: true})
+	assert.Equal(t, Default(t, "mosquittoImage"), broker.Image)
+	require.Len(t, pod.InitContainers, 1)
+	init := pod.InitContainers[0]
+	assert.Equal(t, broker.Image, init.Image, "mosquitto_passwd of the broker's own image")
+	script := strings.Join(init.Command, " ")
+	assert.Contains(t, script, "mosquitto_passwd -U /mosquitto/auth/passwd")
+	assert.NotContains(t, script, TestMQTTPassword)
 	sum := sha256.Sum256([]byte(want))
 	assert.Equal(t, hex.EncodeToString(sum[:]), d.Spec.Template.Annotations["apk8s.dev/config-sha256"], "the pod template changes with mosquitto.conf")
 
@@ -401,22 +458,28 @@ func TestMosquittoReallyListens(t *testing.T) {
 
 // componentOf maps each Kubernetes object to the component that owns it.
 var componentOf = map[string]string{
-	tokNamespace + " data":              "apk8s:data:Namespace",
-	tokSecret + " sysop-basic-auth":     "apk8s:data:Namespace",
-	tokMiddleware + " sysop-basic-auth": "apk8s:data:Namespace",
-	tokCert + " data-cert":              "apk8s:data:Namespace",
-	tokService + " zookeeper":           "apk8s:data:ZooKeeper",
-	tokService + " zookeeper-headless":  "apk8s:data:ZooKeeper",
-	tokSTS + " zookeeper":               "apk8s:data:ZooKeeper",
-	tokPDB + " zookeeper":               "apk8s:data:ZooKeeper",
-	tokService + " kafka":               "apk8s:data:Kafka",
-	tokService + " kafka-headless":      "apk8s:data:Kafka",
-	tokSTS + " kafka":                   "apk8s:data:Kafka",
-	tokPDB + " kafka":                   "apk8s:data:Kafka",
-	tokPod + " kafka-client-util":       "apk8s:data:Kafka",
-	tokConfigMap + " mqtt":              "apk8s:data:Mosquitto",
-	tokDeploy + " mqtt":                 "apk8s:data:Mosquitto",
-	tokService + " mqtt":                "apk8s:data:Mosquitto",
+	tokNamespace + " data":                  "apk8s:data:Namespace",
+	tokSecret + " sysop-basic-auth":         "apk8s:data:Namespace",
+	tokMiddleware + " sysop-basic-auth":     "apk8s:data:Namespace",
+	tokCert + " data-cert":                  "apk8s:data:Namespace",
+	tokService + " zookeeper":               "apk8s:data:ZooKeeper",
+	tokService + " zookeeper-headless":      "apk8s:data:ZooKeeper",
+	tokSTS + " zookeeper":                   "apk8s:data:ZooKeeper",
+	tokPDB + " zookeeper":                   "apk8s:data:ZooKeeper",
+	tokService + " kafka":                   "apk8s:data:Kafka",
+	tokService + " kafka-headless":          "apk8s:data:Kafka",
+	tokSTS + " kafka":                       "apk8s:data:Kafka",
+	tokPDB + " kafka":                       "apk8s:data:Kafka",
+	tokPod + " kafka-client-util":           "apk8s:data:Kafka",
+	tokConfigMap + " mqtt":                  "apk8s:data:Mosquitto",
+	tokDeploy + " mqtt":                     "apk8s:data:Mosquitto",
+	tokService + " mqtt":                    "apk8s:data:Mosquitto",
+	tokNetPol + " mqtt":                     "apk8s:data:Mosquitto",
+	tokNetPol + " kafka":                    "apk8s:data:Kafka",
+	tokNetPol + " zookeeper":                "apk8s:data:ZooKeeper",
+	tokNetPol + " default-deny-ingress":     "apk8s:data:Namespace",
+	tokNetPol + " acme-http01-solver":       "apk8s:data:Namespace",
+	tokConfigMap + " sysop-basic-auth-salt": "apk8s:data:Namespace",
 }
 
 // TestDataParentsProviderAndOrder: each object is a child of its component,

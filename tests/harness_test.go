@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -104,7 +105,47 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		DependsOn:               rpc.GetDependencies(),
 		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),
 	})
-	return args.Name + "-id", args.Inputs, nil
+	return args.Name + "-id", keptSalt(g.stack, autoNamed(args)), nil
+}
+
+// saltKeeper is the ConfigMap whose annotation the engine keeps as first
+// registered (ignoreChanges): the salt of the basic-auth line.
+const saltKeeper = "sysop-basic-auth-salt"
+
+// keptSalts hold, per stack, the salt the first run of this process drew,
+// as a stack's state would hold the salt of its first `up`. Besides
+// modelling the engine, it keeps the hash the same from run to run, so the
+// tests pay bcrypt once per stack.
+var keptSalts sync.Map // stack -> salt
+
+// keptSalt answers for the salt keeper with the salt kept for stack.
+func keptSalt(stack string, state resource.PropertyMap) resource.PropertyMap {
+	meta, ok := state["metadata"]
+	if !ok || !meta.IsObject() || !meta.ObjectValue()["name"].IsString() || meta.ObjectValue()["name"].StringValue() != saltKeeper {
+		return state
+	}
+	m := state.Mappable()
+	annotations := m["metadata"].(map[string]any)["annotations"].(map[string]any)
+	kept, _ := keptSalts.LoadOrStore(stack, annotations[saltAnnotation])
+	annotations[saltAnnotation] = kept
+	return resource.NewPropertyMapFromMap(m)
+}
+
+const saltAnnotation = "apk8s.dev/bcrypt-salt"
+
+// autoNamed is the state of a Kubernetes object as the provider reports
+// it: an object registered without metadata.name gets "<logical name>-<suffix>",
+// as the provider's auto-naming gives it.
+func autoNamed(args pulumi.MockResourceArgs) resource.PropertyMap {
+	meta, ok := args.Inputs["metadata"]
+	if !strings.HasPrefix(args.TypeToken, "kubernetes:") || !ok || !meta.IsObject() || meta.ObjectValue().HasValue("name") {
+		return args.Inputs
+	}
+	state := args.Inputs.Copy()
+	named := meta.ObjectValue().Copy()
+	named["name"] = resource.NewProperty(args.Name + "-a1b2c3d4")
+	state["metadata"] = resource.NewProperty(named)
+	return state
 }
 
 // Call answers function calls; the program makes none.
@@ -187,9 +228,19 @@ func Default(t testing.TB, name string) string {
 	return ""
 }
 
-// TestPassword is made afresh for every test run, so no password ships in a
-// fixture.
-var TestPassword = "pw-" + randomHex(12)
+// TestPassword and TestMQTTPassword are made afresh for every test run, so
+// no password ships in a fixture.
+var (
+	TestPassword     = "pw-" + randomHex(12)
+	TestMQTTPassword = "mq-" + randomHex(12)
+)
+
+// secretKeys are the config keys the harness sets as secrets, with their
+// values.
+var secretKeys = map[string]string{
+	stacks.Project + ":basicAuthPassword": TestPassword,
+	stacks.Project + ":mqttPassword":      TestMQTTPassword,
+}
 
 // randomHex is n random bytes in hex, for secrets made afresh per test run.
 func randomHex(n int) string {
@@ -207,7 +258,7 @@ type Run struct {
 	// are set as empty strings, Unset removes keys.
 	Set   map[string]string
 	Unset []string
-	// PlainPassword stores the password as plain config instead of a secret.
+	// PlainPassword stores the passwords as plain config instead of secrets.
 	PlainPassword bool
 	// Program replaces stacks.Run (to call stacks.Load alone).
 	Program pulumi.RunFunc
@@ -224,17 +275,20 @@ func (run Run) Do(t testing.TB) (*Graph, error) {
 func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 	t.Helper()
 	cfg := StackConfig(t, run.Stack)
-	pw := stacks.Project + ":basicAuthPassword"
-	cfg[pw] = TestPassword
+	for k, v := range secretKeys {
+		cfg[k] = v
+	}
 	for k, v := range run.Set {
 		cfg[stacks.Project+":"+k] = v
 	}
 	for _, k := range run.Unset {
 		delete(cfg, stacks.Project+":"+k)
 	}
-	var secretKeys []string
-	if _, ok := cfg[pw]; ok && !run.PlainPassword {
-		secretKeys = append(secretKeys, pw)
+	var secrets []string
+	for k := range secretKeys {
+		if _, ok := cfg[k]; ok && !run.PlainPassword {
+			secrets = append(secrets, k)
+		}
 	}
 	program := run.Program
 	if program == nil {
@@ -242,7 +296,7 @@ func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 	}
 	return pulumi.RunErr(program, pulumi.WithMocks(stacks.Project, run.Stack, mocks), func(info *pulumi.RunInfo) {
 		info.Config = cfg
-		info.ConfigSecretKeys = secretKeys
+		info.ConfigSecretKeys = secrets
 	})
 }
 

@@ -1,8 +1,9 @@
 // Package datanamespace is the tenant namespace of the data platform: the
-// Namespace "data", its TLS Certificate "data-cert" and the basic-auth Secret
-// "sysop-basic-auth" that the namespace's ingresses read, in the form the
-// cluster's ingress controller reads it (with Traefik, through the Middleware
-// "sysop-basic-auth").
+// Namespace "data" under the restricted Pod Security Standard, its TLS
+// Certificate "data-cert", the basic-auth Secret "sysop-basic-auth" in the
+// form the cluster's ingress controller reads it (with Traefik, through the
+// Middleware "sysop-basic-auth"), and the NetworkPolicies that concern the
+// whole namespace (default deny, cert-manager's HTTP-01 solver).
 package datanamespace
 
 import (
@@ -10,11 +11,13 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
 	"github.com/apk8s/apk8s-platform/apis/traefikv1alpha1"
 	"github.com/apk8s/apk8s-platform/internal/htpasswd"
+	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
@@ -24,6 +27,23 @@ const (
 	CertificateName = "data-cert"
 	TLSSecretName   = "data-production-tls"
 	BasicAuthName   = "sysop-basic-auth"
+
+	// SaltName is the ConfigMap that keeps the bcrypt salt of the basic-auth
+	// line, under SaltAnnotation.
+	SaltName       = BasicAuthName + "-salt"
+	SaltAnnotation = "apk8s.dev/bcrypt-salt"
+	// SolverPolicyName admits the ingress controller to cert-manager's
+	// HTTP-01 solver pods.
+	SolverPolicyName = "acme-http01-solver"
+)
+
+// cert-manager's HTTP-01 solver: the label its solver pods carry and the
+// port they serve the challenge on. The pods run in the Certificate's
+// namespace and the ingress controller forwards the ACME server's request
+// to them.
+var (
+	SolverLabels = map[string]string{"acme.cert-manager.io/http01-solver": "true"}
+	SolverPort   = workload.Port{Name: "http", Port: 8089}
 )
 
 // BasicAuthForm is how the cluster's ingress controller reads the htpasswd
@@ -71,13 +91,15 @@ type Args struct {
 	// password must be a secret output.
 	BasicAuthUser     string
 	BasicAuthPassword pulumi.StringOutput
-	// HashScope varies the bcrypt salt between stacks (the stack's name).
-	HashScope string
 	// BasicAuth is the form the ingress controller reads.
 	BasicAuth BasicAuthForm
 	// MiddlewareCRDs is the release that installs the traefik.io CRDs, when
 	// this program installs Traefik: the Middleware waits for it.
 	MiddlewareCRDs pulumi.Resource
+	// IngressNamespace is where the ingress controller runs, which reaches
+	// the HTTP-01 solver; "" admits every namespace (a controller of the
+	// cluster's own, in a namespace this program does not know).
+	IngressNamespace string
 }
 
 // DataNamespace is the namespace component.
@@ -88,6 +110,9 @@ type DataNamespace struct {
 	Certificate *kube.Resource // nil when switched off
 	BasicAuth   *kube.Resource
 	Middleware  *kube.Resource // nil unless the form asks for it
+	Salt        *kube.Resource
+	DenyIngress *kube.Resource
+	Solver      *kube.Resource
 
 	// Name is the namespace's name.
 	Name pulumi.StringOutput `pulumi:"name"`
@@ -103,7 +128,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	c := kube.NewChildren(ctx, d, kube.Namespace{})
-	d.Namespace = c.Add(name, kube.Args{Object: kube.NamespaceObject(Name)})
+	d.Namespace = c.Add(name, kube.Args{Object: namespace()})
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -115,12 +140,26 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		d.Certificate = in.Add(CertificateName, kube.Args{Object: certificate(args.Domain, args.IssuerName)}, after...)
 	}
-	d.BasicAuth = in.Add(BasicAuthName, kube.Args{
-		Object: basicAuth(),
-		Fields: pulumi.Map{"stringData": pulumi.ToSecret(pulumi.StringMap{
-			args.BasicAuth.Key: htpasswdLine(args.BasicAuthUser, args.BasicAuthPassword, args.HashScope),
-		})},
-	})
+	d.DenyIngress = in.Add(workload.DenyIngressName, kube.Args{Object: workload.DenyIngress(Name)})
+	d.Solver = in.Add(SolverPolicyName, kube.Args{Object: solverPolicy(args.IngressNamespace)})
+	salt, err := htpasswd.NewSalt()
+	if err != nil {
+		return nil, err
+	}
+	// The salt is drawn afresh on every run, and the engine keeps the
+	// first one: the annotation's changes are ignored, so the state (and
+	// the cluster) hold the salt of the first `up`, and the line below is
+	// the same on every run until the password changes.
+	d.Salt = in.Add(SaltName, kube.Args{Object: saltKeeper(salt)},
+		pulumi.IgnoreChanges([]string{"metadata.annotations"}))
+	if d.Salt != nil {
+		d.BasicAuth = in.Add(BasicAuthName, kube.Args{
+			Object: basicAuth(),
+			Fields: pulumi.Map{"stringData": pulumi.ToSecret(pulumi.StringMap{
+				args.BasicAuth.Key: htpasswdLine(args.BasicAuthUser, args.BasicAuthPassword, keptSalt(d.Salt)),
+			})},
+		})
+	}
 	if args.BasicAuth.Middleware {
 		var after []pulumi.ResourceOption
 		if args.MiddlewareCRDs != nil {
@@ -154,6 +193,51 @@ func certificate(domain, issuer string) *certmanagerv1.Certificate {
 	}
 }
 
+// namespace is the Namespace "data", enforcing the restricted Pod Security
+// Standard: a pod that runs as root, keeps a capability or may escalate its
+// privileges is refused.
+func namespace() *corev1.Namespace {
+	ns := kube.NamespaceObject(Name)
+	ns.Labels = workload.PodSecurityLabels()
+	return ns
+}
+
+// solverPolicy admits the ingress controller in ingressNamespace ("" =
+// any namespace) to the HTTP-01 solver pods, so that data-cert can be
+// issued behind the namespace's default deny. The solver serves only the
+// challenge token, which the ACME server fetches from the internet anyway.
+func solverPolicy(ingressNamespace string) *networkingv1.NetworkPolicy {
+	from := workload.Cluster()
+	if ingressNamespace != "" {
+		from = workload.Namespace(ingressNamespace)
+	}
+	return workload.Policy(Name, SolverPolicyName, SolverLabels,
+		workload.Ingress{Ports: []workload.Port{SolverPort}, From: []workload.Peer{from}})
+}
+
+// saltKeeper is the ConfigMap that carries the basic-auth salt in the
+// state from one run to the next. The salt is no secret: every bcrypt line
+// shows its own.
+func saltKeeper(salt string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: SaltName, Namespace: Name,
+			Annotations: map[string]string{SaltAnnotation: salt}},
+	}
+}
+
+// keptSalt is the salt the keeper holds in the state.
+func keptSalt(keeper *kube.Resource) pulumi.StringOutput {
+	return keeper.Metadata.ApplyT(func(m map[string]any) (string, error) {
+		annotations, _ := m["annotations"].(map[string]any)
+		salt, ok := annotations[SaltAnnotation].(string)
+		if !ok {
+			return "", fmt.Errorf("%s: the ConfigMap %s has lost its annotation %s; delete it to draw a new salt", BasicAuthName, SaltName, SaltAnnotation)
+		}
+		return salt, nil
+	}).(pulumi.StringOutput)
+}
+
 // basicAuth is the Secret without its data, which comes as a Pulumi secret.
 func basicAuth() *corev1.Secret {
 	return &corev1.Secret{
@@ -178,9 +262,9 @@ func basicAuthMiddleware() *traefikv1alpha1.Middleware {
 
 // htpasswdLine hashes inside an apply, so the password never leaves the
 // secret output and the line is a secret too.
-func htpasswdLine(user string, password pulumi.StringOutput, scope string) pulumi.StringOutput {
-	return pulumi.ToSecret(password.ApplyT(func(p string) (string, error) {
-		line, err := htpasswd.Line(user, p, scope)
+func htpasswdLine(user string, password, salt pulumi.StringOutput) pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.All(password, salt).ApplyT(func(in []any) (string, error) {
+		line, err := htpasswd.Line(user, in[0].(string), in[1].(string))
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", BasicAuthName, err)
 		}

@@ -8,8 +8,8 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -27,14 +27,20 @@ const (
 	ContainerName = "kafka-broker"
 	ClaimName     = "datadir"
 	dataDir       = "/opt/kafka/data"
+	// logDir is where kafka-run-class writes the JVM's GC log and the
+	// tools their logs (LOG_DIR): a scratch directory under the read-only
+	// root.
+	logDir = "/var/log/kafka"
 )
 
-// Ports of a broker: the book's listener (Service port "broker", container
-// port "kafka") and JMX.
-var (
-	Broker = workload.Port{Name: "kafka", Port: 9092, ServicePortName: "broker"}
-	JMX    = workload.Port{Name: "jmx", Port: 5555}
-)
+// Broker is the book's listener (Service port "broker", container port
+// "kafka"). The book's JMX port is gone: remote JMX without authentication
+// lets any client run code through MBeans, and the exporter reads the
+// metrics through the Kafka protocol instead.
+var Broker = workload.Port{Name: "kafka", Port: 9092, ServicePortName: "broker"}
+
+// User is the Confluent image's appuser.
+const User = 1000
 
 // Labels select the brokers.
 var Labels = map[string]string{"app": Name}
@@ -47,7 +53,25 @@ type Config struct {
 	MemoryLimit          resource.Quantity
 	StorageSize          resource.Quantity
 	StorageClass         string // "" takes the cluster's default class
-	OffsetsTopicReplicas int32
+	OffsetsTopicReplicas int32  // 0 = Replication(Replicas)
+}
+
+// Replication is the replication factor of the internal topics (consumer
+// offsets, transaction state) on brokers brokers: three copies, or one per
+// broker on a smaller cluster.
+func Replication(brokers int32) int32 { return min(3, brokers) }
+
+// MinInSync is the min.insync.replicas for topics of replication factor
+// rf: writes with acks=all go on while one replica is down, and need two
+// copies where there are three.
+func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
+
+// replication is the factor the internal topics get under c.
+func (c Config) replication() int32 {
+	if c.OffsetsTopicReplicas > 0 {
+		return c.OffsetsTopicReplicas
+	}
+	return Replication(c.Replicas)
 }
 
 // Args are the inputs of the component.
@@ -57,8 +81,14 @@ type Args struct {
 	ZooKeeper string
 	// After are resources the brokers wait for: the ensemble, and the
 	// StorageClass of their claims when this program creates it.
-	After  []pulumi.Resource
-	Config Config
+	After []pulumi.Resource
+	// GrowClaims patches the brokers' claims to the configured size
+	// (workload.App.Durable); off when the stack renders manifests.
+	GrowClaims bool
+	// Clients may connect to the brokers besides the brokers themselves
+	// and the client pod (the exporter).
+	Clients []workload.Peer
+	Config  Config
 }
 
 // Kafka is the cluster component.
@@ -72,6 +102,7 @@ type Kafka struct {
 	ServiceAccount  *kube.Resource // the brokers'
 	ClientAccount   *kube.Resource
 	ClientPod       *kube.Resource
+	Policy          *kube.Resource
 
 	// Bootstrap is the address clients in the namespace start from.
 	Bootstrap pulumi.StringOutput `pulumi:"bootstrap"`
@@ -89,9 +120,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
 	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
-	k.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.ZooKeeper, args.Config)},
+	k.StatefulSet = brokers.Durable(c, name, statefulSet(ns, args.ZooKeeper, args.Config), args.GrowClaims,
 		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService, k.ServiceAccount}, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
+	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})
 	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)},
 		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
@@ -104,12 +136,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // brokerApp is the brokers' StatefulSet and what selects them.
 func brokerApp(ns string) workload.App {
-	return workload.App{Name: Name, Namespace: ns, Labels: Labels}
+	return workload.App{Name: Name, Namespace: ns, Labels: Labels, User: User}
 }
+
+// ClientLabels select the client pod.
+var ClientLabels = map[string]string{"app": ClientPodName}
 
 // clientApp is the client pod, which no Service selects.
 func clientApp(ns string) workload.App {
-	return workload.App{Name: ClientPodName, Namespace: ns, Labels: map[string]string{"app": ClientPodName}}
+	return workload.App{Name: ClientPodName, Namespace: ns, Labels: ClientLabels, User: User}
+}
+
+// policy admits the brokers (replication), the client pod and clients to
+// the listener; nothing else reaches a broker.
+func policy(ns string, clients []workload.Peer) *networkingv1.NetworkPolicy {
+	from := append([]workload.Peer{workload.Pods(Labels), workload.Pods(ClientLabels)}, clients...)
+	return brokerApp(ns).Policy(workload.Ingress{Ports: []workload.Port{Broker}, From: from})
 }
 
 // BrokerHost is the name the broker in pod advertises to clients: the
@@ -128,8 +170,11 @@ export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://%s:%d
 exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 }
 
-func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
-	broker := corev1.Container{
+func statefulSet(ns, zookeeper string, c Config) workload.Set {
+	rf := c.replication()
+	isr := fmt.Sprint(MinInSync(rf))
+	app := brokerApp(ns)
+	spec := app.PodSpec(corev1.Container{
 		Name:    ContainerName,
 		Image:   c.Image,
 		Command: []string{"sh", "-exc", startCommand(ns)},
@@ -138,10 +183,15 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 			{Name: "KAFKA_HEAP_OPTS", Value: workload.HeapOpts(c.Heap)},
 			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
 			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
-			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(c.OffsetsTopicReplicas)},
-			{Name: "KAFKA_JMX_PORT", Value: fmt.Sprint(JMX.Port)},
+			// Kafka creates its internal topics once, with the values
+			// of that moment (docs/data-services.md, "Replication").
+			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
+			{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
+			{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
+			{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
+			{Name: "LOG_DIR", Value: logDir},
 		},
-		Ports: workload.ContainerPorts(Broker, JMX),
+		Ports: workload.ContainerPorts(Broker),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: c.MemoryLimit},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
@@ -155,45 +205,44 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 			InitialDelaySeconds: 60, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dataDir}},
-	}
-	app := brokerApp(ns)
-	spec := app.PodSpec(broker)
+	})
 	spec.TerminationGracePeriodSeconds = ptr.To(int64(60))
-	// The Confluent image runs as appuser (uid 1000): the claim must be its.
-	spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: ptr.To(int64(1000))}
-	return &appsv1.StatefulSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: app.Meta(Name),
-		Spec: appsv1.StatefulSetSpec{
-			Replicas:             &c.Replicas,
-			ServiceName:          HeadlessName,
-			PodManagementPolicy:  appsv1.OrderedReadyPodManagement,
-			RevisionHistoryLimit: ptr.To(int32(1)),
-			Selector:             &metav1.LabelSelector{MatchLabels: Labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
-				Spec:       spec,
-			},
-			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{workload.Claim(ClaimName, c.StorageSize, c.StorageClass)},
-			PersistentVolumeClaimRetentionPolicy: workload.DeleteWithSet(),
-		},
+	// The root file system is read-only. The Confluent entrypoint writes
+	// kafka.properties and the log4j files into /etc/kafka beside the
+	// image's own, the JVM its GC log to /var/log/kafka and perf data to
+	// /tmp. (Read from the image's scripts, not tried on a cluster here.)
+	broker := &spec.Containers[0]
+	workload.WritableCopy(&spec, broker, "etc-kafka", "/etc/kafka")
+	workload.Scratch(&spec, broker, "log", logDir)
+	workload.Scratch(&spec, broker, "tmp", "/tmp")
+	return workload.Set{
+		Replicas:    c.Replicas,
+		ServiceName: HeadlessName,
+		Pod:         spec,
+		Claim:       workload.Claim(ClaimName, c.StorageSize, c.StorageClass),
 	}
 }
 
 // clientPod idles so that users can exec the console tools in it.
 func clientPod(ns, image string) *corev1.Pod {
 	app := clientApp(ns)
+	spec := app.PodSpec(corev1.Container{
+		Name:    Name,
+		Image:   image,
+		Command: []string{"sh", "-c", "exec tail -f /dev/null"},
+		Env:     []corev1.EnvVar{{Name: "LOG_DIR", Value: logDir}},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+		},
+	})
+	// The console tools write their logs and the JVM's perf data; users
+	// work in /tmp.
+	workload.Scratch(&spec, &spec.Containers[0], "log", logDir)
+	workload.Scratch(&spec, &spec.Containers[0], "tmp", "/tmp")
 	return &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: app.Meta(ClientPodName),
-		Spec: app.PodSpec(corev1.Container{
-			Name:    Name,
-			Image:   image,
-			Command: []string{"sh", "-c", "exec tail -f /dev/null"},
-			Resources: corev1.ResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
-				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
-			},
-		}),
+		Spec:       spec,
 	}
 }

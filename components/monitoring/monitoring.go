@@ -8,8 +8,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/apk8s/apk8s-platform/providers/kube"
+	"github.com/apk8s/apk8s-platform/providers/random"
 )
 
 // Names users and other add-ons rely on.
@@ -22,6 +24,13 @@ const (
 	// RetentionSize caps the Prometheus data, which lives on the node's
 	// disk (an emptyDir, as in the book's kube-prometheus).
 	RetentionSize = "5GB"
+
+	// GrafanaAdminSecret holds Grafana's admin login under the keys the
+	// chart reads; GrafanaAdminUser is its user.
+	GrafanaAdminSecret = "grafana-admin"
+	GrafanaAdminUser   = "admin"
+	grafanaUserKey     = "admin-user"
+	grafanaPasswordKey = "admin-password"
 )
 
 // Config is the validated shape of the add-on.
@@ -41,12 +50,18 @@ type Monitoring struct {
 	pulumi.ResourceState
 
 	Namespace *kube.Resource
+	// AdminPassword is Grafana's generated admin password, kept secret in
+	// the state; AdminSecret hands it to the chart.
+	AdminPassword *random.RandomPassword
+	AdminSecret   *kube.Resource
 	// Release brings the Prometheus Operator's CRDs: ServiceMonitors and
 	// PodMonitors wait for it.
 	Release *kube.Release
 
 	// Prometheus is the in-cluster address of the Prometheus API.
 	Prometheus pulumi.StringOutput `pulumi:"prometheus"`
+	// GrafanaPassword is Grafana's admin password, a secret.
+	GrafanaPassword pulumi.StringOutput `pulumi:"grafanaPassword"`
 }
 
 // New installs the stack.
@@ -57,6 +72,21 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	m.Namespace = ns
+	// The chart's default admin password is public; this one is drawn
+	// once and kept in the state.
+	m.AdminPassword, err = random.NewRandomPassword(ctx, name+"-grafana-admin", &random.RandomPasswordArgs{
+		Length: pulumi.Int(32), Special: pulumi.Bool(false),
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, err
+	}
+	m.AdminSecret = in.Add(GrafanaAdminSecret, kube.Args{
+		Object: adminSecret(),
+		Fields: pulumi.Map{"stringData": pulumi.ToSecret(pulumi.StringMap{
+			grafanaUserKey:     pulumi.String(GrafanaAdminUser),
+			grafanaPasswordKey: m.AdminPassword.Result,
+		})},
+	})
 	m.Release = in.Release(name, kube.ReleaseArgs{
 		Name:        ReleaseName,
 		Chart:       Chart,
@@ -66,12 +96,23 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Timeout:     900,
 		WaitForJobs: true,
 		MaxHistory:  5,
-	})
+	}, pulumi.DependsOn([]pulumi.Resource{m.AdminSecret}))
 	if err := in.Err(); err != nil {
 		return nil, err
 	}
 	m.Prometheus = pulumi.Sprintf("http://%s-prometheus.%s.svc:9090", ReleaseName, Namespace)
-	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"prometheus": m.Prometheus})
+	m.GrafanaPassword = pulumi.ToSecret(m.AdminPassword.Result).(pulumi.StringOutput)
+	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"prometheus": m.Prometheus, "grafanaPassword": m.GrafanaPassword})
+}
+
+// adminSecret is Grafana's admin login without its data, which comes as a
+// Pulumi secret.
+func adminSecret() *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: GrafanaAdminSecret, Namespace: Namespace},
+		Type:       corev1.SecretTypeOpaque,
+	}
 }
 
 // Values is the subset of the chart's values this program sets.
@@ -79,7 +120,7 @@ type Values struct {
 	CRDs               kube.Toggle  `json:"crds"`
 	Prometheus         Prometheus   `json:"prometheus"`
 	Alertmanager       Alertmanager `json:"alertmanager"`
-	Grafana            Sized        `json:"grafana"`
+	Grafana            Grafana      `json:"grafana"`
 	PrometheusOperator Sized        `json:"prometheusOperator"`
 	KubeStateMetrics   kube.Toggle  `json:"kubeStateMetrics"`
 	NodeExporter       kube.Toggle  `json:"nodeExporter"`
@@ -90,6 +131,20 @@ type Values struct {
 	KubeScheduler         kube.Toggle `json:"kubeScheduler"`
 	KubeEtcd              kube.Toggle `json:"kubeEtcd"`
 	KubeProxy             kube.Toggle `json:"kubeProxy"`
+}
+
+// Grafana is sized, and reads its admin login from a Secret instead of
+// the chart's default password.
+type Grafana struct {
+	Resources corev1.ResourceRequirements `json:"resources"`
+	Admin     GrafanaAdmin                `json:"admin"`
+}
+
+// GrafanaAdmin names the Secret and its keys.
+type GrafanaAdmin struct {
+	ExistingSecret string `json:"existingSecret"`
+	UserKey        string `json:"userKey"`
+	PasswordKey    string `json:"passwordKey"`
 }
 
 // Sized sets a component's resources.
@@ -134,8 +189,11 @@ func ChartValues(c Config) Values {
 			RetentionSize: RetentionSize,
 			Resources:     sized("200m", "512Mi", "2Gi"),
 		}},
-		Alertmanager:          Alertmanager{AlertmanagerSpec: Sized{Resources: sized("10m", "32Mi", "128Mi")}},
-		Grafana:               Sized{Resources: sized("50m", "128Mi", "512Mi")},
+		Alertmanager: Alertmanager{AlertmanagerSpec: Sized{Resources: sized("10m", "32Mi", "128Mi")}},
+		Grafana: Grafana{
+			Resources: sized("50m", "128Mi", "512Mi"),
+			Admin:     GrafanaAdmin{ExistingSecret: GrafanaAdminSecret, UserKey: grafanaUserKey, PasswordKey: grafanaPasswordKey},
+		},
 		PrometheusOperator:    Sized{Resources: sized("50m", "64Mi", "256Mi")},
 		KubeStateMetrics:      kube.Toggle{Enabled: true},
 		NodeExporter:          kube.Toggle{Enabled: true},

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
 	"github.com/apk8s/apk8s-platform/apis/monitoringv1"
 	"github.com/apk8s/apk8s-platform/internal/workload"
@@ -59,9 +58,11 @@ type ScrapeArgs struct {
 	Kafka pulumi.Resource
 	// CRDs is the release that brings the monitor CRDs, when this program
 	// installs it; the monitors wait for it.
-	CRDs    pulumi.Resource
-	Targets Targets
-	Config  ScrapeConfig
+	CRDs pulumi.Resource
+	// Scrapers may reach the exporter's metrics port (Prometheus).
+	Scrapers []workload.Peer
+	Targets  Targets
+	Config   ScrapeConfig
 }
 
 // Scrape is the component that makes Prometheus scrape the data namespace:
@@ -73,6 +74,7 @@ type Scrape struct {
 	Exporter         *kube.Resource
 	ExporterAccount  *kube.Resource
 	ExporterService  *kube.Resource
+	ExporterPolicy   *kube.Resource
 	KafkaMonitor     *kube.Resource
 	ZooKeeperMonitor *kube.Resource
 }
@@ -97,6 +99,8 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 	s.ExporterService = c.Add(ExporterName, kube.Args{Object: ExporterService(ns)})
 	s.Exporter = c.Add(ExporterName, kube.Args{Object: Exporter(ns, args.Targets.KafkaBootstrap, args.Config)},
 		append(afterKafka, pulumi.DependsOn([]pulumi.Resource{s.ExporterAccount}))...)
+	s.ExporterPolicy = c.Add(ExporterName, kube.Args{Object: exporterApp(ns).Policy(
+		workload.Ingress{Ports: []workload.Port{ExporterMetrics}, From: args.Scrapers})})
 	s.KafkaMonitor = c.Add(ExporterName, kube.Args{Object: KafkaMonitor(ns)}, afterCRDs...)
 	s.ZooKeeperMonitor = c.Add(args.Targets.ZooKeeperName, kube.Args{Object: ZooKeeperMonitor(ns, args.Targets)}, afterCRDs...)
 	if err := c.Err(); err != nil {
@@ -107,13 +111,16 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 
 // exporterApp is the exporter's Deployment and what selects its pod.
 func exporterApp(ns string) workload.App {
-	return workload.App{Name: ExporterName, Namespace: ns, Labels: ExporterLabels}
+	return workload.App{Name: ExporterName, Namespace: ns, Labels: ExporterLabels, User: nobody}
 }
+
+// nobody is the exporter's user: the image is a static binary that runs
+// as any uid.
+const nobody = 65534
 
 // Exporter is the Kafka exporter, a read-only client of the brokers at
 // bootstrap.
 func Exporter(ns, bootstrap string, c ScrapeConfig) *appsv1.Deployment {
-	nobody := int64(65534)
 	app := exporterApp(ns)
 	spec := app.PodSpec(corev1.Container{
 		Name:  ExporterName,
@@ -129,13 +136,7 @@ func Exporter(ns, bootstrap string, c ScrapeConfig) *appsv1.Deployment {
 		},
 		ReadinessProbe: tcpProbe(10),
 		LivenessProbe:  tcpProbe(30),
-		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptr.To(false),
-			ReadOnlyRootFilesystem:   ptr.To(true),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		},
 	})
-	spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: &nobody}
 	return app.Deployment(spec, nil)
 }
 

@@ -9,12 +9,10 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
 	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
@@ -29,15 +27,18 @@ const (
 	dataDir      = "/data"
 )
 
-// Ports of a member. Client, Server and Election are the book's; Admin serves
-// the readiness check and Metrics the Prometheus endpoint of ZooKeeper 3.6+.
+// Ports of a member. Client, Server and Election are the book's; Metrics is
+// the Prometheus endpoint of ZooKeeper 3.6+. The AdminServer (8080, an
+// unauthenticated HTTP API) is off.
 var (
 	Client   = workload.Port{Name: "client", Port: 2181}
 	Server   = workload.Port{Name: "server", Port: 2888}
 	Election = workload.Port{Name: "election", Port: 3888}
-	Admin    = workload.Port{Name: "admin", Port: 8080}
 	Metrics  = workload.Port{Name: "metrics", Port: 7000}
 )
+
+// User is the image's zookeeper user.
+const User = 1000
 
 // Labels select the ensemble's pods.
 var Labels = map[string]string{"app": Name}
@@ -55,10 +56,18 @@ type Config struct {
 // Args are the inputs of the component.
 type Args struct {
 	Namespace kube.Namespace
+	// Clients may connect to the client port (the brokers); Scrapers to the
+	// metrics port. Members reach each other on the quorum ports; nothing
+	// else reaches a member.
+	Clients  []workload.Peer
+	Scrapers []workload.Peer
 	// After are resources the members wait for: the StorageClass of their
 	// claims when this program creates it.
-	After  []pulumi.Resource
-	Config Config
+	After []pulumi.Resource
+	// GrowClaims patches the members' claims to the configured size
+	// (workload.App.Durable); off when the stack renders manifests.
+	GrowClaims bool
+	Config     Config
 }
 
 // ZooKeeper is the ensemble component.
@@ -70,6 +79,7 @@ type ZooKeeper struct {
 	StatefulSet     *kube.Resource
 	Budget          *kube.Resource
 	ServiceAccount  *kube.Resource
+	Policy          *kube.Resource
 
 	// Connect is the connection string clients use ("zookeeper-headless:2181").
 	Connect pulumi.StringOutput `pulumi:"connect"`
@@ -90,9 +100,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	zk.ServiceAccount = c.Add(name, kube.Args{Object: members.ServiceAccount()})
 	zk.Service = c.Add(name, kube.Args{Object: members.Service(Client)})
 	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: members.HeadlessService(HeadlessName, Client, Election, Server)})
-	zk.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.Config)},
+	zk.StatefulSet = members.Durable(c, name, statefulSet(ns, args.Config), args.GrowClaims,
 		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService, zk.ServiceAccount}, args.After...)))
-	zk.Budget = c.Add(name, kube.Args{Object: members.Budget(1)})
+	zk.Budget = c.Add(name, kube.Args{Object: members.Budget(workload.QuorumTolerance(args.Config.Replicas))})
+	zk.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients, args.Scrapers)})
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -102,7 +113,18 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // app is the ensemble's StatefulSet and what selects its members.
 func app(ns string) workload.App {
-	return workload.App{Name: Name, Namespace: ns, Labels: Labels}
+	return workload.App{Name: Name, Namespace: ns, Labels: Labels, User: User}
+}
+
+// policy admits clients to the client port, the members to each other's
+// quorum ports and scrapers to the metrics port.
+func policy(ns string, clients, scrapers []workload.Peer) *networkingv1.NetworkPolicy {
+	members := app(ns)
+	return members.Policy(
+		workload.Ingress{Ports: []workload.Port{Client}, From: clients},
+		workload.Ingress{Ports: []workload.Port{Server, Election}, From: []workload.Peer{workload.Pods(Labels)}},
+		workload.Ingress{Ports: []workload.Port{Metrics}, From: scrapers},
+	)
 }
 
 // MemberHost is the stable DNS name of member i (0-based pod ordinal).
@@ -125,8 +147,14 @@ func Servers(ns string, replicas int32) string {
 const startCommand = `export ZOO_MY_ID=$((${HOSTNAME##*-} + 1))
 exec /docker-entrypoint.sh zkServer.sh start-foreground`
 
-func statefulSet(ns string, c Config) *appsv1.StatefulSet {
-	uid := int64(1000)
+// readyCommand asks the member "ruok" on its client port with bash's own
+// /dev/tcp (no nc needed in the image). A running member answers "imok"
+// whether or not it has a quorum yet, so every member turns ready on its
+// own and none waits for another; the AdminServer the probe used before is
+// off.
+var readyCommand = fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && printf ruok >&3 && read -r -t 3 answer <&3; [ "$answer" = imok ]`, Client.Port)
+
+func statefulSet(ns string, c Config) workload.Set {
 	extra := []string{
 		"quorumListenOnAllIPs=true",
 		"minSessionTimeout=4000",
@@ -143,29 +171,28 @@ func statefulSet(ns string, c Config) *appsv1.StatefulSet {
 		{Name: "ZOO_INIT_LIMIT", Value: "5"},
 		{Name: "ZOO_SYNC_LIMIT", Value: "10"},
 		{Name: "ZOO_MAX_CLIENT_CNXNS", Value: "60"},
+		// Old snapshots and transaction logs are purged every day, the
+		// newest three kept: without it the volume fills up.
 		{Name: "ZOO_AUTOPURGE_SNAPRETAINCOUNT", Value: "3"},
-		{Name: "ZOO_AUTOPURGE_PURGEINTERVAL", Value: "0"},
-		{Name: "ZOO_ADMINSERVER_ENABLED", Value: "true"},
+		{Name: "ZOO_AUTOPURGE_PURGEINTERVAL", Value: "24"},
+		{Name: "ZOO_ADMINSERVER_ENABLED", Value: "false"},
 		{Name: "ZOO_4LW_COMMANDS_WHITELIST", Value: "srvr,mntr,ruok"},
 		{Name: "ZOO_CFG_EXTRA", Value: strings.Join(extra, " ")},
 		{Name: "JVMFLAGS", Value: workload.HeapOpts(c.Heap)},
 	}
-	member := corev1.Container{
+	members := app(ns)
+	spec := members.PodSpec(corev1.Container{
 		Name:    Name,
 		Image:   c.Image,
 		Command: []string{"/bin/bash", "-ec", startCommand},
 		Env:     env,
-		Ports:   workload.ContainerPorts(Client, Server, Election, Admin, Metrics),
+		Ports:   workload.ContainerPorts(Client, Server, Election, Metrics),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: c.MemoryLimit},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
 		},
-		// "ruok" answers without a quorum, so a member turns
-		// ready on its own and no member waits for another.
 		ReadinessProbe: &corev1.Probe{
-			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-				Path: "/commands/ruok", Port: intstr.FromString(Admin.Name),
-			}},
+			ProbeHandler:        corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/bash", "-c", readyCommand}}},
 			InitialDelaySeconds: 10, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
 		},
 		LivenessProbe: &corev1.Probe{
@@ -175,25 +202,20 @@ func statefulSet(ns string, c Config) *appsv1.StatefulSet {
 			InitialDelaySeconds: 20, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: dataVolume, MountPath: dataDir}},
-	}
-	members := app(ns)
-	spec := members.PodSpec(member)
-	spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid, FSGroup: &uid}
-	return &appsv1.StatefulSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: members.Meta(Name),
-		Spec: appsv1.StatefulSetSpec{
-			Replicas:             &c.Replicas,
-			ServiceName:          HeadlessName,
-			PodManagementPolicy:  appsv1.ParallelPodManagement,
-			RevisionHistoryLimit: ptr.To(int32(1)),
-			Selector:             &metav1.LabelSelector{MatchLabels: Labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: Labels},
-				Spec:       spec,
-			},
-			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{workload.Claim(dataVolume, c.StorageSize, c.StorageClass)},
-			PersistentVolumeClaimRetentionPolicy: workload.DeleteWithSet(),
-		},
+	})
+	// The root file system is read-only. The entrypoint writes zoo.cfg
+	// next to the image's logging config in /conf, the JVM its perf data
+	// to /tmp and zkServer.sh may create /logs. (What the image writes is
+	// read from its entrypoint and scripts, not tried on a cluster here.)
+	member := &spec.Containers[0]
+	workload.WritableCopy(&spec, member, "conf", "/conf")
+	workload.Scratch(&spec, member, "logs", "/logs")
+	workload.Scratch(&spec, member, "tmp", "/tmp")
+	return workload.Set{
+		Replicas:    c.Replicas,
+		ServiceName: HeadlessName,
+		Parallel:    true,
+		Pod:         spec,
+		Claim:       workload.Claim(dataVolume, c.StorageSize, c.StorageClass),
 	}
 }

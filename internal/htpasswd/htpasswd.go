@@ -4,17 +4,19 @@
 //
 // bcrypt draws a fresh random salt for every hash, so a program that hashed
 // the password on each `pulumi up` would change the Secret every time: a
-// perpetual diff and a needless rollout. Here the salt is derived from the
-// password and a scope (stack and user) with HMAC-SHA256, so the same inputs
-// give the same line, while equal passwords in other stacks or for other users
-// still hash differently. golang.org/x/crypto/bcrypt takes no salt, so the
-// hash is computed here from its definition on top of the Blowfish key
-// schedule of golang.org/x/crypto/blowfish; the tests check every line against
+// perpetual diff and a needless rollout. Here the caller gives the salt: a
+// random one (NewSalt) that it keeps from one deployment to the next, so the
+// same password gives the same line. The salt must not be derivable from the
+// password: a salt computed from it lets whoever reads the line test a
+// guess with that cheap computation and skip bcrypt's work.
+// golang.org/x/crypto/bcrypt takes no salt, so the hash is computed here from
+// its definition on top of the Blowfish key schedule of
+// golang.org/x/crypto/blowfish; the tests check every line against
 // golang.org/x/crypto/bcrypt.
 package htpasswd
 
 import (
-	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -39,13 +41,27 @@ var bcryptBase64 = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
 // key expansions once, not on every run.
 var lines sync.Map // [sha256.Size]byte -> string
 
-// Line is "user:<bcrypt hash of password>" with a salt derived from scope.
-func Line(user, password, scope string) (string, error) {
-	key := sha256.Sum256([]byte(user + "\x00" + password + "\x00" + scope))
+// SaltLength is the length of an encoded salt (16 bytes in bcrypt's
+// base64).
+const SaltLength = 22
+
+// NewSalt is a random bcrypt salt in the encoded form Line takes.
+func NewSalt() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return bcryptBase64.EncodeToString(b), nil
+}
+
+// Line is "user:<bcrypt hash of password>" with salt, an encoded salt as
+// NewSalt makes.
+func Line(user, password, salt string) (string, error) {
+	key := sha256.Sum256([]byte(user + "\x00" + password + "\x00" + salt))
 	if l, ok := lines.Load(key); ok {
 		return l.(string), nil
 	}
-	l, err := line(user, password, scope)
+	l, err := line(user, password, salt)
 	if err == nil {
 		lines.Store(key, l)
 	}
@@ -53,16 +69,18 @@ func Line(user, password, scope string) (string, error) {
 }
 
 // line computes what Line returns.
-func line(user, password, scope string) (string, error) {
+func line(user, password, salt string) (string, error) {
 	if user == "" || strings.ContainsAny(user, ":\n\r") {
 		return "", fmt.Errorf("htpasswd user %q: must be non-empty without ':' or line breaks", user)
 	}
 	if len(password) > maxPassword {
 		return "", fmt.Errorf("htpasswd password: bcrypt reads at most %d bytes", maxPassword)
 	}
-	mac := hmac.New(sha256.New, []byte(password))
-	mac.Write([]byte(scope + "\x00" + user))
-	hash, err := Hash(password, mac.Sum(nil)[:16], Cost)
+	raw, err := bcryptBase64.DecodeString(salt)
+	if err != nil || len(salt) != SaltLength {
+		return "", fmt.Errorf("htpasswd salt: must be %d characters of bcrypt's base64", SaltLength)
+	}
+	hash, err := Hash(password, raw, Cost)
 	if err != nil {
 		return "", err
 	}

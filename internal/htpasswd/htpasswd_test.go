@@ -10,27 +10,33 @@ import (
 )
 
 func TestLineVerifiesWithBcrypt(t *testing.T) {
+	salt := func() string {
+		s, err := NewSalt()
+		require.NoError(t, err)
+		require.Len(t, s, SaltLength)
+		return s
+	}
 	tests := []struct {
-		name, user, password, scope string
+		name, user, password, salt string
 	}{
-		{"book user", "sysop", "correct horse battery", "dev3"},
-		{"other stack", "sysop", "correct horse battery", "local"},
-		{"unicode password", "ops", "pässwörd-✓", "dev3"},
-		{"72 bytes", "sysop", strings.Repeat("x", 72), "dev3"},
+		{"book user", "sysop", "correct horse battery", salt()},
+		{"same password, other salt", "sysop", "correct horse battery", salt()},
+		{"unicode password", "ops", "pässwörd-✓", salt()},
+		{"72 bytes", "sysop", strings.Repeat("x", 72), salt()},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Line(tt.user, tt.password, tt.scope)
+			got, err := Line(tt.user, tt.password, tt.salt)
 			require.NoError(t, err)
 			user, hash, ok := strings.Cut(got, ":")
 			require.True(t, ok)
 			assert.Equal(t, tt.user, user)
-			assert.True(t, strings.HasPrefix(hash, "$2y$10$"), hash)
+			assert.True(t, strings.HasPrefix(hash, "$2y$10$"+tt.salt[:21]), "the line carries the given salt: %s", hash)
 			assert.Len(t, hash, 60)
 			assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte(tt.password)))
 			assert.Error(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte("!"+tt.password[1:])))
-			again, err := line(tt.user, tt.password, tt.scope) // computed afresh, not remembered
+			again, err := line(tt.user, tt.password, tt.salt) // computed afresh, not remembered
 			require.NoError(t, err)
 			assert.Equal(t, got, again, "the same inputs must give the same line")
 			for other, h := range seen {
@@ -41,15 +47,30 @@ func TestLineVerifiesWithBcrypt(t *testing.T) {
 	}
 }
 
+func TestNewSaltIsRandom(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		s, err := NewSalt()
+		require.NoError(t, err)
+		assert.False(t, seen[s], "salt %s drawn twice", s)
+		seen[s] = true
+	}
+}
+
 func TestLineRejects(t *testing.T) {
-	tests := []struct{ name, user, password, want string }{
-		{"colon in user", "sys:op", "secret-secret", "without ':'"},
-		{"empty user", "", "secret-secret", "non-empty"},
-		{"long password", "sysop", strings.Repeat("x", 73), "at most 72 bytes"},
+	good, err := NewSalt()
+	require.NoError(t, err)
+	tests := []struct{ name, user, password, salt, want string }{
+		{"colon in user", "sys:op", "secret-secret", good, "without ':'"},
+		{"empty user", "", "secret-secret", good, "non-empty"},
+		{"long password", "sysop", strings.Repeat("x", 73), good, "at most 72 bytes"},
+		{"short salt", "sysop", "secret-secret", good[:10], "22 characters"},
+		{"no salt", "sysop", "secret-secret", "", "22 characters"},
+		{"salt outside the alphabet", "sysop", "secret-secret", strings.Repeat("+", 22), "22 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Line(tt.user, tt.password, "dev3")
+			_, err := Line(tt.user, tt.password, tt.salt)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})

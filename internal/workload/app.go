@@ -4,6 +4,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -17,6 +18,9 @@ type App struct {
 	Name      string
 	Namespace string
 	Labels    map[string]string
+	// User is the uid (and gid) the app's containers run as: the user the
+	// image is built for, never root.
+	User int64
 }
 
 // Meta is the metadata of one of the app's objects called name.
@@ -56,7 +60,7 @@ func (a App) HeadlessService(name string, ps ...Port) *corev1.Service {
 }
 
 // Budget is the app's PodDisruptionBudget: at most maxUnavailable of its
-// pods may be evicted at a time.
+// pods may be evicted at a time (QuorumTolerance for an ensemble).
 func (a App) Budget(maxUnavailable int32) *policyv1.PodDisruptionBudget {
 	n := intstr.FromInt32(maxUnavailable)
 	return &policyv1.PodDisruptionBudget{
@@ -83,14 +87,19 @@ func (a App) ServiceAccount() *corev1.ServiceAccount {
 }
 
 // PodSpec runs containers under the app's ServiceAccount, without an API
-// token. Service links are off: they only add variables, and Kubernetes
-// would inject KAFKA_PORT for the Service "kafka", which the Confluent image
-// refuses to start with (the book unset it by hand).
+// token, as the app's user and hardened to the restricted Pod Security
+// Standard (security.go). Service links are off: they only add variables,
+// and Kubernetes would inject KAFKA_PORT for the Service "kafka", which the
+// Confluent image refuses to start with (the book unset it by hand).
 func (a App) PodSpec(containers ...corev1.Container) corev1.PodSpec {
+	for i := range containers {
+		containers[i].SecurityContext = containerSecurity()
+	}
 	return corev1.PodSpec{
 		ServiceAccountName:           a.Name,
 		AutomountServiceAccountToken: ptr.To(false),
 		EnableServiceLinks:           ptr.To(false),
+		SecurityContext:              podSecurity(a.User),
 		Containers:                   containers,
 	}
 }
@@ -113,4 +122,21 @@ func (a App) Deployment(spec corev1.PodSpec, annotations map[string]string) *app
 			},
 		},
 	}
+}
+
+// InitContainers adds containers that run to completion before spec's
+// own, hardened as PodSpec hardens those. They copy a directory or hash a
+// file: a container without its own resources gets a small memory limit,
+// as every container has one.
+func InitContainers(spec *corev1.PodSpec, containers ...corev1.Container) {
+	for i := range containers {
+		containers[i].SecurityContext = containerSecurity()
+		if containers[i].Resources.Limits == nil {
+			containers[i].Resources = corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+			}
+		}
+	}
+	spec.InitContainers = append(spec.InitContainers, containers...)
 }

@@ -1,6 +1,8 @@
 package workload
 
 import (
+	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -25,12 +27,19 @@ func Claim(name string, size resource.Quantity, class string) corev1.PersistentV
 	return pvc
 }
 
-// DeleteWithSet deletes a StatefulSet's claims when the set is deleted (a
-// `pulumi destroy` leaves no volume behind) and keeps them when it is scaled
-// down (a broker that comes back finds its data).
-func DeleteWithSet() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy {
+// RetainClaims keeps a StatefulSet's claims when the set is deleted or
+// scaled down: a StatefulSet replaced by a config change, deleted by hand or
+// scaled in finds its data again when it comes back. Deleting the namespace
+// (`pulumi destroy`) still deletes the claims with it.
+func RetainClaims() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy {
 	return &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
-		WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
+		WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 		WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 	}
+}
+
+// ClaimName is the name of the claim the StatefulSet set makes from its
+// template template for the pod of ordinal i ("datadir-kafka-0").
+func ClaimName(template, set string, i int32) string {
+	return fmt.Sprintf("%s-%s-%d", template, set, i)
 }

@@ -42,6 +42,10 @@ type Args struct {
 	// Fields replaces top-level fields with Pulumi inputs, for values that are
 	// outputs of other resources or secrets (a Secret's stringData).
 	Fields pulumi.Map
+	// Patch registers the object as a Server-Side Apply patch of an
+	// existing object of its kind (the provider's <Kind>Patch resource),
+	// which sets only the fields the object has.
+	Patch bool
 }
 
 // Resource is a Kubernetes object registered with the provider.
@@ -51,6 +55,9 @@ type Resource struct {
 	APIVersion pulumi.StringOutput `pulumi:"apiVersion"`
 	Kind       pulumi.StringOutput `pulumi:"kind"`
 	Metadata   pulumi.MapOutput    `pulumi:"metadata"`
+	// Spec is the object's spec as the provider reports it (empty for
+	// kinds without one).
+	Spec pulumi.MapOutput `pulumi:"spec"`
 }
 
 // Name is the object's metadata.name as the provider reports it.
@@ -108,6 +115,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	token := Token(apiVersion, kind)
+	if args.Patch {
+		token += "Patch"
+	}
 	opts = append([]pulumi.ResourceOption{pulumi.Version(ProviderVersion)}, opts...)
 	if secrets, ok := secretKinds[token]; ok {
 		opts = append(opts, pulumi.AdditionalSecretOutputs(secrets))

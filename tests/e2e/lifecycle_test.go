@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
@@ -32,7 +34,9 @@ import (
 )
 
 // TestLocalStackLifecycle runs the local stack as a user would: up, a
-// no-op preview, a scale-out, destroy.
+// no-op preview, a storage growth, a scale-out, destroy. The data
+// namespace enforces the restricted Pod Security Standard, and every
+// warning the API server sends about an object fails the test.
 func TestLocalStackLifecycle(t *testing.T) {
 	e := loadEnv(t)
 	ctx := context.Background()
@@ -49,6 +53,7 @@ func TestLocalStackLifecycle(t *testing.T) {
 	}
 	setConfig(t, s, cfg)
 	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", password))
+	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:mqttPassword", randomPassword(t)))
 	t.Cleanup(func() {
 		// A failed test still takes its objects away.
 		_, _ = s.Destroy(ctx)
@@ -60,10 +65,7 @@ func TestLocalStackLifecycle(t *testing.T) {
 	e.forbidDefaultAccount(t, "data")
 
 	t.Run("up creates every object of the chapter", func(t *testing.T) {
-		timed(t, "up", func() {
-			_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
-			require.NoError(t, err)
-		})
+		timed(t, "up", func() { up(t, s) })
 		e.requireNoDefaultAccount(t, "data")
 		e.checkObjects(t, class, password, 2)
 	})
@@ -78,15 +80,45 @@ func TestLocalStackLifecycle(t *testing.T) {
 		})
 	})
 
-	t.Run("kafka 2 to 3 brokers updates only the StatefulSet", func(t *testing.T) {
+	t.Run("a larger kafkaStorageSize grows the claims in place", func(t *testing.T) {
+		uids := e.claimUIDs(t, 2)
+		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
+		changes := previewChanges(t, s)
+		assert.Equal(t, []string{
+			"update kubernetes:core/v1:PersistentVolumeClaimPatch::datadir-kafka-0",
+			"update kubernetes:core/v1:PersistentVolumeClaimPatch::datadir-kafka-1",
+		}, changes, "the StatefulSet keeps its claim template; only the claims change")
+		timed(t, "growth up", func() {
+			ops := up(t, s)
+			for _, op := range []apitype.OpType{apitype.OpDelete, apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced} {
+				assert.Zero(t, ops[op], "nothing is deleted or replaced (%s)", op)
+			}
+		})
+		assert.Equal(t, uids, e.claimUIDs(t, 2), "the same claims, not new ones")
+		for i := range 2 {
+			var pvc corev1.PersistentVolumeClaim
+			e.get(t, &pvc, "-n", "data", "pvc", fmt.Sprintf("datadir-kafka-%d", i))
+			assert.Equal(t, "2Gi", pvc.Spec.Resources.Requests.Storage().String())
+		}
+		res, err := s.Preview(ctx, optpreview.ExpectNoChanges(), optpreview.Diff(), optpreview.ProgressStreams(logTo(t)))
+		require.NoError(t, err, "the preview after the growth is empty")
+		for op, n := range res.ChangeSummary {
+			assert.Equal(t, apitype.OpSame, op, "%d resources would %s", n, op)
+		}
+	})
+
+	t.Run("kafka 2 to 3 brokers updates the StatefulSet and grows the new claim", func(t *testing.T) {
 		setConfig(t, s, map[string]string{"kafkaReplicas": "3"})
 		changes := previewChanges(t, s)
-		assert.Equal(t, []string{"update kubernetes:apps/v1:StatefulSet::kafka"}, changes)
-		timed(t, "scale-out up", func() {
-			_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
-			require.NoError(t, err)
-		})
+		assert.Equal(t, []string{
+			"create kubernetes:core/v1:PersistentVolumeClaimPatch::datadir-kafka-2",
+			"update kubernetes:apps/v1:StatefulSet::kafka",
+		}, changes)
+		timed(t, "scale-out up", func() { up(t, s) })
 		e.checkObjects(t, class, password, 3)
+		var pvc corev1.PersistentVolumeClaim
+		e.get(t, &pvc, "-n", "data", "pvc", "datadir-kafka-2")
+		assert.Equal(t, "2Gi", pvc.Spec.Resources.Requests.Storage().String(), "the new broker's claim grown like the others")
 	})
 
 	t.Run("destroy leaves nothing behind", func(t *testing.T) {
@@ -161,7 +193,23 @@ func (e env) checkObjects(t *testing.T, class, password string, brokers int32) {
 	assert.Equal(t, int32(1), mqtt.Status.AvailableReplicas)
 	var cm corev1.ConfigMap
 	e.get(t, &cm, "-n", "data", "configmap", "mqtt")
-	assert.Equal(t, mosquitto.Conf(1883, ""), cm.Data["mosquitto.conf"])
+	assert.Equal(t, mosquitto.Conf(1883, "", mosquitto.PasswordFile), cm.Data["mosquitto.conf"])
+
+	// Pod Security enforced, and every pod admitted under it.
+	assert.Equal(t, "restricted", ns.Labels["pod-security.kubernetes.io/enforce"])
+	var pods corev1.PodList
+	e.get(t, &pods, "-n", "data", "pods")
+	assert.NotEmpty(t, pods.Items)
+	for _, p := range pods.Items {
+		assert.Equal(t, corev1.PodRunning, p.Status.Phase, "pod %s", p.Name)
+	}
+	var policies networkingv1.NetworkPolicyList
+	e.get(t, &policies, "-n", "data", "networkpolicies")
+	var names []string
+	for _, p := range policies.Items {
+		names = append(names, p.Name)
+	}
+	assert.Subset(t, names, []string{"default-deny-ingress", "zookeeper", "kafka", "mqtt", "acme-http01-solver"})
 
 	var secret corev1.Secret
 	e.get(t, &secret, "-n", "data", "secret", "sysop-basic-auth")
@@ -172,6 +220,56 @@ func (e env) checkObjects(t *testing.T, class, password string, brokers int32) {
 
 	_, err := e.kubectl("get", "-n", "data", "certificates.cert-manager.io", "data-cert")
 	assert.Error(t, err, "the local stack makes no certificate")
+}
+
+// awaitStatus is how the provider words an object's condition while it
+// waits for it.
+var awaitStatus = regexp.MustCompile(`^\[[A-Za-z]+\] `)
+
+// up runs `pulumi up`, fails the test on any warning the engine reports
+// about a resource (the API server's warnings, Pod Security's among them,
+// arrive so), and counts the steps by operation.
+func up(t *testing.T, s auto.Stack) map[apitype.OpType]int {
+	t.Helper()
+	ch := make(chan events.EngineEvent)
+	ops := map[apitype.OpType]int{}
+	var warnings []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range ch {
+			// The program's own config warnings (an even ensemble) belong
+			// to the stack, and the provider reports an object's progress
+			// while it waits as "[Reason] ..." (a Deployment not yet
+			// available); any other warning about an object is the API
+			// server's, Pod Security's among them.
+			if d := ev.DiagnosticEvent; d != nil && d.Severity == "warning" && d.URN != "" &&
+				!strings.Contains(d.URN, "::pulumi:pulumi:Stack::") && !awaitStatus.MatchString(d.Message) {
+				warnings = append(warnings, d.URN+": "+strings.TrimSpace(d.Message))
+			}
+			if ev.ResOutputsEvent != nil {
+				ops[ev.ResOutputsEvent.Metadata.Op]++
+			}
+		}
+	}()
+	_, err := s.Up(context.Background(), optup.EventStreams(ch), optup.ProgressStreams(logTo(t)))
+	<-done
+	require.NoError(t, err)
+	assert.Empty(t, warnings, "the API server warned")
+	return ops
+}
+
+// claimUIDs are the UIDs of the first n brokers' claims.
+func (e env) claimUIDs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	for i := range n {
+		var pvc corev1.PersistentVolumeClaim
+		e.get(t, &pvc, "-n", "data", "pvc", fmt.Sprintf("datadir-kafka-%d", i))
+		require.NotEmpty(t, pvc.UID)
+		out = append(out, string(pvc.UID))
+	}
+	return out
 }
 
 // previewChanges lists the steps of a preview that are not "same", as
@@ -204,12 +302,22 @@ func previewChanges(t *testing.T, s auto.Stack) []string {
 	return changes
 }
 
-// staticVolumes makes n PersistentVolumes of class for the claims (the
-// loopback cluster has no provisioner) and removes them afterwards. Each
-// test takes a class of its own: a Retain volume is never bound twice.
+// staticVolumes makes a StorageClass called class and n PersistentVolumes
+// of it for the claims (the loopback cluster has no provisioner), and
+// removes them afterwards. Each test takes a class of its own: a Retain
+// volume is never bound twice. The class allows expansion, so the API
+// server admits a claim's growth.
 func (e env) staticVolumes(t *testing.T, class string, n int) {
 	t.Helper()
-	var docs []string
+	docs := []string{fmt.Sprintf(`apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: %[1]s
+  labels: {apk8s-e2e: %[1]s}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+allowVolumeExpansion: true
+`, class)}
 	for i := range n {
 		docs = append(docs, fmt.Sprintf(`apiVersion: v1
 kind: PersistentVolume
@@ -228,7 +336,7 @@ spec:
 	require.NoError(t, os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o644))
 	_, err := e.kubectl("apply", "-f", file)
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv", "-l", "apk8s-e2e="+class, "--wait=false") })
+	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv,storageclass", "-l", "apk8s-e2e="+class, "--wait=false") })
 }
 
 // waitGone polls until the object is gone from the API server.

@@ -29,6 +29,7 @@ func TestRenderStack(t *testing.T) {
 	s := e.stack(t, "render")
 	setConfig(t, s, map[string]string{"renderYamlToDirectory": out})
 	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", randomPassword(t)))
+	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:mqttPassword", randomPassword(t)))
 	t.Cleanup(func() {
 		_, _ = s.Destroy(ctx)
 		_ = s.Workspace().RemoveStack(ctx, s.Name())
@@ -109,6 +110,8 @@ func TestRenderStack(t *testing.T) {
 		"StatefulSet/zookeeper", "PodDisruptionBudget/zookeeper", "Service/kafka", "Service/kafka-headless",
 		"StatefulSet/kafka", "PodDisruptionBudget/kafka", "Pod/kafka-client-util",
 		"ConfigMap/mqtt", "Deployment/mqtt", "Service/mqtt", "Middleware/sysop-basic-auth",
+		"NetworkPolicy/default-deny-ingress", "NetworkPolicy/zookeeper", "NetworkPolicy/kafka", "NetworkPolicy/mqtt",
+		"NetworkPolicy/acme-http01-solver", "ConfigMap/sysop-basic-auth-salt",
 	} {
 		assert.True(t, builtIn[want], "%s was not rendered", want)
 	}

@@ -1,0 +1,126 @@
+package workload
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/apk8s/apk8s-platform/providers/kube"
+)
+
+// A StatefulSet's volumeClaimTemplates cannot change once it exists, and
+// the book's way out, replacing the set, would take its claims (and the
+// brokers' data) with it. So the program never changes the template of a
+// running set: the engine keeps the one the set was created with
+// (IgnoreChanges), and a new size reaches the existing claims through a
+// Server-Side Apply patch of each claim's storage request. The template the
+// live set holds is the program's memory of the class and size the claims
+// were made with: a class change and a shrink below it are refused before
+// any claim is touched. (docs/data-services.md, "Durability".)
+
+// templatesPath is the StatefulSet field the engine keeps as created.
+const templatesPath = "spec.volumeClaimTemplates"
+
+// PatchForceAnnotation makes a Server-Side Apply patch take over fields
+// another manager set (the StatefulSet controller created the claims).
+const PatchForceAnnotation = "pulumi.com/patchForce"
+
+// ClaimPatch sets the storage request of the existing claim name in ns to
+// size, and nothing else of it.
+func ClaimPatch(ns, name string, size resource.Quantity) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+			Annotations: map[string]string{PatchForceAnnotation: "true"}},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
+		},
+	}
+}
+
+// CheckClaimChange refuses what the claims of StatefulSet set cannot
+// follow: live is the template the set was created with, want this run's.
+func CheckClaimChange(set string, live, want corev1.PersistentVolumeClaim) error {
+	class := func(c corev1.PersistentVolumeClaim) string {
+		if c.Spec.StorageClassName == nil || *c.Spec.StorageClassName == "" {
+			return `"" (the cluster's default class)`
+		}
+		return fmt.Sprintf("%q", *c.Spec.StorageClassName)
+	}
+	if class(live) != class(want) {
+		return fmt.Errorf("StatefulSet %s: its claims %s are on the StorageClass %s and cannot move to %s: "+
+			"a claim's class is fixed, and replacing the claims loses their data. Keep storageClass, "+
+			"or move the data yourself (docs/data-services.md, \"Durability\")",
+			set, live.Name, class(live), class(want))
+	}
+	have, size := live.Spec.Resources.Requests.Storage(), want.Spec.Resources.Requests.Storage()
+	if size.Cmp(*have) < 0 {
+		return fmt.Errorf("StatefulSet %s: its claims %s hold %s and cannot shrink to %s: volumes only grow",
+			set, live.Name, have.String(), size.String())
+	}
+	return nil
+}
+
+// liveTemplate is the first claim template of a StatefulSet spec as the
+// provider reports it; ok is false while there is none (not created yet).
+func liveTemplate(spec map[string]any) (corev1.PersistentVolumeClaim, bool, error) {
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return corev1.PersistentVolumeClaim{}, false, err
+	}
+	var s appsv1.StatefulSetSpec
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return corev1.PersistentVolumeClaim{}, false, err
+	}
+	if len(s.VolumeClaimTemplates) == 0 {
+		return corev1.PersistentVolumeClaim{}, false, nil
+	}
+	return s.VolumeClaimTemplates[0], true, nil
+}
+
+// Durable registers the app's StatefulSet built from s so that its claims
+// outlive config changes: the claim template stays as created, a class
+// change or shrink fails the run, and with grow each claim of a member is
+// patched to the template's size once the set is ready. grow is false when
+// the stack renders manifests, which have no live claims to patch.
+func (a App) Durable(c *kube.Children, name string, s Set, grow bool, opts ...pulumi.ResourceOption) *kube.Resource {
+	set := c.Add(name, kube.Args{Object: a.StatefulSet(s)},
+		append(opts, pulumi.IgnoreChanges([]string{templatesPath}))...)
+	if set == nil || !grow {
+		return set
+	}
+	want := s.Claim
+	spec := set.Spec.ApplyT(func(spec map[string]any) (map[string]any, error) {
+		live, ok, err := liveTemplate(spec)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := CheckClaimChange(a.Name, live, want); err != nil {
+				return nil, err
+			}
+		}
+		body, err := kube.Body(ClaimPatch(a.Namespace, "", *want.Spec.Resources.Requests.Storage()))
+		if err != nil {
+			return nil, err
+		}
+		return body["spec"].(map[string]any), nil
+	}).(pulumi.MapOutput)
+	for i := range s.Replicas {
+		claim := ClaimName(want.Name, a.Name, i)
+		// RetainOnDelete: when a member goes (scale-in), its claim stays
+		// as it is; deleting the patch would give up the storage request,
+		// a required field.
+		c.Add(claim, kube.Args{
+			Object: ClaimPatch(a.Namespace, claim, *want.Spec.Resources.Requests.Storage()),
+			Fields: pulumi.Map{"spec": spec},
+			Patch:  true,
+		}, pulumi.DependsOn([]pulumi.Resource{set}), pulumi.RetainOnDelete(true))
+	}
+	return set
+}

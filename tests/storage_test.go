@@ -1,0 +1,133 @@
+package tests
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
+)
+
+const tokPVCPatch = "kubernetes:core/v1:PersistentVolumeClaimPatch"
+
+// TestClaimsGrowInPlace: the StatefulSets keep the claim template they were
+// created with (the engine ignores its changes), and every member's claim
+// gets a Server-Side Apply patch of its storage request once the set is
+// ready, which stays on the claim when the patch leaves the stack.
+func TestClaimsGrowInPlace(t *testing.T) {
+	rec := Run{Stack: "dev3", Set: map[string]string{"kafkaReplicas": "3", "kafkaStorageSize": "8Gi", "zookeeperReplicas": "3"}}.MustRecord(t)
+	for _, set := range []struct{ name, claim, size string }{
+		{"kafka", "datadir", "8Gi"},
+		{"zookeeper", "data", "1Gi"},
+	} {
+		t.Run(set.name, func(t *testing.T) {
+			sts := rec.Object(t, tokSTS, set.name)
+			assert.Equal(t, []string{"spec.volumeClaimTemplates"}, rec.Request(sts).GetIgnoreChanges())
+			for i := range 3 {
+				name := fmt.Sprintf("%s-%s-%d", set.claim, set.name, i)
+				patch := rec.Object(t, tokPVCPatch, name)
+				var pvc corev1.PersistentVolumeClaim
+				patch.Decode(t, &pvc)
+				assert.Equal(t, "PersistentVolumeClaim", pvc.Kind, "the patch names the kind it patches")
+				assert.Equal(t, "data", pvc.Namespace)
+				assert.Equal(t, "true", pvc.Annotations["pulumi.com/patchForce"], "the StatefulSet controller made the field")
+				want := apiresource.MustParse(set.size)
+				assert.Equal(t, want.Value(), pvc.Spec.Resources.Requests.Storage().Value())
+				assert.Nil(t, pvc.Spec.StorageClassName, "the patch sets the size alone")
+				assert.Empty(t, pvc.Spec.AccessModes)
+				assert.Contains(t, patch.DependsOn, sts.URN, "the claim exists once the set is ready")
+				assert.True(t, rec.Request(patch).GetRetainOnDelete(), "a scale-in leaves the claim's request alone")
+			}
+			assert.Len(t, claimPatchesOf(rec.Graph, set.claim+"-"+set.name+"-"), 3)
+		})
+	}
+}
+
+func claimPatchesOf(g *Graph, prefix string) []string {
+	var out []string
+	for _, r := range g.Find(tokPVCPatch) {
+		if len(r.K8sName()) > len(prefix) && r.K8sName()[:len(prefix)] == prefix {
+			out = append(out, r.K8sName())
+		}
+	}
+	return out
+}
+
+// TestRenderingPatchesNoClaims: rendered manifests have no live claims.
+func TestRenderingPatchesNoClaims(t *testing.T) {
+	g := dataGraph(t, Run{Stack: "render"})
+	require.NotEmpty(t, g.Find(tokSTS))
+	assert.Empty(t, g.Find(tokPVCPatch))
+}
+
+// liveSets answers like a cluster whose StatefulSets were created with
+// another claim template: the provider reports the live template (the
+// engine kept it, as the program asks).
+type liveSets struct {
+	*Graph
+	class *string
+	sizes map[string]string // by StatefulSet
+}
+
+func (m liveSets) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	id, state, err := m.Graph.NewResource(args)
+	if err != nil || args.TypeToken != tokSTS {
+		return id, state, err
+	}
+	obj := state.Mappable()
+	spec := obj["spec"].(map[string]any)
+	tpl := spec["volumeClaimTemplates"].([]any)[0].(map[string]any)["spec"].(map[string]any)
+	if m.class == nil {
+		delete(tpl, "storageClassName")
+	} else {
+		tpl["storageClassName"] = *m.class
+	}
+	name := obj["metadata"].(map[string]any)["name"].(string)
+	tpl["resources"] = map[string]any{"requests": map[string]any{"storage": m.sizes[name]}}
+	return id, resource.NewPropertyMapFromMap(obj), nil
+}
+
+// TestClaimChangesRefused: what the claims cannot follow fails the run with
+// an explanation, and no claim is patched: a class change (either way,
+// named or the default), a shrink below the size they were made with. A
+// growth goes through.
+func TestClaimChangesRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		live  *string
+		kafka string // the live brokers' claim size; ZooKeeper's is 1Gi
+		set   map[string]string
+		wants []string // "" = no error
+	}{
+		{"same class and size", ptr("rook-ceph-block"), "5Gi", nil, nil},
+		{"growth", ptr("rook-ceph-block"), "5Gi", map[string]string{"kafkaStorageSize": "6Gi"}, nil},
+		{"an empty class is the default class", ptr(""), "5Gi", map[string]string{"storageClass": "", "rookCeph": "existing"}, nil},
+		{"class change", ptr("rook-ceph-block"), "5Gi", map[string]string{"storageClass": "fast", "rookCeph": "existing"},
+			[]string{`"rook-ceph-block" and cannot move to "fast"`, "replacing the claims loses their data"}},
+		{"to the default class", ptr("rook-ceph-block"), "5Gi", map[string]string{"storageClass": "", "rookCeph": "existing"},
+			[]string{`cannot move to "" (the cluster's default class)`}},
+		{"from the default class", nil, "5Gi", nil,
+			[]string{`on the StorageClass "" (the cluster's default class) and cannot move to "rook-ceph-block"`}},
+		{"shrink", ptr("rook-ceph-block"), "10Gi", nil,
+			[]string{"StatefulSet kafka: its claims datadir hold 10Gi and cannot shrink to 5Gi", "volumes only grow"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &Graph{stack: "dev3"}
+			err := Run{Stack: "dev3", Set: tt.set}.Exec(t, liveSets{Graph: g, class: tt.live, sizes: map[string]string{"kafka": tt.kafka, "zookeeper": "1Gi"}})
+			if tt.wants == nil {
+				require.NoError(t, err)
+				assert.NotEmpty(t, g.Find(tokPVCPatch))
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.wants {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
