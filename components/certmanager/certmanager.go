@@ -79,16 +79,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	m.Namespace = ns
-	m.Release = inNS.Release(name, kube.ReleaseArgs{
-		Name:        ReleaseName,
-		Chart:       Chart,
-		Version:     args.Config.ChartVersion,
-		Repo:        Repo,
-		Values:      ChartValues(args.Config.ChartVersion),
-		Timeout:     600,
-		WaitForJobs: true,
-		MaxHistory:  5,
-	})
+	m.Release = inNS.Release(name, kube.ChartArgs(ReleaseName, Chart, Repo, args.Config.ChartVersion, ChartValues(args.Config.ChartVersion)))
 	if err := inNS.Err(); err != nil {
 		return nil, err
 	}

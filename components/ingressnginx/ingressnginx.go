@@ -61,16 +61,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	in.Namespace = ns
-	in.Release = inNS.Release(name, kube.ReleaseArgs{
-		Name:        ReleaseName,
-		Chart:       Chart,
-		Version:     args.Config.ChartVersion,
-		Repo:        Repo,
-		Values:      ChartValues(),
-		Timeout:     600,
-		WaitForJobs: true,
-		MaxHistory:  5,
-	})
+	in.Release = inNS.Release(name, kube.ChartArgs(ReleaseName, Chart, Repo, args.Config.ChartVersion, ChartValues()))
 	if err := inNS.Err(); err != nil {
 		return nil, err
 	}

@@ -87,16 +87,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			grafanaPasswordKey: m.AdminPassword.Result,
 		})},
 	})
-	m.Release = in.Release(name, kube.ReleaseArgs{
-		Name:        ReleaseName,
-		Chart:       Chart,
-		Version:     args.Config.ChartVersion,
-		Repo:        Repo,
-		Values:      ChartValues(args.Config),
-		Timeout:     900,
-		WaitForJobs: true,
-		MaxHistory:  5,
-	}, pulumi.DependsOn([]pulumi.Resource{m.AdminSecret}))
+	release := kube.ChartArgs(ReleaseName, Chart, Repo, args.Config.ChartVersion, ChartValues(args.Config))
+	release.Timeout = 900 // Prometheus, Alertmanager and Grafana together take longer
+	m.Release = in.Release(name, release, pulumi.DependsOn([]pulumi.Resource{m.AdminSecret}))
 	if err := in.Err(); err != nil {
 		return nil, err
 	}

@@ -110,27 +110,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	r.Namespace = ns
-	r.Operator = in.Release(name, kube.ReleaseArgs{
-		Name:       OperatorRelease,
-		Chart:      OperatorChart,
-		Version:    cfg.ChartVersion,
-		Repo:       Repo,
-		Values:     OperatorValues(),
-		Timeout:    600,
-		MaxHistory: 5,
-	})
+	// Rook's charts run no jobs to wait for.
+	operator := kube.ChartArgs(OperatorRelease, OperatorChart, Repo, cfg.ChartVersion, OperatorValues())
+	operator.WaitForJobs = false
+	r.Operator = in.Release(name, operator)
 	if err := in.Err(); err != nil {
 		return nil, err
 	}
-	r.Drivers = in.Release(name+"-csi-drivers", kube.ReleaseArgs{
-		Name:       DriversRelease,
-		Chart:      DriversChart,
-		Version:    cfg.DriversChartVersion,
-		Repo:       DriversRepo,
-		Values:     DriversValues(),
-		Timeout:    600,
-		MaxHistory: 5,
-	}, pulumi.DependsOn([]pulumi.Resource{r.Operator}))
+	drivers := kube.ChartArgs(DriversRelease, DriversChart, DriversRepo, cfg.DriversChartVersion, DriversValues())
+	drivers.WaitForJobs = false
+	r.Drivers = in.Release(name+"-csi-drivers", drivers, pulumi.DependsOn([]pulumi.Resource{r.Operator}))
 	// The cluster takes minutes to form its quorum and OSDs: the provider
 	// waits for it to report Ready, so that nothing downstream times out
 	// on storage that is not there yet.

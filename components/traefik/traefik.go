@@ -64,24 +64,12 @@ type Traefik struct {
 // New installs the controller.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Traefik, error) {
 	t := &Traefik{}
-	if err := ctx.RegisterComponentResource("apk8s:addons:Traefik", name, t, opts...); err != nil {
-		return nil, err
-	}
-	ns, inNS, err := kube.OwnNamespace(ctx, t, Namespace)
+	ns, inNS, err := kube.RegisterOwner(ctx, "apk8s:addons:Traefik", name, t, Namespace, opts...)
 	if err != nil {
 		return nil, err
 	}
 	t.Namespace = ns
-	t.Release = inNS.Release(name, kube.ReleaseArgs{
-		Name:        ReleaseName,
-		Chart:       Chart,
-		Version:     args.Config.ChartVersion,
-		Repo:        Repo,
-		Values:      ChartValues(),
-		Timeout:     600,
-		WaitForJobs: true,
-		MaxHistory:  5,
-	})
+	t.Release = inNS.Release(name, kube.ChartArgs(ReleaseName, Chart, Repo, args.Config.ChartVersion, ChartValues()))
 	if err := inNS.Err(); err != nil {
 		return nil, err
 	}

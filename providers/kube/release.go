@@ -167,6 +167,22 @@ func (c *Children) Release(name string, args ReleaseArgs, opts ...pulumi.Resourc
 	return res
 }
 
+// ChartArgs installs version of chart from repo as release with values,
+// the way every add-on does: waiting up to ten minutes for its resources
+// and jobs, keeping five revisions of history.
+func ChartArgs(release, chart, repo, version string, values any) ReleaseArgs {
+	return ReleaseArgs{
+		Name:        release,
+		Chart:       chart,
+		Version:     version,
+		Repo:        repo,
+		Values:      values,
+		Timeout:     600,
+		WaitForJobs: true,
+		MaxHistory:  5,
+	}
+}
+
 // ChartVersion reads a chart version such as "v1.21.2" or "4.15.1" (an
 // optional "v", three numbers, an optional pre-release suffix) into its
 // numbers, for the checks that depend on a chart's generation.
