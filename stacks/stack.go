@@ -24,6 +24,9 @@ func Run(ctx *pulumi.Context) error {
 			return err
 		}
 	}
+	if err := settleKafka(ctx, &cfg.Kafka); err != nil {
+		return err
+	}
 	k8s, err := kubernetesProvider(ctx, cfg)
 	if err != nil {
 		return err
@@ -74,21 +77,27 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	if err != nil {
 		return err
 	}
-	zk, err := zookeeper.New(ctx, "zookeeper", zookeeper.Args{
-		Namespace: data.Ref(),
-		After:     addons.storage(),
-		Config:    cfg.ZooKeeper,
-	}, k8s)
-	if err != nil {
-		return err
+	// The brokers wait for the ensemble's StatefulSet, not the component:
+	// a component stands for the children registered so far, which races
+	// with their registration.
+	after := addons.storage()
+	var zk *zookeeper.ZooKeeper
+	if cfg.Kafka.Mode == kafka.ModeZooKeeper {
+		zk, err = zookeeper.New(ctx, "zookeeper", zookeeper.Args{
+			Namespace: data.Ref(),
+			After:     addons.storage(),
+			Config:    cfg.ZooKeeper,
+		}, k8s)
+		if err != nil {
+			return err
+		}
+		after = append([]pulumi.Resource{zk.StatefulSet}, after...)
 	}
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
 		Namespace: data.Ref(),
 		ZooKeeper: zookeeper.ConnectString(),
-		// The ensemble's StatefulSet, not the component: a component stands
-		// for the children registered so far, which races with their registration.
-		After:  append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
-		Config: cfg.Kafka,
+		After:     after,
+		Config:    cfg.Kafka,
 	}, k8s)
 	if err != nil {
 		return err
@@ -101,8 +110,13 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		return err
 	}
 	ctx.Export("namespace", data.Name)
-	ctx.Export("zookeeper", zk.Connect)
-	ctx.Export("kafkaBootstrap", kf.Bootstrap)
+	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
+	if zk != nil {
+		ctx.Export("zookeeper", zk.Connect)
+	} else {
+		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
+	}
+	ctx.Export(outputKafkaBroker, kf.Bootstrap)
 	ctx.Export("mqtt", mq.Address)
 	return nil
 }

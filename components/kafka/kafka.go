@@ -2,6 +2,11 @@
 // "kafka", the headless Service "kafka-headless", the StatefulSet "kafka" with
 // a "datadir" claim per broker, the PodDisruptionBudget "kafka" and the Pod
 // "kafka-client-util" that the book's console tests run in.
+//
+// The cluster runs in one of two modes with the same names and client
+// address: the book's, Confluent's brokers on a ZooKeeper ensemble (this
+// file), or Apache Kafka 4 with a KRaft controller quorum among its own pods
+// (kraft.go).
 package kafka
 
 import (
@@ -29,6 +34,12 @@ const (
 	dataDir       = "/opt/kafka/data"
 )
 
+// Modes of the cluster: the book's brokers on ZooKeeper, or KRaft.
+const (
+	ModeZooKeeper = "zookeeper"
+	ModeKRaft     = "kraft"
+)
+
 // Ports of a broker: the book's listener (Service port "broker", container
 // port "kafka") and JMX.
 var (
@@ -41,8 +52,15 @@ var Labels = map[string]string{"app": Name}
 
 // Config is the validated shape of the cluster.
 type Config struct {
-	Image                string
-	Replicas             int32
+	Mode string // ModeZooKeeper or ModeKRaft
+	// Image is the brokers' and the client pod's: Confluent Platform 7.9
+	// in ZooKeeper mode, Apache Kafka 4 in KRaft mode.
+	Image    string
+	Replicas int32
+	// Voters is the size of the KRaft controller quorum: pods 0 to Voters-1
+	// are controllers as well as brokers. It is fixed when the cluster is
+	// created (the image only supports a static voter list).
+	Voters               int32
 	Heap                 string
 	MemoryLimit          resource.Quantity
 	StorageSize          resource.Quantity
@@ -53,7 +71,7 @@ type Config struct {
 // Args are the inputs of the component.
 type Args struct {
 	Namespace kube.Namespace
-	// ZooKeeper is the ensemble's connection string.
+	// ZooKeeper is the ensemble's connection string (ZooKeeper mode).
 	ZooKeeper string
 	// After are resources the brokers wait for: the ensemble, and the
 	// StorageClass of their claims when this program creates it.
@@ -70,6 +88,7 @@ type Kafka struct {
 	StatefulSet     *kube.Resource
 	Budget          *kube.Resource
 	ServiceAccount  *kube.Resource // the brokers'
+	ClusterID       *kube.Resource // KRaft mode: the ConfigMap that keeps the cluster ID
 	ClientAccount   *kube.Resource
 	ClientPod       *kube.Resource
 
@@ -88,9 +107,24 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c := kube.NewChildren(ctx, k, args.Namespace)
 	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
-	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
-	k.StatefulSet = c.Add(name, kube.Args{Object: statefulSet(ns, args.ZooKeeper, args.Config)},
-		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService, k.ServiceAccount}, args.After...)))
+	var set *appsv1.StatefulSet
+	if args.Config.Mode == ModeKRaft {
+		// The ID is drawn on every run, but only the first is ever applied:
+		// the ConfigMap keeps it from then on, and the brokers read it
+		// from there, so their spec never changes with it.
+		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, NewClusterID())},
+			pulumi.IgnoreChanges([]string{"data"}))
+		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker, Controller)})
+		set = kraftStatefulSet(ns, args.Config)
+	} else {
+		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
+		set = statefulSet(ns, args.ZooKeeper, args.Config)
+	}
+	after := []pulumi.Resource{k.HeadlessService, k.ServiceAccount}
+	if k.ClusterID != nil {
+		after = append(after, k.ClusterID)
+	}
+	k.StatefulSet = c.Add(name, kube.Args{Object: set}, pulumi.DependsOn(append(after, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})
 	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)},
@@ -129,19 +163,32 @@ exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 }
 
 func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
-	broker := corev1.Container{
-		Name:    ContainerName,
-		Image:   c.Image,
-		Command: []string{"sh", "-exc", startCommand(ns)},
-		Env: []corev1.EnvVar{
+	broker := brokerContainer(c, dataDir, []string{"sh", "-exc", startCommand(ns)},
+		[]corev1.EnvVar{
 			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
-			{Name: "KAFKA_HEAP_OPTS", Value: workload.HeapOpts(c.Heap)},
+			heapEnv(c),
 			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
 			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
 			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(c.OffsetsTopicReplicas)},
 			{Name: "KAFKA_JMX_PORT", Value: fmt.Sprint(JMX.Port)},
-		},
-		Ports: workload.ContainerPorts(Broker, JMX),
+		}, Broker, JMX)
+	app := brokerApp(ns)
+	spec := app.PodSpec(broker)
+	// The Confluent image runs as appuser (uid 1000): the claim must be its.
+	spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: ptr.To(kafkaUID)}
+	return brokerSet(ns, c, spec, appsv1.OrderedReadyPodManagement)
+}
+
+// brokerContainer is a broker of either mode: the image's start command and
+// variables, the ports, resources, probes and the data volume at
+// dir.
+func brokerContainer(c Config, dir string, command []string, env []corev1.EnvVar, ports ...workload.Port) corev1.Container {
+	return corev1.Container{
+		Name:    ContainerName,
+		Image:   c.Image,
+		Command: command,
+		Env:     env,
+		Ports:   workload.ContainerPorts(ports...),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: c.MemoryLimit},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
@@ -154,20 +201,28 @@ func statefulSet(ns, zookeeper string, c Config) *appsv1.StatefulSet {
 			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(Broker.Name)}},
 			InitialDelaySeconds: 60, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
 		},
-		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dataDir}},
+		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dir}},
 	}
+}
+
+// heapEnv fixes the brokers' heap; both images pass it to the JVM, not to
+// the broker's properties.
+func heapEnv(c Config) corev1.EnvVar {
+	return corev1.EnvVar{Name: "KAFKA_HEAP_OPTS", Value: workload.HeapOpts(c.Heap)}
+}
+
+// brokerSet is the StatefulSet "kafka" of either mode around the pod spec:
+// one "datadir" claim per broker, a minute to shut down cleanly.
+func brokerSet(ns string, c Config, spec corev1.PodSpec, policy appsv1.PodManagementPolicyType) *appsv1.StatefulSet {
 	app := brokerApp(ns)
-	spec := app.PodSpec(broker)
 	spec.TerminationGracePeriodSeconds = ptr.To(int64(60))
-	// The Confluent image runs as appuser (uid 1000): the claim must be its.
-	spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: ptr.To(int64(1000))}
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: app.Meta(Name),
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:             &c.Replicas,
 			ServiceName:          HeadlessName,
-			PodManagementPolicy:  appsv1.OrderedReadyPodManagement,
+			PodManagementPolicy:  policy,
 			RevisionHistoryLimit: ptr.To(int32(1)),
 			Selector:             &metav1.LabelSelector{MatchLabels: Labels},
 			Template: corev1.PodTemplateSpec{
