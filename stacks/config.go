@@ -44,6 +44,10 @@ type Config struct {
 	ZooKeeper zookeeper.Config
 	Kafka     kafka.Config
 	Mosquitto mosquitto.Config
+	// KafkaReset makes a new Kafka cluster whatever the stack ran before
+	// (after its Kafka was destroyed), instead of keeping to its mode and
+	// quorum (settleKafka).
+	KafkaReset bool
 
 	Scaleway ScalewayConfig // with cluster "scaleway"
 	Addons   AddonsConfig
@@ -134,6 +138,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	}
 
 	loadKraft(r, &c.Kafka)
+	c.KafkaReset = r.boolean("kafkaClusterReset")
 
 	c.Mosquitto = mosquitto.Config{Image: r.image("mosquittoImage")}
 

@@ -68,17 +68,25 @@ func readLastKafka(ctx *pulumi.Context) (lastKafka, error) {
 // settleKafka holds the stack to the Kafka it has: the mode cannot change
 // (the other mode's brokers would start empty, the topics lost), nor can a
 // KRaft quorum; a quorum left to creation time is chosen now, from the
-// brokers of the cluster's first update. Nothing but the read of the last
-// outputs is registered before it passes.
-func settleKafka(ctx *pulumi.Context, k *kafka.Config) error {
+// brokers of the cluster's first update. kafkaClusterReset lifts the hold
+// once the old cluster is gone. Nothing but the read of the last outputs is
+// registered before it passes.
+func settleKafka(ctx *pulumi.Context, cfg *Config) error {
+	k := &cfg.Kafka
 	last, err := readLastKafka(ctx)
 	if err != nil {
 		return err
 	}
+	if cfg.KafkaReset && last.Mode != "" {
+		cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
+			"%s:kafkaClusterReset = true: this update makes a new Kafka cluster whatever the stack ran before (%s); set it back to false once it is done",
+			Project, last.Mode))
+		last = lastKafka{}
+	}
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	if last.Mode != "" && last.Mode != k.Mode {
 		r.fail("kafkaMode", k.Mode, fmt.Sprintf(
-			`%q, the mode this stack's Kafka runs in: a switch starts an empty cluster and every topic is lost (docs/kafka-modes.md, "Switching modes")`, last.Mode))
+			`%q, the mode this stack's Kafka runs in: a switch starts an empty cluster and every topic is lost (docs/kafka-modes.md, "Switching modes", tells how to move)`, last.Mode))
 	}
 	if k.Mode == kafka.ModeKRaft {
 		switch {
@@ -98,7 +106,7 @@ func settleKafka(ctx *pulumi.Context, k *kafka.Config) error {
 		}
 	}
 	if len(r.problems) > 0 {
-		return &ConfigError{Stack: ctx.Stack(), Problems: r.problems}
+		return &ConfigError{Stack: cfg.Stack, Problems: r.problems}
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ var coreKeys = []Key{
 	def("kafkaImage", "string", "confluentinc/cp-kafka:7.9.6", `Kafka broker and client image in kafkaMode "zookeeper" (Confluent Platform 7.9, the last line that runs on ZooKeeper).`),
 	def("kafkaKraftImage", "string", "apache/kafka:4.3.1", `Kafka broker and client image in kafkaMode "kraft" (the official Apache Kafka image).`),
 	def("kafkaControllerVoters", "integer", "0", `Controller quorum in kafkaMode "kraft": 1 or 3 of the brokers (pods 0 to n-1), at most kafkaReplicas; 0 = chosen when the cluster is created (3 with 3 or more brokers, else 1). Fixed for the cluster's life.`),
+	def("kafkaClusterReset", "boolean", "false", "Lift the refusal to change kafkaMode or kafkaControllerVoters of an existing stack, for the update after its Kafka was destroyed (docs/kafka-modes.md, \"Switching modes\"); set it back to false afterwards."),
 	def("kafkaReplicas", "integer", "2", "Number of Kafka brokers, 1 to 32."),
 	def("kafkaHeap", "string", "1G", "Kafka broker JVM heap (KAFKA_HEAP_OPTS)."),
 	def("kafkaMemoryLimit", "string", "2Gi", "Kafka broker container memory limit; the heap may take at most 75% of it."),

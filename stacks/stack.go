@@ -19,13 +19,13 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := settleKafka(ctx, cfg); err != nil {
+		return err
+	}
 	for _, w := range cfg.Warnings {
 		if err := ctx.Log.Warn(w, nil); err != nil {
 			return err
 		}
-	}
-	if err := settleKafka(ctx, &cfg.Kafka); err != nil {
-		return err
 	}
 	k8s, err := kubernetesProvider(ctx, cfg)
 	if err != nil {

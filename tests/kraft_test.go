@@ -330,7 +330,22 @@ func TestKafkaModeIsKeptToTheStack(t *testing.T) {
 		Run{Stack: "dev3", Last: beforeModes}.MustDo(t)
 		kraftRun("local", 3, lastKraft(1)).MustDo(t)
 	})
+	t.Run("kafkaClusterReset starts a new cluster", func(t *testing.T) {
+		reset := kraftRun("local", 3, zkLast)
+		reset.Set["kafkaClusterReset"] = "true"
+		rec := reset.MustRecord(t)
+		assert.Equal(t, voterList(3), brokerEnv(t, kraftSet(t, rec.Graph))["KAFKA_CONTROLLER_QUORUM_VOTERS"], "a new quorum for 3 brokers")
+		assert.Empty(t, rec.Find(tokZooKeeperSet))
+
+		again := kraftRun("local", 3, lastKraft(1))
+		again.Set["kafkaClusterReset"] = "true"
+		again.Set["kafkaControllerVoters"] = "3"
+		assert.Equal(t, voterList(3), brokerEnv(t, kraftSet(t, again.MustDo(t)))["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+	})
 }
+
+// tokZooKeeperSet is the ensemble component's type.
+const tokZooKeeperSet = "apk8s:data:ZooKeeper"
 
 // TestBadKraftConfig: quorum settings that cannot work fail before anything
 // is registered.
