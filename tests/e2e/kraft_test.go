@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -26,22 +25,7 @@ import (
 func TestKraftLifecycle(t *testing.T) {
 	e := loadEnv(t)
 	ctx := context.Background()
-	class := e.storageClass
-	if class == "" {
-		class = e2eClass
-		e.staticVolumes(t, 6)
-	}
-	s := e.stack(t, "local")
-	cfg := map[string]string{"kafkaMode": "kraft", "storageClass": class, "kafkaStorageSize": "1Gi"}
-	if e.context != "" {
-		cfg["kubeContext"] = e.context
-	}
-	setConfig(t, s, cfg)
-	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: randomPassword(t), Secret: true}))
-	t.Cleanup(func() {
-		_, _ = s.Destroy(ctx)
-		_ = s.Workspace().RemoveStack(ctx, s.Name())
-	})
+	s, _, _ := e.localStack(t, 6, map[string]string{"kafkaMode": "kraft"})
 
 	var clusterID string
 	t.Run("up creates a KRaft cluster and no ZooKeeper", func(t *testing.T) {

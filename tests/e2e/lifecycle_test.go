@@ -36,24 +36,7 @@ import (
 func TestLocalStackLifecycle(t *testing.T) {
 	e := loadEnv(t)
 	ctx := context.Background()
-	class := e.storageClass
-	if class == "" {
-		class = e2eClass
-		e.staticVolumes(t, class, 8)
-	}
-	password := randomPassword(t)
-	s := e.stack(t, "local")
-	cfg := map[string]string{"storageClass": class, "kafkaStorageSize": "1Gi", "zookeeperStorageSize": "1Gi"}
-	if e.context != "" {
-		cfg["kubeContext"] = e.context
-	}
-	setConfig(t, s, cfg)
-	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", password))
-	t.Cleanup(func() {
-		// A failed test still takes its objects away.
-		_, _ = s.Destroy(ctx)
-		_ = s.Workspace().RemoveStack(ctx, s.Name())
-	})
+	s, class, password := e.localStack(t, 8, map[string]string{"zookeeperStorageSize": "1Gi"})
 
 	// The data namespace never gets the controller's "default" account:
 	// every pod must run under the program's own (issue 9).
@@ -104,6 +87,33 @@ func TestLocalStackLifecycle(t *testing.T) {
 		require.NoError(t, json.Unmarshal(dep.Deployment, &state))
 		assert.Empty(t, state.Resources, "the stack's state must be empty")
 	})
+}
+
+// localStack opens the local stack on the test cluster with cfg on top of
+// its own config, a fresh password and claims of 1Gi on the test's class
+// (volumes static PersistentVolumes where the cluster has no provisioner),
+// and destroys it when the test ends, failed or not.
+func (e env) localStack(t *testing.T, volumes int, cfg map[string]string) (s auto.Stack, class, password string) {
+	t.Helper()
+	ctx := context.Background()
+	class = e.storageClass
+	if class == "" {
+		class = e2eClass
+		e.staticVolumes(t, class, volumes)
+	}
+	password = randomPassword(t)
+	s = e.stack(t, "local")
+	cfg["storageClass"], cfg["kafkaStorageSize"] = class, "1Gi"
+	if e.context != "" {
+		cfg["kubeContext"] = e.context
+	}
+	setConfig(t, s, cfg)
+	require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:basicAuthPassword", password))
+	t.Cleanup(func() {
+		_, _ = s.Destroy(ctx)
+		_ = s.Workspace().RemoveStack(ctx, s.Name())
+	})
+	return s, class, password
 }
 
 // checkObjects reads every object back from the API server.
