@@ -82,6 +82,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	// with their registration.
 	after := addons.storage()
 	var zk *zookeeper.ZooKeeper
+	var connect string
 	if cfg.Kafka.Mode == kafka.ModeZooKeeper {
 		zk, err = zookeeper.New(ctx, "zookeeper", zookeeper.Args{
 			Namespace: data.Ref(),
@@ -92,10 +93,11 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 			return err
 		}
 		after = append([]pulumi.Resource{zk.StatefulSet}, after...)
+		connect = zookeeper.ConnectString()
 	}
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
 		Namespace: data.Ref(),
-		ZooKeeper: zookeeper.ConnectString(),
+		ZooKeeper: connect,
 		After:     after,
 		Config:    cfg.Kafka,
 	}, k8s)
