@@ -155,6 +155,9 @@ func TestKraftStatefulSet(t *testing.T) {
 	var client corev1.Pod
 	g.Object(t, tokPod, "kafka-client-util").Decode(t, &client)
 	assert.Equal(t, "apache/kafka:4.3.1", client.Spec.Containers[0].Image, "the console tools of the brokers' version")
+	require.NotNil(t, client.Spec.SecurityContext)
+	assert.Equal(t, sc, client.Spec.SecurityContext, "the client pod runs as the brokers do")
+	assert.Equal(t, c.SecurityContext, client.Spec.Containers[0].SecurityContext)
 }
 
 // startPod runs the broker's start command as pod `kafka-<i>` would, with

@@ -127,7 +127,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	k.StatefulSet = c.Add(name, kube.Args{Object: set}, pulumi.DependsOn(append(after, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})
-	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)},
+	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config)},
 		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
 	if err := c.Err(); err != nil {
 		return nil, err
@@ -236,19 +236,23 @@ func brokerSet(ns string, c Config, spec corev1.PodSpec, policy appsv1.PodManage
 }
 
 // clientPod idles so that users can exec the console tools in it.
-func clientPod(ns, image string) *corev1.Pod {
+func clientPod(ns string, c Config) *corev1.Pod {
 	app := clientApp(ns)
+	spec := app.PodSpec(corev1.Container{
+		Name:    Name,
+		Image:   c.Image,
+		Command: []string{"sh", "-c", "exec tail -f /dev/null"},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+		},
+	})
+	if c.Mode == ModeKRaft {
+		kraftSecurity(&spec)
+	}
 	return &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: app.Meta(ClientPodName),
-		Spec: app.PodSpec(corev1.Container{
-			Name:    Name,
-			Image:   image,
-			Command: []string{"sh", "-c", "exec tail -f /dev/null"},
-			Resources: corev1.ResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
-				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
-			},
-		}),
+		Spec:       spec,
 	}
 }

@@ -138,11 +138,17 @@ func kraftStatefulSet(ns string, c Config) *appsv1.StatefulSet {
 	}
 	broker := brokerContainer(c, kraftDataDir,
 		[]string{"sh", "-ec", kraftStartCommand(ns, c.Voters), "kafka", runPath}, env, Broker, Controller)
-	broker.SecurityContext = &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr.To(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-	}
 	spec := brokerApp(ns).PodSpec(broker)
+	kraftSecurity(&spec)
+	// Parallel: the voters must all start before any of them can elect a
+	// leader and turn ready; an ordered start would wait on pod 0 forever.
+	return brokerSet(ns, c, spec, appsv1.ParallelPodManagement)
+}
+
+// kraftSecurity runs the pods of the Apache Kafka image as its appuser,
+// never as root, under the runtime's default seccomp profile, without
+// privilege escalation or capabilities; fsGroup makes each claim theirs.
+func kraftSecurity(spec *corev1.PodSpec) {
 	spec.SecurityContext = &corev1.PodSecurityContext{
 		RunAsNonRoot:   ptr.To(true),
 		RunAsUser:      ptr.To(kafkaUID),
@@ -150,7 +156,10 @@ func kraftStatefulSet(ns string, c Config) *appsv1.StatefulSet {
 		FSGroup:        ptr.To(kafkaUID),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
-	// Parallel: the voters must all start before any of them can elect a
-	// leader and turn ready; an ordered start would wait on pod 0 forever.
-	return brokerSet(ns, c, spec, appsv1.ParallelPodManagement)
+	for i := range spec.Containers {
+		spec.Containers[i].SecurityContext = &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}
+	}
 }
