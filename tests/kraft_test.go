@@ -144,6 +144,16 @@ func TestKraftStatefulSet(t *testing.T) {
 	}
 	assert.Equal(t, "/var/log/kafka", env["LOG_DIR"])
 	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem, "the restricted context of every pod")
+
+	// Built as the ZooKeeper mode's set (workload.App.Durable): spread over
+	// nodes, claims retained and grown in place, one patch per broker.
+	require.NotNil(t, pod.Affinity)
+	assert.NotNil(t, pod.Affinity.PodAntiAffinity)
+	assert.Equal(t, appsv1.RetainPersistentVolumeClaimRetentionPolicyType, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+	assert.Equal(t, appsv1.RetainPersistentVolumeClaimRetentionPolicyType, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled)
+	for i := range 2 {
+		g.Object(t, tokPVCPatch, fmt.Sprintf("datadir-kafka-%d", i))
+	}
 	assert.NotContains(t, env, "KAFKA_JMX_PORT")
 	assert.NotContains(t, env, "KAFKA_ZOOKEEPER_CONNECT")
 
