@@ -6,9 +6,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/apk8s/apk8s-platform/internal/engine"
 )
 
 // TestUnknownKeyRefusedInline: in the Automation API's inline mode (what
@@ -20,7 +21,10 @@ func TestUnknownKeyRefusedInline(t *testing.T) {
 	ctx := context.Background()
 	s := e.stack(t, "local")
 	setConfig(t, s, map[string]string{"kafkaReplica": "3"})
-	require.NoError(t, s.SetConfig(ctx, "apk8s-platform:basicAuthPassword", auto.ConfigValue{Value: randomPassword(t), Secret: true}))
+	// Every required secret is set, so the only problem is the typo.
+	for _, key := range []string{"basicAuthPassword", "mqttPassword"} {
+		require.NoError(t, engine.SetSecret(ctx, s, "apk8s-platform:"+key, randomPassword(t)))
+	}
 	t.Cleanup(func() { _ = s.Workspace().RemoveStack(ctx, s.Name()) })
 
 	_, err := s.Preview(ctx)
