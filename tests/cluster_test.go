@@ -155,7 +155,7 @@ func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
 func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, error) {
 	t.Helper()
 	rec := &Recorded{
-		Graph:      run.graph(),
+		Graph:      &Graph{stack: run.Stack},
 		fakes:      fakes,
 		requests:   map[string]*pulumirpc.RegisterResourceRequest{},
 		outputs:    map[string]resource.PropertyMap{},
