@@ -91,20 +91,37 @@ func tokenParts(token string) (apiVersion, kind string) {
 // and bare Pods, by "<Kind>/<name>".
 func workloads(t *testing.T, g *Graph) map[string]corev1.PodTemplateSpec {
 	out := map[string]corev1.PodTemplateSpec{}
-	for _, r := range g.Find(tokSTS) {
-		var s appsv1.StatefulSet
-		r.Decode(t, &s)
-		out["StatefulSet/"+s.Name] = s.Spec.Template
+	for r, tmpl := range podTemplates(t, g) {
+		_, kind := tokenParts(r.Type)
+		out[kind+"/"+r.K8sName()] = tmpl
 	}
-	for _, r := range g.Find(tokDeploy) {
-		var d appsv1.Deployment
-		r.Decode(t, &d)
-		out["Deployment/"+d.Name] = d.Spec.Template
-	}
-	for _, r := range g.Find(tokPod) {
-		var p corev1.Pod
-		r.Decode(t, &p)
-		out["Pod/"+p.Name] = corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+	return out
+}
+
+// podTemplates are the pod templates of every registration that makes
+// pods: StatefulSets, Deployments, DaemonSets and bare Pods.
+func podTemplates(t *testing.T, g *Graph) map[*Res]corev1.PodTemplateSpec {
+	t.Helper()
+	out := map[*Res]corev1.PodTemplateSpec{}
+	for _, r := range g.All {
+		switch r.Type {
+		case tokSTS:
+			var s appsv1.StatefulSet
+			r.Decode(t, &s)
+			out[r] = s.Spec.Template
+		case tokDeploy:
+			var d appsv1.Deployment
+			r.Decode(t, &d)
+			out[r] = d.Spec.Template
+		case "kubernetes:apps/v1:DaemonSet":
+			var d appsv1.DaemonSet
+			r.Decode(t, &d)
+			out[r] = d.Spec.Template
+		case tokPod:
+			var p corev1.Pod
+			r.Decode(t, &p)
+			out[r] = corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+		}
 	}
 	return out
 }

@@ -6,36 +6,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
 const tokServiceAccount = "kubernetes:core/v1:ServiceAccount"
 
-// podRuns are the registrations that make pods (bare Pods and the templates
-// of StatefulSets, Deployments and DaemonSets), each with its pod spec.
+// podRuns are the registrations that make pods, each with its pod spec.
 func podRuns(t *testing.T, g *Graph) map[*Res]corev1.PodSpec {
 	t.Helper()
 	out := map[*Res]corev1.PodSpec{}
-	for _, r := range g.Find("") {
-		switch r.Type {
-		case tokSTS:
-			var s appsv1.StatefulSet
-			r.Decode(t, &s)
-			out[r] = s.Spec.Template.Spec
-		case tokDeploy:
-			var d appsv1.Deployment
-			r.Decode(t, &d)
-			out[r] = d.Spec.Template.Spec
-		case "kubernetes:apps/v1:DaemonSet":
-			var d appsv1.DaemonSet
-			r.Decode(t, &d)
-			out[r] = d.Spec.Template.Spec
-		case tokPod:
-			var p corev1.Pod
-			r.Decode(t, &p)
-			out[r] = p.Spec
-		}
+	for r, tmpl := range podTemplates(t, g) {
+		out[r] = tmpl.Spec
 	}
 	return out
 }
