@@ -409,13 +409,20 @@ func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kub
 		Scrapers:  metricsScrapers(cfg),
 		Kafka:     kf.StatefulSet,
 		CRDs:      addons.MonitorCRDs,
-		Targets: monitoring.Targets{
-			KafkaBootstrap:       fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
-			ZooKeeperName:        zookeeper.Name,
-			ZooKeeperLabels:      zookeeper.Labels,
-			ZooKeeperMetricsPort: zookeeper.Metrics.Name,
-		},
-		Config: cfg.Addons.Scrape,
+		Targets:   scrapeTargets(cfg.Kafka.Mode),
+		Config:    cfg.Addons.Scrape,
 	}, k8s)
 	return err
+}
+
+// scrapeTargets are Kafka at its bootstrap address, which both modes
+// serve, and the ensemble only in the mode that has one.
+func scrapeTargets(mode string) monitoring.Targets {
+	t := monitoring.Targets{KafkaBootstrap: fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port)}
+	if mode == kafka.ModeZooKeeper {
+		t.ZooKeeperName = zookeeper.Name
+		t.ZooKeeperLabels = zookeeper.Labels
+		t.ZooKeeperMetricsPort = zookeeper.Metrics.Name
+	}
+	return t
 }

@@ -44,6 +44,10 @@ type Config struct {
 	ZooKeeper zookeeper.Config
 	Kafka     kafka.Config
 	Mosquitto mosquitto.Config
+	// KafkaReset makes a new Kafka cluster whatever the stack ran before
+	// (after its Kafka was destroyed), instead of keeping to its mode and
+	// quorum (settleKafka).
+	KafkaReset bool
 
 	Scaleway ScalewayConfig // with cluster "scaleway"
 	Addons   AddonsConfig
@@ -117,8 +121,10 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	}
 
 	c.Kafka = kafka.Config{
+		Mode:                 r.oneOf("kafkaMode", kafka.ModeZooKeeper, kafka.ModeKRaft),
 		Image:                r.image("kafkaImage"),
 		Replicas:             r.integer("kafkaReplicas", 1, 32),
+		Voters:               r.integer("kafkaControllerVoters", 0, 32),
 		Heap:                 r.str("kafkaHeap"),
 		MemoryLimit:          r.quantity("kafkaMemoryLimit"),
 		StorageSize:          r.quantity("kafkaStorageSize"),
@@ -130,6 +136,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		r.fail("kafkaOffsetsReplication", fmt.Sprint(c.Kafka.OffsetsTopicReplicas),
 			fmt.Sprintf("at most kafkaReplicas (%d): a topic cannot have more replicas than brokers", c.Kafka.Replicas))
 	}
+
+	loadKraft(r, &c.Kafka)
+	c.KafkaReset = r.boolean("kafkaClusterReset")
 
 	c.Mosquitto = mosquitto.Config{
 		Image:    r.image("mosquittoImage"),
@@ -164,6 +173,27 @@ func defaultIssuer(disposable bool) string {
 		return certmanager.StagingIssuer
 	}
 	return certmanager.ProductionIssuer
+}
+
+// loadKraft reads the keys of KRaft mode; a quorum setting in ZooKeeper mode
+// is an error, as it would be silently ignored. Voters stays 0 when the
+// stack leaves the choice to creation time (settleKafka).
+func loadKraft(r *reader, k *kafka.Config) {
+	kraftImage := r.image("kafkaKraftImage")
+	voters := fmt.Sprint(k.Voters)
+	if k.Mode != kafka.ModeKRaft {
+		if k.Voters != 0 {
+			r.fail("kafkaControllerVoters", voters, fmt.Sprintf(`0 while kafkaMode is %q: only KRaft has controllers`, k.Mode))
+		}
+		return
+	}
+	k.Image = kraftImage
+	switch {
+	case k.Voters != 0 && k.Voters != 1 && k.Voters != 3:
+		r.fail("kafkaControllerVoters", voters, "1 or 3, an odd quorum (2 survives no more failures than 1), or 0 to choose when the cluster is created")
+	case k.Replicas > 0 && k.Voters > k.Replicas:
+		r.fail("kafkaControllerVoters", voters, fmt.Sprintf("at most kafkaReplicas (%d): every controller is one of the brokers' pods", k.Replicas))
+	}
 }
 
 // reader reads keys with their declared defaults and collects problems.

@@ -21,6 +21,9 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := settleKafka(ctx, cfg); err != nil {
+		return err
+	}
 	for _, w := range cfg.Warnings {
 		if err := ctx.Log.Warn(w, nil); err != nil {
 			return err
@@ -80,26 +83,33 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 	}
 	// Who may reach what (docs/data-services.md): the brokers use the
 	// ensemble, the exporter the brokers, Prometheus the metrics ports,
-	// MQTT clients the broker from any namespace.
-	scrapers := metricsScrapers(cfg)
-	zk, err := zookeeper.New(ctx, "zookeeper", zookeeper.Args{
-		Namespace: data.Ref(),
-		Clients:   []workload.Peer{workload.Pods(kafka.Labels)},
-		Scrapers:  scrapers,
-		After:     addons.storage(),
-		// Rendered manifests have no live claims to patch.
-		GrowClaims: cfg.RenderYamlToDirectory == "",
-		Config:     cfg.ZooKeeper,
-	}, k8s)
-	if err != nil {
-		return err
+	// MQTT clients the broker from any namespace. The brokers wait for
+	// the ensemble's StatefulSet, not the component: a component stands
+	// for the children registered so far, which races with their
+	// registration.
+	after := addons.storage()
+	var zk *zookeeper.ZooKeeper
+	var connect string
+	if cfg.Kafka.Mode == kafka.ModeZooKeeper {
+		zk, err = zookeeper.New(ctx, "zookeeper", zookeeper.Args{
+			Namespace: data.Ref(),
+			Clients:   []workload.Peer{workload.Pods(kafka.Labels)},
+			Scrapers:  metricsScrapers(cfg),
+			After:     addons.storage(),
+			// Rendered manifests have no live claims to patch.
+			GrowClaims: cfg.RenderYamlToDirectory == "",
+			Config:     cfg.ZooKeeper,
+		}, k8s)
+		if err != nil {
+			return err
+		}
+		after = append([]pulumi.Resource{zk.StatefulSet}, after...)
+		connect = zookeeper.ConnectString()
 	}
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
-		Namespace: data.Ref(),
-		ZooKeeper: zookeeper.ConnectString(),
-		// The ensemble's StatefulSet, not the component: a component stands
-		// for the children registered so far, which races with their registration.
-		After:      append([]pulumi.Resource{zk.StatefulSet}, addons.storage()...),
+		Namespace:  data.Ref(),
+		ZooKeeper:  connect,
+		After:      after,
 		Clients:    kafkaClients(cfg),
 		GrowClaims: cfg.RenderYamlToDirectory == "",
 		Config:     cfg.Kafka,
@@ -119,8 +129,13 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		return err
 	}
 	ctx.Export("namespace", data.Name)
-	ctx.Export("zookeeper", zk.Connect)
-	ctx.Export("kafkaBootstrap", kf.Bootstrap)
+	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
+	if zk != nil {
+		ctx.Export("zookeeper", zk.Connect)
+	} else {
+		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
+	}
+	ctx.Export(outputKafkaBroker, kf.Bootstrap)
 	ctx.Export("mqtt", mq.Address)
 	return nil
 }

@@ -155,7 +155,7 @@ func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
 func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, error) {
 	t.Helper()
 	rec := &Recorded{
-		Graph:      &Graph{stack: run.Stack},
+		Graph:      run.graph(),
 		fakes:      fakes,
 		requests:   map[string]*pulumirpc.RegisterResourceRequest{},
 		outputs:    map[string]resource.PropertyMap{},

@@ -38,6 +38,7 @@ type Res struct {
 	Inputs                  resource.PropertyMap
 	DependsOn               []string // URNs
 	AdditionalSecretOutputs []string
+	Read                    bool // read from elsewhere, not created
 }
 
 // Plain is the inputs as plain Go values; secrets are unwrapped, so that
@@ -76,14 +77,29 @@ func (r *Res) Decode(t testing.TB, out any) {
 // Graph is everything one run registered.
 type Graph struct {
 	stack string
-	mu    sync.Mutex
-	All   []*Res
-	Logs  []string
+	// last are the stack outputs of the previous update, which a stack
+	// reference to the stack itself reads.
+	last resource.PropertyMap
+	mu   sync.Mutex
+	All  []*Res
+	Logs []string
 }
 
+// tokStackRef is the type of a stack reference.
+const tokStackRef = "pulumi:pulumi:StackReference"
+
 // NewResource records a registration and echoes the inputs as the state, as
-// a provider's dry run would.
+// a provider's dry run would; a stack reference reads the last outputs.
 func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.TypeToken == tokStackRef {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.All = append(g.All, &Res{Type: args.TypeToken, Name: args.Name, Custom: true, Inputs: args.Inputs, Read: true})
+		return args.ID, resource.PropertyMap{
+			"name":    args.Inputs["name"],
+			"outputs": resource.NewProperty(g.last),
+		}, nil
+	}
 	rpc := args.RegisterRPC
 	// The same URN the mock monitor gives the resource.
 	var parentType tokens.Type
@@ -262,12 +278,20 @@ type Run struct {
 	PlainPassword bool
 	// Program replaces stacks.Run (to call stacks.Load alone).
 	Program pulumi.RunFunc
+	// Last are the stack's outputs of its previous update (none: a new
+	// stack).
+	Last map[string]any
+}
+
+// graph is an empty graph of the run's stack.
+func (run Run) graph() *Graph {
+	return &Graph{stack: run.Stack, last: resource.NewPropertyMapFromMap(run.Last)}
 }
 
 // Do runs the program and returns what it registered and its error.
 func (run Run) Do(t testing.TB) (*Graph, error) {
 	t.Helper()
-	g := &Graph{stack: run.Stack}
+	g := run.graph()
 	return g, run.Exec(t, g)
 }
 

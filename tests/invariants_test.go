@@ -33,7 +33,8 @@ import (
 // invariantRuns are every stack of the repository as its file stands, and
 // the variants that bring in what the files alone do not: the exporter
 // without a Prometheus of our own, and ensembles of every size class
-// (one member, even, odd).
+// (one member, even, odd), and Kafka in KRaft mode with one and three
+// controllers.
 func invariantRuns(t *testing.T) []Run {
 	var runs []Run
 	for _, s := range stackNames(t) {
@@ -45,6 +46,8 @@ func invariantRuns(t *testing.T) []Run {
 		Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "3", "kafkaReplicas": "3"}},
 		Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "4"}},
 		Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "5"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft"}},
+		Run{Stack: "local", Set: map[string]string{"kafkaMode": "kraft", "kafkaReplicas": "5"}},
 	)
 }
 
@@ -241,7 +244,9 @@ func TestInvariantServicesReachTheirPods(t *testing.T) {
 				}
 			}
 		}
-		assert.NotZero(t, refs, "the brokers reach the ensemble through its Service")
+		if _, ok := services["zookeeper"]; ok { // KRaft brokers reach their voters by pod names
+			assert.NotZero(t, refs, "the brokers reach the ensemble through its Service")
+		}
 	})
 }
 
@@ -401,12 +406,23 @@ func zookeeperListens(t *testing.T, _ *Graph, name string, spec corev1.PodSpec) 
 	}
 }
 
+// exportedListeners are the values a start command exports as
+// KAFKA_LISTENERS.
+var exportedListeners = regexp.MustCompile(`export KAFKA_LISTENERS="([^"]+)"`)
+
 // kafkaListens: every listener of KAFKA_LISTENERS on every interface, on a
 // port the broker container declares.
 func kafkaListens(t *testing.T, _ *Graph, name string, spec corev1.PodSpec) {
 	require.Len(t, spec.Containers, 1, name)
 	c := spec.Containers[0]
 	listeners := envMap(c.Env)["KAFKA_LISTENERS"]
+	if listeners == "" { // KRaft: the start command exports them per role
+		var all []string
+		for _, m := range exportedListeners.FindAllStringSubmatch(strings.Join(c.Command, "\n"), -1) {
+			all = append(all, m[1])
+		}
+		listeners = strings.Join(all, ",")
+	}
 	require.NotEmpty(t, listeners, "%s: KAFKA_LISTENERS", name)
 	for _, l := range strings.Split(listeners, ",") {
 		_, hostPort, ok := strings.Cut(l, "://")
@@ -687,22 +703,26 @@ var imageSettings = map[string]map[string]string{
 		"LOG_DIR": kafkaScriptsDocs,
 	},
 	"apache/kafka": {
-		"CLUSTER_ID":                                     apacheKafkaDocs,
-		"KAFKA_NODE_ID":                                  apacheKafkaDocs,
-		"KAFKA_PROCESS_ROLES":                            apacheKafkaDocs,
-		"KAFKA_CONTROLLER_QUORUM_VOTERS":                 apacheKafkaDocs,
-		"KAFKA_CONTROLLER_LISTENER_NAMES":                apacheKafkaDocs,
-		"KAFKA_LISTENERS":                                apacheKafkaDocs,
-		"KAFKA_ADVERTISED_LISTENERS":                     apacheKafkaDocs,
-		"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP":           apacheKafkaDocs,
-		"KAFKA_INTER_BROKER_LISTENER_NAME":               apacheKafkaDocs,
-		"KAFKA_LOG_DIRS":                                 apacheKafkaDocs,
-		"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR":         apacheKafkaDocs,
-		"KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": apacheKafkaDocs,
-		"KAFKA_TRANSACTION_STATE_LOG_MIN_ISR":            apacheKafkaDocs,
-		"KAFKA_DEFAULT_REPLICATION_FACTOR":               apacheKafkaDocs,
-		"KAFKA_MIN_INSYNC_REPLICAS":                      apacheKafkaDocs,
-		"KAFKA_HEAP_OPTS":                                kafkaScriptsDocs,
+		"CLUSTER_ID":                                             apacheKafkaDocs,
+		"KAFKA_NODE_ID":                                          apacheKafkaDocs,
+		"KAFKA_PROCESS_ROLES":                                    apacheKafkaDocs,
+		"KAFKA_CONTROLLER_QUORUM_VOTERS":                         apacheKafkaDocs,
+		"KAFKA_CONTROLLER_LISTENER_NAMES":                        apacheKafkaDocs,
+		"KAFKA_LISTENERS":                                        apacheKafkaDocs,
+		"KAFKA_ADVERTISED_LISTENERS":                             apacheKafkaDocs,
+		"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP":                   apacheKafkaDocs,
+		"KAFKA_INTER_BROKER_LISTENER_NAME":                       apacheKafkaDocs,
+		"KAFKA_LOG_DIRS":                                         apacheKafkaDocs,
+		"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR":                 apacheKafkaDocs,
+		"KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR":         apacheKafkaDocs,
+		"KAFKA_TRANSACTION_STATE_LOG_MIN_ISR":                    apacheKafkaDocs,
+		"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": apacheKafkaDocs,
+		"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR":            apacheKafkaDocs,
+		"KAFKA_DEFAULT_REPLICATION_FACTOR":                       apacheKafkaDocs,
+		"KAFKA_MIN_INSYNC_REPLICAS":                              apacheKafkaDocs,
+		"KAFKA_HEAP_OPTS":                                        kafkaScriptsDocs,
+		// The same kafka-run-class.sh as in the Confluent image.
+		"LOG_DIR": kafkaScriptsDocs,
 	},
 }
 

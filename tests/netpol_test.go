@@ -254,13 +254,21 @@ func TestDataNetworkPolicies(t *testing.T) {
 			"any ingress controller solves":              {ingress, solver, 8089, true},
 			"without an exporter nobody else uses Kafka": {exporter, broker, 9092, false},
 		}},
+		{Run{Stack: "local", Set: map[string]string{"kafkaMode": "kraft"}}, map[string]flow{
+			"brokers reach the controllers":        {broker, broker, 9093, true},
+			"the client pod does not (controller)": {clientPod, broker, 9093, false},
+			"a stranger does not (controller)":     {stranger, broker, 9093, false},
+			"brokers still replicate":              {broker, broker, 9092, true},
+			"the client pod still produces":        {clientPod, broker, 9092, true},
+			"no JMX in KRaft mode either":          {clientPod, broker, 5555, false},
+		}},
 	}
 	for _, tt := range tests {
 		g := dataGraph(t, tt.run)
 		ps := policies(t, g)
 		require.NotEmpty(t, ps)
 		for name, f := range tt.flows {
-			t.Run(tt.run.Stack+tt.run.Set["ingressController"]+"/"+name, func(t *testing.T) {
+			t.Run(tt.run.Stack+tt.run.Set["ingressController"]+tt.run.Set["kafkaMode"]+"/"+name, func(t *testing.T) {
 				verb := map[bool]string{true: "reach", false: "not reach"}[f.want]
 				assert.Equal(t, f.want, admits(t, ps, f.from, f.to, f.port),
 					"%v in %s should %s %v:%d", f.from.labels, f.from.namespace, verb, f.to.labels, f.port)

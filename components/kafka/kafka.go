@@ -2,6 +2,11 @@
 // "kafka", the headless Service "kafka-headless", the StatefulSet "kafka" with
 // a "datadir" claim per broker, the PodDisruptionBudget "kafka" and the Pod
 // "kafka-client-util" that the book's console tests run in.
+//
+// The cluster runs in one of two modes with the same names and client
+// address: the book's, Confluent's brokers on a ZooKeeper ensemble (this
+// file), or Apache Kafka 4 with a KRaft controller quorum among its own pods
+// (kraft.go).
 package kafka
 
 import (
@@ -33,13 +38,19 @@ const (
 	logDir = "/var/log/kafka"
 )
 
+// Modes of the cluster: the book's brokers on ZooKeeper, or KRaft.
+const (
+	ModeZooKeeper = "zookeeper"
+	ModeKRaft     = "kraft"
+)
+
 // Broker is the book's listener (Service port "broker", container port
-// "kafka"). The book's JMX port is gone: remote JMX without authentication
-// lets any client run code through MBeans, and the exporter reads the
-// metrics through the Kafka protocol instead.
+// "kafka"). The book's JMX port is gone in both modes: remote JMX without
+// authentication lets any client run code through MBeans, and the exporter
+// reads the metrics through the Kafka protocol instead.
 var Broker = workload.Port{Name: "kafka", Port: 9092, ServicePortName: "broker"}
 
-// User is the Confluent image's appuser.
+// User is the appuser of both images (Confluent's and Apache Kafka's).
 const User = 1000
 
 // Labels select the brokers.
@@ -47,8 +58,15 @@ var Labels = map[string]string{"app": Name}
 
 // Config is the validated shape of the cluster.
 type Config struct {
-	Image                string
-	Replicas             int32
+	Mode string // ModeZooKeeper or ModeKRaft
+	// Image is the brokers' and the client pod's: Confluent Platform 7.9
+	// in ZooKeeper mode, Apache Kafka 4 in KRaft mode.
+	Image    string
+	Replicas int32
+	// Voters is the size of the KRaft controller quorum: pods 0 to Voters-1
+	// are controllers as well as brokers. It is fixed when the cluster is
+	// created (the image only supports a static voter list).
+	Voters               int32
 	Heap                 string
 	MemoryLimit          resource.Quantity
 	StorageSize          resource.Quantity
@@ -77,7 +95,7 @@ func (c Config) replication() int32 {
 // Args are the inputs of the component.
 type Args struct {
 	Namespace kube.Namespace
-	// ZooKeeper is the ensemble's connection string.
+	// ZooKeeper is the ensemble's connection string (ZooKeeper mode).
 	ZooKeeper string
 	// After are resources the brokers wait for: the ensemble, and the
 	// StorageClass of their claims when this program creates it.
@@ -100,6 +118,7 @@ type Kafka struct {
 	StatefulSet     *kube.Resource
 	Budget          *kube.Resource
 	ServiceAccount  *kube.Resource // the brokers'
+	ClusterID       *kube.Resource // KRaft mode: the ConfigMap that keeps the cluster ID
 	ClientAccount   *kube.Resource
 	ClientPod       *kube.Resource
 	Policy          *kube.Resource
@@ -119,13 +138,28 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c := kube.NewChildren(ctx, k, args.Namespace)
 	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
-	k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
-	k.StatefulSet = brokers.Durable(c, name, statefulSet(ns, args.ZooKeeper, args.Config), args.GrowClaims,
-		pulumi.DependsOn(append([]pulumi.Resource{k.HeadlessService, k.ServiceAccount}, args.After...)))
+	var set workload.Set
+	if args.Config.Mode == ModeKRaft {
+		// The ID is drawn on every run, but only the first is ever applied:
+		// the ConfigMap keeps it from then on, and the brokers read it
+		// from there, so their spec never changes with it.
+		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, NewClusterID())},
+			pulumi.IgnoreChanges([]string{"data"}))
+		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker, Controller)})
+		set = kraftStatefulSet(ns, args.Config)
+	} else {
+		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
+		set = statefulSet(ns, args.ZooKeeper, args.Config)
+	}
+	after := []pulumi.Resource{k.HeadlessService, k.ServiceAccount}
+	if k.ClusterID != nil {
+		after = append(after, k.ClusterID)
+	}
+	k.StatefulSet = brokers.Durable(c, name, set, args.GrowClaims, pulumi.DependsOn(append(after, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
-	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients)})
+	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Config.Mode, args.Clients)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})
-	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config.Image)},
+	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config)},
 		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
 	if err := c.Err(); err != nil {
 		return nil, err
@@ -148,10 +182,15 @@ func clientApp(ns string) workload.App {
 }
 
 // policy admits the brokers (replication), the client pod and clients to
-// the listener; nothing else reaches a broker.
-func policy(ns string, clients []workload.Peer) *networkingv1.NetworkPolicy {
+// the listener, and in KRaft mode the brokers alone to the controller
+// port (the quorum: fetches and votes); nothing else reaches a broker.
+func policy(ns, mode string, clients []workload.Peer) *networkingv1.NetworkPolicy {
 	from := append([]workload.Peer{workload.Pods(Labels), workload.Pods(ClientLabels)}, clients...)
-	return brokerApp(ns).Policy(workload.Ingress{Ports: []workload.Port{Broker}, From: from})
+	rules := []workload.Ingress{{Ports: []workload.Port{Broker}, From: from}}
+	if mode == ModeKRaft {
+		rules = append(rules, workload.Ingress{Ports: []workload.Port{Controller}, From: []workload.Peer{workload.Pods(Labels)}})
+	}
+	return brokerApp(ns).Policy(rules...)
 }
 
 // BrokerHost is the name the broker in pod advertises to clients: the
@@ -173,14 +212,10 @@ exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 func statefulSet(ns, zookeeper string, c Config) workload.Set {
 	rf := c.replication()
 	isr := fmt.Sprint(MinInSync(rf))
-	app := brokerApp(ns)
-	spec := app.PodSpec(corev1.Container{
-		Name:    ContainerName,
-		Image:   c.Image,
-		Command: []string{"sh", "-exc", startCommand(ns)},
-		Env: []corev1.EnvVar{
+	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)},
+		[]corev1.EnvVar{
 			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
-			{Name: "KAFKA_HEAP_OPTS", Value: workload.HeapOpts(c.Heap)},
+			heapEnv(c),
 			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
 			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
 			// Kafka creates its internal topics once, with the values
@@ -190,8 +225,25 @@ func statefulSet(ns, zookeeper string, c Config) workload.Set {
 			{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
 			{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
 			{Name: "LOG_DIR", Value: logDir},
-		},
-		Ports: workload.ContainerPorts(Broker),
+		}, Broker)
+	// The root file system is read-only. The Confluent entrypoint writes
+	// kafka.properties and the log4j files into /etc/kafka beside the
+	// image's own. (Read from the image's scripts, not tried on a cluster here.)
+	workload.WritableCopy(&spec, &spec.Containers[0], "etc-kafka", "/etc/kafka")
+	return brokerSet(c, spec, false)
+}
+
+// brokerSpec is the pod of a broker of either mode under the restricted
+// security context: the image's start command and variables, the ports,
+// resources, probes, the data volume at dir, and scratch directories for
+// the JVM's GC log (LOG_DIR) and perf data (/tmp).
+func brokerSpec(ns string, c Config, dir string, command []string, env []corev1.EnvVar, ports ...workload.Port) corev1.PodSpec {
+	spec := brokerApp(ns).PodSpec(corev1.Container{
+		Name:    ContainerName,
+		Image:   c.Image,
+		Command: command,
+		Env:     env,
+		Ports:   workload.ContainerPorts(ports...),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: c.MemoryLimit},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
@@ -204,31 +256,39 @@ func statefulSet(ns, zookeeper string, c Config) workload.Set {
 			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(Broker.Name)}},
 			InitialDelaySeconds: 60, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
 		},
-		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dataDir}},
+		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dir}},
 	})
 	spec.TerminationGracePeriodSeconds = ptr.To(int64(60))
-	// The root file system is read-only. The Confluent entrypoint writes
-	// kafka.properties and the log4j files into /etc/kafka beside the
-	// image's own, the JVM its GC log to /var/log/kafka and perf data to
-	// /tmp. (Read from the image's scripts, not tried on a cluster here.)
 	broker := &spec.Containers[0]
-	workload.WritableCopy(&spec, broker, "etc-kafka", "/etc/kafka")
 	workload.Scratch(&spec, broker, "log", logDir)
 	workload.Scratch(&spec, broker, "tmp", "/tmp")
+	return spec
+}
+
+// heapEnv fixes the brokers' heap; both images pass it to the JVM, not to
+// the broker's properties.
+func heapEnv(c Config) corev1.EnvVar {
+	return corev1.EnvVar{Name: "KAFKA_HEAP_OPTS", Value: workload.HeapOpts(c.Heap)}
+}
+
+// brokerSet is the StatefulSet "kafka" of either mode around the pod spec:
+// one "datadir" claim per broker, retained and grown by App.Durable.
+func brokerSet(c Config, spec corev1.PodSpec, parallel bool) workload.Set {
 	return workload.Set{
 		Replicas:    c.Replicas,
 		ServiceName: HeadlessName,
+		Parallel:    parallel,
 		Pod:         spec,
 		Claim:       workload.Claim(ClaimName, c.StorageSize, c.StorageClass),
 	}
 }
 
 // clientPod idles so that users can exec the console tools in it.
-func clientPod(ns, image string) *corev1.Pod {
+func clientPod(ns string, c Config) *corev1.Pod {
 	app := clientApp(ns)
 	spec := app.PodSpec(corev1.Container{
 		Name:    Name,
-		Image:   image,
+		Image:   c.Image,
 		Command: []string{"sh", "-c", "exec tail -f /dev/null"},
 		Env:     []corev1.EnvVar{{Name: "LOG_DIR", Value: logDir}},
 		Resources: corev1.ResourceRequirements{

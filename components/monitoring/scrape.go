@@ -44,6 +44,7 @@ type Targets struct {
 	KafkaBootstrap string
 	// ZooKeeperName names the PodMonitor; ZooKeeperLabels select the
 	// ensemble's pods and ZooKeeperMetricsPort is their metrics port's name.
+	// An empty name means no ensemble (Kafka in KRaft mode): no PodMonitor.
 	ZooKeeperName        string
 	ZooKeeperLabels      map[string]string
 	ZooKeeperMetricsPort string
@@ -67,7 +68,8 @@ type ScrapeArgs struct {
 
 // Scrape is the component that makes Prometheus scrape the data namespace:
 // ZooKeeper's own Prometheus endpoint (container port "metrics") through a
-// PodMonitor, and Kafka through the exporter and a ServiceMonitor.
+// PodMonitor when there is an ensemble, and Kafka in either mode through
+// the exporter, a client of the brokers, and a ServiceMonitor.
 type Scrape struct {
 	pulumi.ResourceState
 
@@ -102,7 +104,9 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 	s.ExporterPolicy = c.Add(ExporterName, kube.Args{Object: exporterApp(ns).Policy(
 		workload.Ingress{Ports: []workload.Port{ExporterMetrics}, From: args.Scrapers})})
 	s.KafkaMonitor = c.Add(ExporterName, kube.Args{Object: KafkaMonitor(ns)}, afterCRDs...)
-	s.ZooKeeperMonitor = c.Add(args.Targets.ZooKeeperName, kube.Args{Object: ZooKeeperMonitor(ns, args.Targets)}, afterCRDs...)
+	if args.Targets.ZooKeeperName != "" {
+		s.ZooKeeperMonitor = c.Add(args.Targets.ZooKeeperName, kube.Args{Object: ZooKeeperMonitor(ns, args.Targets)}, afterCRDs...)
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,148 @@
+package kafka
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/apk8s/apk8s-platform/internal/workload"
+)
+
+// KRaft mode: Apache Kafka 4 without ZooKeeper. The first Voters pods of the
+// StatefulSet "kafka" are controllers as well as brokers and form the
+// controller quorum; the pods after them are brokers only, so scaling the
+// set never touches the quorum. The official image formats its storage on
+// every start (an already formatted volume is left alone) with the cluster
+// ID it is given, and only supports a static voter list.
+
+// Controller is the KRaft controller listener. Only the headless Service
+// carries it: controllers and brokers reach the voters under their pod
+// names, clients never do.
+var Controller = workload.Port{Name: "controller", Port: 9093}
+
+// ClusterIDName names the ConfigMap that keeps the cluster ID, under the
+// key ClusterIDKey.
+const (
+	ClusterIDName = "kafka-cluster-id"
+	ClusterIDKey  = "CLUSTER_ID"
+	kraftDataDir  = "/var/lib/kafka/data"
+	// runPath is the image's own start script, which turns KAFKA_*
+	// variables into server.properties, formats the storage and starts.
+	runPath = "/etc/kafka/docker/run"
+)
+
+// DefaultVoters is the quorum a new cluster of brokers gets: three
+// controllers when there are three brokers to carry them, else one. An even
+// quorum would survive no more failures than the odd one below it.
+func DefaultVoters(brokers int32) int32 {
+	if brokers >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// ProcessRoles is process.roles of the pod with ordinal i in a cluster of
+// voters controllers: the first voters pods are controllers too.
+func ProcessRoles(i, voters int32) string {
+	if i < voters {
+		return "broker,controller"
+	}
+	return "broker"
+}
+
+// PodHost is the stable DNS name of pod i under the headless Service.
+func PodHost(ns string, i int32) string {
+	return fmt.Sprintf("%s-%d.%s.%s.svc.cluster.local", Name, i, HeadlessName, ns)
+}
+
+// QuorumVoters is controller.quorum.voters: "<node id>@<host>:<port>" of
+// pods 0 to voters-1, node ids being the pod ordinals.
+func QuorumVoters(ns string, voters int32) string {
+	list := make([]string, voters)
+	for i := range voters {
+		list[i] = fmt.Sprintf("%d@%s:%d", i, PodHost(ns, i), Controller.Port)
+	}
+	return strings.Join(list, ",")
+}
+
+// NewClusterID draws a KRaft cluster ID: 16 random bytes in unpadded
+// base64url, the form `kafka-storage random-uuid` prints. Like Kafka's own,
+// it never starts with '-', which a command line would take for an option.
+func NewClusterID() string {
+	b := make([]byte, 16)
+	for {
+		if _, err := rand.Read(b); err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+		if id := base64.RawURLEncoding.EncodeToString(b); id[0] != '-' {
+			return id
+		}
+	}
+}
+
+// clusterIDMap keeps the cluster ID in the namespace for the brokers to
+// read; the program registers it with its data ignored after creation.
+func clusterIDMap(ns, id string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: brokerApp(ns).Meta(ClusterIDName),
+		Data:       map[string]string{ClusterIDKey: id},
+	}
+}
+
+// kraftStartCommand picks each pod's node id, roles and listeners from its
+// ordinal and hands over to the command in "$@" (the image's run script).
+func kraftStartCommand(ns string, voters int32) string {
+	return fmt.Sprintf(`id=${HOSTNAME##*-}
+export KAFKA_NODE_ID="$id"
+export KAFKA_ADVERTISED_LISTENERS="PLAINTEXT://${HOSTNAME}.%[1]s.%[2]s.svc.cluster.local:%[3]d"
+if [ "$id" -lt %[4]d ]; then
+  export KAFKA_PROCESS_ROLES=%[5]s
+  export KAFKA_LISTENERS="PLAINTEXT://:%[3]d,CONTROLLER://:%[6]d"
+else
+  export KAFKA_PROCESS_ROLES=%[7]s
+  export KAFKA_LISTENERS="PLAINTEXT://:%[3]d"
+fi
+exec "$@"`, HeadlessName, ns, Broker.Port, voters, ProcessRoles(0, 1), Controller.Port, ProcessRoles(1, 1))
+}
+
+func kraftStatefulSet(ns string, c Config) workload.Set {
+	rf := c.replication()
+	replication, isr := fmt.Sprint(rf), fmt.Sprint(MinInSync(rf))
+	// Setting any KAFKA_* variable drops the image's defaults: every
+	// property the cluster needs is here. The internal topics' factors
+	// default to 3, more than a small cluster has; they and min.insync
+	// follow the ZooKeeper mode's (docs/data-services.md, "Replication").
+	env := []corev1.EnvVar{
+		{Name: "CLUSTER_ID", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ClusterIDName}, Key: ClusterIDKey,
+		}}},
+		{Name: "KAFKA_CONTROLLER_QUORUM_VOTERS", Value: QuorumVoters(ns, c.Voters)},
+		{Name: "KAFKA_CONTROLLER_LISTENER_NAMES", Value: "CONTROLLER"},
+		{Name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"},
+		{Name: "KAFKA_INTER_BROKER_LISTENER_NAME", Value: "PLAINTEXT"},
+		{Name: "KAFKA_LOG_DIRS", Value: kraftDataDir + "/logs"},
+		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: replication},
+		{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: replication},
+		{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
+		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", Value: replication},
+		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", Value: isr},
+		{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
+		{Name: "LOG_DIR", Value: logDir},
+		heapEnv(c),
+	}
+	spec := brokerSpec(ns, c, kraftDataDir,
+		[]string{"sh", "-ec", kraftStartCommand(ns, c.Voters), "kafka", runPath}, env, Broker, Controller)
+	// The root file system is read-only; the image's run script renders
+	// server.properties and the log4j files into /opt/kafka/config beside
+	// the image's own. (Read from the image's scripts, not tried on a
+	// cluster here.)
+	workload.WritableCopy(&spec, &spec.Containers[0], "opt-kafka-config", "/opt/kafka/config")
+	// Parallel: the voters must all start before any of them can elect a
+	// leader and turn ready; an ordered start would wait on pod 0 forever.
+	return brokerSet(c, spec, true)
+}
