@@ -52,7 +52,11 @@ func TestKraftLifecycle(t *testing.T) {
 
 	t.Run("2 to 3 brokers keeps the quorum and the cluster ID", func(t *testing.T) {
 		setConfig(t, s, map[string]string{"kafkaReplicas": "3"})
-		assert.Equal(t, []string{"update kubernetes:apps/v1:StatefulSet::kafka"}, previewChanges(t, s))
+		// The new broker's claim gets its growth patch, as in ZooKeeper mode.
+		assert.Equal(t, []string{
+			"create kubernetes:core/v1:PersistentVolumeClaimPatch::datadir-kafka-2",
+			"update kubernetes:apps/v1:StatefulSet::kafka",
+		}, previewChanges(t, s))
 		timed(t, "kraft scale-out up", func() {
 			_, err := s.Up(ctx, optup.ProgressStreams(logTo(t)))
 			require.NoError(t, err)
