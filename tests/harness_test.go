@@ -38,7 +38,6 @@ type Res struct {
 	Inputs                  resource.PropertyMap
 	DependsOn               []string // URNs
 	AdditionalSecretOutputs []string
-	Read                    bool // read from elsewhere, not created
 }
 
 // Plain is the inputs as plain Go values; secrets are unwrapped, so that
@@ -77,29 +76,22 @@ func (r *Res) Decode(t testing.TB, out any) {
 // Graph is everything one run registered.
 type Graph struct {
 	stack string
-	// last are the stack outputs of the previous update, which a stack
-	// reference to the stack itself reads.
+	// last are the stack outputs of the previous update, which the
+	// program reads back.
 	last resource.PropertyMap
-	mu   sync.Mutex
-	All  []*Res
-	Logs []string
+	// Reads are the stacks whose outputs the program read.
+	Reads []string
+	mu    sync.Mutex
+	All   []*Res
+	Logs  []string
 }
 
-// tokStackRef is the type of a stack reference.
-const tokStackRef = "pulumi:pulumi:StackReference"
+// tokReadStackOutputs is the engine's function that reads a stack's outputs.
+const tokReadStackOutputs = "pulumi:pulumi:readStackOutputs"
 
 // NewResource records a registration and echoes the inputs as the state, as
-// a provider's dry run would; a stack reference reads the last outputs.
+// a provider's dry run would.
 func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	if args.TypeToken == tokStackRef {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.All = append(g.All, &Res{Type: args.TypeToken, Name: args.Name, Custom: true, Inputs: args.Inputs, Read: true})
-		return args.ID, resource.PropertyMap{
-			"name":    args.Inputs["name"],
-			"outputs": resource.NewProperty(g.last),
-		}, nil
-	}
 	rpc := args.RegisterRPC
 	// The same URN the mock monitor gives the resource.
 	var parentType tokens.Type
@@ -166,6 +158,12 @@ func autoNamed(args pulumi.MockResourceArgs) resource.PropertyMap {
 
 // Call answers function calls; the program makes none.
 func (g *Graph) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == tokReadStackOutputs {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.Reads = append(g.Reads, args.Args["name"].StringValue())
+		return resource.PropertyMap{"name": args.Args["name"], "outputs": resource.NewProperty(g.last)}, nil
+	}
 	return nil, fmt.Errorf("unexpected call %s", args.Token)
 }
 
