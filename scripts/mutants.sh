@@ -41,6 +41,14 @@ mutants=(
 	'stacks/stack.go|s/args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)/_ = cfg.RenderYamlToDirectory/|renderYamlToDirectory ignored'
 	'components/cluster/cluster.go|s/k8s.Kubeconfig = c.Kubeconfig/_ = c.Kubeconfig/|Scaleway provider without the cluster'"'"'s kubeconfig'
 	'components/cluster/cloudinit.go|s/NodeTaint:           \[\]string{ControlPlaneTaint},//|control-plane taint dropped'
+	'components/kafka/kraft.go|s/return brokerSet(c, spec, true)/return brokerSet(c, spec, false)/|KRaft quorum started in order (pod 0 waits for a leader forever)'
+	'components/kafka/kafka.go|s/pulumi.IgnoreChanges(\[\]string{"data"}))/)/|KRaft cluster ID drawn anew on every run'
+	'components/kafka/kraft.go|s/if i < voters {/if i <= voters {/|one broker too many runs as a controller'
+	'components/kafka/kraft.go|s/PodHost(ns, i), Controller.Port)/PodHost(ns, i), Broker.Port)/|voters named at the broker port'
+	'components/kafka/kraft.go|s/if brokers >= 3 {/if brokers >= 2 {/|three voters chosen for two brokers'
+	'components/kafka/kraft.go|s#CONTROLLER://:%\[6\]d#CONTROLLER://localhost:%[6]d#|KRaft controller listener on loopback'
+	'stacks/kafkamode.go|s/if last.Mode != "" \&\& last.Mode != k.Mode {/if false {/|a switch of kafkaMode goes through'
+	'stacks/addons.go|s/if mode == kafka.ModeZooKeeper {/if mode != "" {/|the monitoring add-on scrapes a ZooKeeper that KRaft mode lacks'
 )
 
 pick=("$@")
