@@ -3,8 +3,6 @@ package stacks
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
 	"github.com/apk8s/apk8s-platform/components/kafka"
 )
 
@@ -23,59 +21,36 @@ type lastKafka struct {
 	Voters int32
 }
 
-// readStackOutputs is the engine's built-in function that returns a stack's
-// outputs: the same read a StackReference makes, but answered in place. (A
-// StackReference's typed outputs make the compiler instantiate the whole
-// pulumix output family in this package: 5 s on every build.)
-const readStackOutputs = "pulumi:pulumi:readStackOutputs"
-
-// readLastKafka reads the stack's own outputs of its last update: the Go SDK
-// gives a program no other way to its previous outputs, and a read creates
-// nothing.
-func readLastKafka(ctx *pulumi.Context) (lastKafka, error) {
-	self := fmt.Sprintf("%s/%s/%s", ctx.Organization(), ctx.Project(), ctx.Stack())
-	var out struct {
-		Outputs map[string]any `pulumi:"outputs"`
-	}
-	// Raw: the outputs hold secrets too, which this read leaves alone.
-	if _, err := ctx.InvokePackageRaw(readStackOutputs, &struct {
-		Name string `pulumi:"name"`
-	}{self}, &out, ""); err != nil {
-		return lastKafka{}, fmt.Errorf("reading the outputs of the stack's last update: %w", err)
-	}
-	var last lastKafka
-	last.Mode, _ = out.Outputs[outputKafkaMode].(string)
-	if last.Mode == "" && out.Outputs[outputKafkaBroker] != nil {
+// readLastKafka is the Kafka the stack's last update left.
+func readLastKafka(last lastUpdate) lastKafka {
+	var k lastKafka
+	k.Mode, _ = last[outputKafkaMode].(string)
+	if k.Mode == "" && last[outputKafkaBroker] != nil {
 		// Updates before kafkaMode existed ran the book's ZooKeeper mode.
-		last.Mode = kafka.ModeZooKeeper
+		k.Mode = kafka.ModeZooKeeper
 	}
-	if last.Mode == kafka.ModeKRaft {
-		if n, ok := out.Outputs[outputVoters].(float64); ok {
-			last.Voters = int32(n)
+	if k.Mode == kafka.ModeKRaft {
+		if n, ok := last[outputVoters].(float64); ok {
+			k.Voters = int32(n)
 		}
 	}
-	return last, nil
+	return k
 }
 
 // settleKafka holds the stack to the Kafka it has: the mode cannot change
 // (the other mode's brokers would start empty, the topics lost), nor can a
 // KRaft quorum; a quorum left to creation time is chosen now, from the
 // brokers of the cluster's first update. kafkaClusterReset lifts the hold
-// once the old cluster is gone. Nothing but the read of the last outputs is
-// registered before it passes.
-func settleKafka(ctx *pulumi.Context, cfg *Config) error {
+// once the old cluster is gone.
+func settleKafka(r *reader, cfg *Config, lastOutputs lastUpdate) {
 	k := &cfg.Kafka
-	last, err := readLastKafka(ctx)
-	if err != nil {
-		return err
-	}
+	last := readLastKafka(lastOutputs)
 	if cfg.KafkaReset && last.Mode != "" {
 		cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
 			"%s:kafkaClusterReset = true: this update makes a new Kafka cluster whatever the stack ran before (%s); set it back to false once it is done",
 			Project, last.Mode))
 		last = lastKafka{}
 	}
-	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	if last.Mode != "" && last.Mode != k.Mode {
 		r.fail("kafkaMode", k.Mode, fmt.Sprintf(
 			`%q, the mode this stack's Kafka runs in: a switch starts an empty cluster and every topic is lost (docs/kafka-modes.md, "Switching modes", tells how to move)`, last.Mode))
@@ -97,8 +72,4 @@ func settleKafka(ctx *pulumi.Context, cfg *Config) error {
 			}
 		}
 	}
-	if len(r.problems) > 0 {
-		return &ConfigError{Stack: cfg.Stack, Problems: r.problems}
-	}
-	return nil
 }

@@ -21,7 +21,8 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := settleKafka(ctx, cfg); err != nil {
+	last, err := settle(ctx, cfg)
+	if err != nil {
 		return err
 	}
 	for _, w := range cfg.Warnings {
@@ -37,7 +38,7 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	return deployData(ctx, cfg, addons, pulumi.Provider(k8s))
+	return deployData(ctx, cfg, last, addons, pulumi.Provider(k8s))
 }
 
 // kubernetesProvider is the provider every Kubernetes object of the stack
@@ -64,7 +65,11 @@ func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider,
 // deployData builds the data namespace and its services (chapter 5).
 // The certificate waits for its issuer and the claims for their
 // StorageClass when the add-ons create them.
-func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulumi.ResourceOption) error {
+func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *AddonOutputs, k8s pulumi.ResourceOption) error {
+	growth, err := claimGrowth(ctx, cfg, last, k8s)
+	if err != nil {
+		return err
+	}
 	data, err := datanamespace.New(ctx, "data", datanamespace.Args{
 		Domain:            cfg.Domain,
 		Certificate:       cfg.Certificate,
@@ -96,9 +101,8 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 			Clients:   []workload.Peer{workload.Pods(kafka.Labels)},
 			Scrapers:  metricsScrapers(cfg),
 			After:     addons.storage(),
-			// Rendered manifests have no live claims to patch.
-			GrowClaims: cfg.RenderYamlToDirectory == "",
-			Config:     cfg.ZooKeeper,
+			Growth:    growth[zookeeper.Name],
+			Config:    cfg.ZooKeeper,
 		}, k8s)
 		if err != nil {
 			return err
@@ -107,12 +111,12 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		connect = zookeeper.ConnectString()
 	}
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
-		Namespace:  data.Ref(),
-		ZooKeeper:  connect,
-		After:      after,
-		Clients:    kafkaClients(cfg),
-		GrowClaims: cfg.RenderYamlToDirectory == "",
-		Config:     cfg.Kafka,
+		Namespace: data.Ref(),
+		ZooKeeper: connect,
+		After:     after,
+		Clients:   kafkaClients(cfg),
+		Growth:    growth[kafka.Name],
+		Config:    cfg.Kafka,
 	}, k8s)
 	if err != nil {
 		return err
@@ -136,6 +140,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, k8s pulu
 		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
 	}
 	ctx.Export(outputKafkaBroker, kf.Bootstrap)
+	exportClaims(ctx, cfg)
 	ctx.Export("mqtt", mq.Address)
 	return nil
 }

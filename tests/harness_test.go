@@ -79,7 +79,11 @@ type Graph struct {
 	// last are the stack outputs of the previous update, which the
 	// program reads back.
 	last resource.PropertyMap
-	// Reads are the stacks whose outputs the program read.
+	// classes are the cluster's StorageClasses by name, and whether each
+	// allows volume expansion.
+	classes map[string]bool
+	// Reads are what the program read: stacks' outputs by stack name,
+	// cluster objects as "<type token> <id>".
 	Reads []string
 	mu    sync.Mutex
 	All   []*Res
@@ -92,6 +96,9 @@ const tokReadStackOutputs = "pulumi:pulumi:readStackOutputs"
 // NewResource records a registration and echoes the inputs as the state, as
 // a provider's dry run would.
 func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.ReadRPC != nil {
+		return g.read(args)
+	}
 	rpc := args.RegisterRPC
 	// The same URN the mock monitor gives the resource.
 	var parentType tokens.Type
@@ -156,7 +163,24 @@ func autoNamed(args pulumi.MockResourceArgs) resource.PropertyMap {
 	return state
 }
 
-// Call answers function calls; the program makes none.
+// read answers a read of a cluster object from the run's classes; any
+// other object is missing, as on an empty cluster.
+func (g *Graph) read(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.Reads = append(g.Reads, args.TypeToken+" "+args.ID)
+	allowed, ok := g.classes[args.ID]
+	if args.TypeToken != tokStorageClass || !ok {
+		return "", nil, fmt.Errorf("%s %q not found", args.TypeToken, args.ID)
+	}
+	state := resource.PropertyMap{"metadata": resource.NewProperty(resource.PropertyMap{"name": resource.NewProperty(args.ID)})}
+	if allowed {
+		state["allowVolumeExpansion"] = resource.NewProperty(true)
+	}
+	return args.ID, state, nil
+}
+
+// Call answers the engine's function that reads a stack's outputs.
 func (g *Graph) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	if args.Token == tokReadStackOutputs {
 		g.mu.Lock()
@@ -279,11 +303,14 @@ type Run struct {
 	// Last are the stack's outputs of its previous update (none: a new
 	// stack).
 	Last map[string]any
+	// Classes are the cluster's StorageClasses by name, and whether each
+	// allows volume expansion.
+	Classes map[string]bool
 }
 
 // graph is an empty graph of the run's stack.
 func (run Run) graph() *Graph {
-	return &Graph{stack: run.Stack, last: resource.NewPropertyMapFromMap(run.Last)}
+	return &Graph{stack: run.Stack, last: resource.NewPropertyMapFromMap(run.Last), classes: run.Classes}
 }
 
 // Do runs the program and returns what it registered and its error.

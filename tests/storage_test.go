@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -127,6 +128,84 @@ func TestClaimChangesRefused(t *testing.T) {
 			require.Error(t, err)
 			for _, w := range tt.wants {
 				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+// claimsMark is the output "claims" of an update that left the brokers'
+// and the ensemble's claims at these sizes on class.
+func claimsMark(class, kafkaSize, zookeeperSize string) map[string]any {
+	return map[string]any{"claims": map[string]any{
+		"kafka":     map[string]any{"class": class, "size": kafkaSize},
+		"zookeeper": map[string]any{"class": class, "size": zookeeperSize},
+	}}
+}
+
+// TestClaimGrowthChecksTheStorageClass: a size larger than the claims
+// reached in the last update is checked against the StorageClass the
+// program reads from the cluster, before any claim is patched; the API
+// server refuses to expand a class without allowVolumeExpansion, and the
+// provider's preview would not say so. Nothing is read where nothing grows,
+// where there are no claims yet, on the default class, or when rendering.
+func TestClaimGrowthChecksTheStorageClass(t *testing.T) {
+	const read = tokStorageClass + " rook-ceph-block"
+	grown := map[string]string{"kafkaStorageSize": "10Gi"}
+	tests := []struct {
+		name    string
+		run     Run
+		reads   []string // objects read from the cluster
+		refused []string // the run fails with these; nil: it succeeds
+	}{
+		{"growth on a class that expands",
+			Run{Stack: "dev3", Set: grown, Last: claimsMark("rook-ceph-block", "5Gi", "1Gi"), Classes: map[string]bool{"rook-ceph-block": true}},
+			[]string{read}, nil},
+		{"growth on a class that does not",
+			Run{Stack: "dev3", Set: grown, Last: claimsMark("rook-ceph-block", "5Gi", "1Gi"), Classes: map[string]bool{"rook-ceph-block": false}},
+			[]string{read}, []string{
+				`apk8s-platform:kafkaStorageSize = "10Gi" would grow the claims of kafka from 5Gi`,
+				`StorageClass "rook-ceph-block" does not allow volume expansion`,
+				"keep kafkaStorageSize at 5Gi", "no claim was changed"}},
+		{"growth on a class the cluster lacks",
+			Run{Stack: "dev3", Set: grown, Last: claimsMark("rook-ceph-block", "5Gi", "1Gi")},
+			[]string{read}, []string{`StorageClass "rook-ceph-block" not found`}},
+		{"both sets grow: one read",
+			Run{Stack: "dev3", Set: map[string]string{"kafkaStorageSize": "10Gi", "zookeeperStorageSize": "2Gi"},
+				Last: claimsMark("rook-ceph-block", "5Gi", "1Gi"), Classes: map[string]bool{"rook-ceph-block": true}},
+			[]string{read}, nil},
+		{"the ensemble alone grows",
+			Run{Stack: "dev3", Set: map[string]string{"zookeeperStorageSize": "2Gi"},
+				Last: claimsMark("rook-ceph-block", "5Gi", "1Gi"), Classes: map[string]bool{"rook-ceph-block": false}},
+			[]string{read}, []string{`apk8s-platform:zookeeperStorageSize = "2Gi" would grow the claims of zookeeper from 1Gi`}},
+		{"the same size", Run{Stack: "dev3", Last: claimsMark("rook-ceph-block", "5Gi", "1Gi")}, nil, nil},
+		{"a shrink is the API server's to refuse",
+			Run{Stack: "dev3", Set: map[string]string{"kafkaStorageSize": "2Gi"}, Last: claimsMark("rook-ceph-block", "5Gi", "1Gi")}, nil, nil},
+		{"no claims yet", Run{Stack: "dev3", Set: grown}, nil, nil},
+		{"the default class", Run{Stack: "local", Set: grown, Last: claimsMark("", "1Gi", "1Gi")}, nil, nil},
+		{"rendered manifests", Run{Stack: "render", Set: grown, Last: claimsMark("rook-ceph-block", "5Gi", "1Gi")}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := tt.run.Do(t)
+			var objects []string
+			for _, r := range g.Reads {
+				if r != "organization/apk8s-platform/"+tt.run.Stack {
+					objects = append(objects, r)
+				}
+			}
+			assert.Equal(t, tt.reads, objects)
+			if tt.refused == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.refused {
+				assert.Contains(t, err.Error(), w)
+			}
+			for _, set := range []string{"datadir-kafka-", "data-zookeeper-"} {
+				if strings.Contains(tt.refused[0], "claims of "+strings.Split(set, "-")[1]) {
+					assert.Empty(t, claimPatchesOf(g, set), "no claim patch of the refused set reaches the provider")
+				}
 			}
 		})
 	}

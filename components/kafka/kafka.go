@@ -100,9 +100,9 @@ type Args struct {
 	// After are resources the brokers wait for: the ensemble, and the
 	// StorageClass of their claims when this program creates it.
 	After []pulumi.Resource
-	// GrowClaims patches the brokers' claims to the configured size
-	// (workload.App.Durable); off when the stack renders manifests.
-	GrowClaims bool
+	// Growth is how the brokers' claims follow a new size
+	// (workload.App.Durable).
+	Growth workload.Growth
 	// Clients may connect to the brokers besides the brokers themselves
 	// and the client pod (the exporter).
 	Clients []workload.Peer
@@ -155,7 +155,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if k.ClusterID != nil {
 		after = append(after, k.ClusterID)
 	}
-	k.StatefulSet = brokers.Durable(c, name, set, args.GrowClaims, pulumi.DependsOn(append(after, args.After...)))
+	k.StatefulSet = brokers.Durable(c, name, set, args.Growth, pulumi.DependsOn(append(after, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
 	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Config.Mode, args.Clients)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})

@@ -64,10 +64,10 @@ type Args struct {
 	// After are resources the members wait for: the StorageClass of their
 	// claims when this program creates it.
 	After []pulumi.Resource
-	// GrowClaims patches the members' claims to the configured size
-	// (workload.App.Durable); off when the stack renders manifests.
-	GrowClaims bool
-	Config     Config
+	// Growth is how the members' claims follow a new size
+	// (workload.App.Durable).
+	Growth workload.Growth
+	Config Config
 }
 
 // ZooKeeper is the ensemble component.
@@ -100,7 +100,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	zk.ServiceAccount = c.Add(name, kube.Args{Object: members.ServiceAccount()})
 	zk.Service = c.Add(name, kube.Args{Object: members.Service(Client)})
 	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: members.HeadlessService(HeadlessName, Client, Election, Server)})
-	zk.StatefulSet = members.Durable(c, name, statefulSet(ns, args.Config), args.GrowClaims,
+	zk.StatefulSet = members.Durable(c, name, statefulSet(ns, args.Config), args.Growth,
 		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService, zk.ServiceAccount}, args.After...)))
 	zk.Budget = c.Add(name, kube.Args{Object: members.Budget(workload.QuorumTolerance(args.Config.Replicas))})
 	zk.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients, args.Scrapers)})

@@ -83,20 +83,34 @@ func liveTemplate(spec map[string]any) (corev1.PersistentVolumeClaim, bool, erro
 	return s.VolumeClaimTemplates[0], true, nil
 }
 
+// Growth is how the claims of a Durable set follow a new size.
+type Growth struct {
+	// Patch grows the live claims; false when the stack renders
+	// manifests, which have no live claims.
+	Patch bool
+	// Allowed, when set, is the verdict on a growth the stack saw coming
+	// (from the StorageClass it read): every claim patch waits for it, and
+	// its error refuses the growth before any claim is touched.
+	Allowed pulumi.Output
+}
+
 // Durable registers the app's StatefulSet built from s so that its claims
 // outlive config changes: the claim template stays as created, a class
-// change or shrink fails the run, and with grow each claim of a member is
-// patched to the template's size once the set is ready. grow is false when
-// the stack renders manifests, which have no live claims to patch.
-func (a App) Durable(c *kube.Children, name string, s Set, grow bool, opts ...pulumi.ResourceOption) *kube.Resource {
+// change or shrink fails the run, and with g.Patch each claim of a member
+// is patched to the template's size once the set is ready.
+func (a App) Durable(c *kube.Children, name string, s Set, g Growth, opts ...pulumi.ResourceOption) *kube.Resource {
 	set := c.Add(name, kube.Args{Object: a.StatefulSet(s)},
 		append(opts, pulumi.IgnoreChanges([]string{templatesPath}))...)
-	if set == nil || !grow {
+	if set == nil || !g.Patch {
 		return set
 	}
 	want := s.Claim
-	spec := set.Spec.ApplyT(func(spec map[string]any) (map[string]any, error) {
-		live, ok, err := liveTemplate(spec)
+	checks := []any{set.Spec}
+	if g.Allowed != nil {
+		checks = append(checks, g.Allowed)
+	}
+	spec := pulumi.All(checks...).ApplyT(func(v []any) (map[string]any, error) {
+		live, ok, err := liveTemplate(v[0].(map[string]any))
 		if err != nil {
 			return nil, err
 		}

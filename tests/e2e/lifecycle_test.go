@@ -81,6 +81,37 @@ func TestLocalStackLifecycle(t *testing.T) {
 		expectNoChanges(t, s) // the preview after the growth is empty
 	})
 
+	t.Run("a smaller kafkaStorageSize is refused at preview", func(t *testing.T) {
+		// Below the template the program refuses; between the template
+		// and the grown claims it is the API server, through the
+		// provider's dry run of the patches.
+		for _, size := range []string{"512Mi", "1536Mi"} {
+			setConfig(t, s, map[string]string{"kafkaStorageSize": size})
+			err := previewError(t, s)
+			assert.Regexp(t, "cannot shrink to 512Mi|spec.resources.requests.storage: Forbidden", err.Error(), size)
+		}
+		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
+		expectNoChanges(t, s)
+	})
+
+	t.Run("growth on a class without allowVolumeExpansion is refused at preview", func(t *testing.T) {
+		if class != e2eClass {
+			require.Empty(t, os.Getenv("CI"), "CI runs on the loopback cluster with the test's own class")
+			t.Skipf("the claims are on the cluster's own class %q, which this test does not change", class)
+		}
+		outs, err := s.Outputs(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"class": class, "size": "2Gi"}, outs["claims"].Value.(map[string]any)["kafka"],
+			"the last update's mark, which the check compares with")
+		e.allowExpansion(t, class, false)
+		setConfig(t, s, map[string]string{"kafkaStorageSize": "3Gi"})
+		err = previewError(t, s)
+		assert.Contains(t, err.Error(), `apk8s-platform:kafkaStorageSize = "3Gi" would grow the claims of kafka from 2Gi, but their StorageClass "`+class+`" does not allow volume expansion`)
+		e.allowExpansion(t, class, true)
+		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
+		expectNoChanges(t, s)
+	})
+
 	t.Run("kafka 2 to 3 brokers updates the StatefulSet and grows the new claim", func(t *testing.T) {
 		setConfig(t, s, map[string]string{"kafkaReplicas": "3"})
 		changes := previewChanges(t, s)
@@ -282,8 +313,16 @@ func expectNoChanges(t *testing.T, s auto.Stack) {
 	res, err := s.Preview(context.Background(), optpreview.ExpectNoChanges(), optpreview.Diff(), optpreview.ProgressStreams(logTo(t)))
 	require.NoError(t, err)
 	for op, n := range res.ChangeSummary {
-		assert.Contains(t, []apitype.OpType{apitype.OpSame, apitype.OpRead}, op, "%d resources would %s", n, op)
+		assert.True(t, leavesClusterAlone(op), "%d resources would %s", n, op)
 	}
+}
+
+// leavesClusterAlone is true of the operations that change nothing in the
+// cluster: same, a read, and the discard of a read the run no longer makes
+// (the StorageClass read when claims grow), which the engine's own
+// --expect-no-changes accepts too.
+func leavesClusterAlone(op apitype.OpType) bool {
+	return op == apitype.OpSame || op == apitype.OpRead || op == apitype.OpReadDiscard
 }
 
 // previewChanges lists the steps of a preview that are not "same", as
@@ -300,7 +339,7 @@ func previewChanges(t *testing.T, s auto.Stack) []string {
 				continue
 			}
 			m := ev.ResourcePreEvent.Metadata
-			if m.Op == apitype.OpSame || m.Op == apitype.OpRead {
+			if leavesClusterAlone(m.Op) {
 				continue
 			}
 			name := m.URN[strings.LastIndex(m.URN, "::")+2:]
@@ -351,6 +390,21 @@ spec:
 	_, err := e.kubectl("apply", "-f", file)
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv,storageclass", "-l", "apk8s-e2e="+class, "--wait=false") })
+}
+
+// previewError runs a preview that must fail and returns its error.
+func previewError(t *testing.T, s auto.Stack) error {
+	t.Helper()
+	_, err := s.Preview(context.Background(), optpreview.ProgressStreams(logTo(t)))
+	require.Error(t, err, "the preview must fail")
+	return err
+}
+
+// allowExpansion sets the class's allowVolumeExpansion.
+func (e env) allowExpansion(t *testing.T, class string, allow bool) {
+	t.Helper()
+	_, err := e.kubectl("patch", "storageclass", class, "-p", fmt.Sprintf(`{"allowVolumeExpansion":%t}`, allow))
+	require.NoError(t, err)
 }
 
 // waitGone polls until the object is gone from the API server.

@@ -1,0 +1,52 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// lastUpdate holds the outputs the stack's last update exported: the
+// program's memory of what it made (the Kafka mode and quorum, the claims'
+// class and size). Empty for a stack that has never been updated.
+type lastUpdate map[string]any
+
+// readStackOutputs is the engine's built-in function that returns a stack's
+// outputs: the same read a StackReference makes, but answered in place. (A
+// StackReference's typed outputs make the compiler instantiate the whole
+// pulumix output family in this package: 5 s on every build.)
+const readStackOutputs = "pulumi:pulumi:readStackOutputs"
+
+// readLastUpdate reads the stack's own outputs of its last update: the Go
+// SDK gives a program no other way to its previous outputs, and a read
+// creates nothing.
+func readLastUpdate(ctx *pulumi.Context) (lastUpdate, error) {
+	self := fmt.Sprintf("%s/%s/%s", ctx.Organization(), ctx.Project(), ctx.Stack())
+	var out struct {
+		Outputs map[string]any `pulumi:"outputs"`
+	}
+	// Raw: the outputs hold secrets too, which this read leaves alone.
+	if _, err := ctx.InvokePackageRaw(readStackOutputs, &struct {
+		Name string `pulumi:"name"`
+	}{self}, &out, ""); err != nil {
+		return nil, fmt.Errorf("reading the outputs of the stack's last update: %w", err)
+	}
+	return out.Outputs, nil
+}
+
+// settle holds the config to what the stack's last update made (the Kafka
+// mode and quorum) and lists every contradiction at once; it returns the
+// last update for the checks that need live objects (claimGrowth).
+// Nothing but the read of the last outputs is registered before it passes.
+func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
+	last, err := readLastUpdate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
+	settleKafka(r, cfg, last)
+	if len(r.problems) > 0 {
+		return nil, &ConfigError{Stack: cfg.Stack, Problems: r.problems}
+	}
+	return last, nil
+}
