@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/internal/verify"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
@@ -78,6 +79,7 @@ func runVerify(ctx context.Context, s auto.Stack, workdir string, v verifyFlags)
 	o := verify.Options{
 		Config:       kube,
 		Namespace:    ns,
+		KRaftVoters:  kraftVoters(outputs),
 		Certificate:  configValue(config, "certificate") == "true",
 		MQTTUser:     v.mqttUser,
 		MQTTPassword: password,
@@ -167,4 +169,14 @@ func mqttPassword(file string) (string, error) {
 		return "", errors.New("-mqtt-password-file: the file is empty")
 	}
 	return p, nil
+}
+
+// kraftVoters is the controller quorum of a stack in KRaft mode, 0 for a
+// stack in the book's ZooKeeper mode (or from before kafkaMode).
+func kraftVoters(outputs auto.OutputMap) int {
+	if mode, _ := outputs["kafkaMode"].Value.(string); mode != kafka.ModeKRaft {
+		return 0
+	}
+	n, _ := outputs["kafkaControllerVoters"].Value.(float64)
+	return int(n)
 }

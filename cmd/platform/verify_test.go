@@ -99,3 +99,23 @@ func TestExitErrorCarriesTheStatus(t *testing.T) {
 	assert.Equal(t, 2, exit.code)
 	assert.Equal(t, os.ErrNotExist.Error(), e.Error())
 }
+
+// TestKRaftVotersFromTheOutputs: verify checks the controller quorum of a
+// stack whose outputs say KRaft, and the ensemble otherwise.
+func TestKRaftVotersFromTheOutputs(t *testing.T) {
+	tests := []struct {
+		name    string
+		outputs auto.OutputMap
+		want    int
+	}{
+		{"kraft with three voters", auto.OutputMap{"kafkaMode": {Value: "kraft"}, "kafkaControllerVoters": {Value: float64(3)}}, 3},
+		{"zookeeper mode", auto.OutputMap{"kafkaMode": {Value: "zookeeper"}, "zookeeper": {Value: "zookeeper:2181"}}, 0},
+		{"a stack from before kafkaMode", auto.OutputMap{"kafkaBootstrap": {Value: "kafka:9092"}}, 0},
+		{"voters without the mode", auto.OutputMap{"kafkaControllerVoters": {Value: float64(1)}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, kraftVoters(tt.outputs))
+		})
+	}
+}

@@ -23,6 +23,9 @@ type Options struct {
 	Config *rest.Config
 	// Namespace holds the data services ("data").
 	Namespace string
+	// KRaftVoters is the controller quorum of a stack in KRaft mode (its
+	// output kafkaControllerVoters); 0 for the book's ZooKeeper mode.
+	KRaftVoters int
 	// Certificate says whether the stack makes the Certificate data-cert.
 	Certificate bool
 	// MQTTUser and MQTTPassword are the broker's credentials; "" connects
@@ -82,11 +85,15 @@ type Session struct {
 // first (a pod that is not running explains most later failures), then the
 // coordination layer, the brokers, MQTT, the certificate and the claims.
 func Plan(o Options) []Check {
+	// The coordination layer of the brokers: the ensemble, or in KRaft
+	// mode the controller quorum among the brokers' own pods.
+	coordination := Check{Name: "zookeeper ensemble", Run: zookeeperEnsemble}
+	if o.KRaftVoters > 0 {
+		coordination = Check{Name: "kafka controller quorum", Run: controllerQuorum}
+	}
 	return []Check{
 		{Name: "pods running", Run: podsRunning},
-		// The coordination layer of the brokers. A KRaft stack (issue 14)
-		// puts its "controller quorum healthy" check here instead.
-		{Name: "zookeeper ensemble", Run: zookeeperEnsemble},
+		coordination,
 		{Name: "kafka brokers", Run: kafkaBrokers},
 		{Name: "kafka topic created", Run: kafkaTopic},
 		{Name: "kafka produce/consume", Run: kafkaRoundTrip},

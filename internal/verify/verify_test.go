@@ -101,14 +101,50 @@ func TestSessionRunTurnsErrorsIntoLines(t *testing.T) {
 }
 
 func TestPlanHasTheBooksChecksInOrder(t *testing.T) {
-	var names []string
-	for _, c := range Plan(Options{}) {
-		names = append(names, c.Name)
+	tests := []struct {
+		options      Options
+		coordination string
+	}{
+		{Options{}, "zookeeper ensemble"},
+		{Options{KRaftVoters: 3}, "kafka controller quorum"},
 	}
-	assert.Equal(t, []string{
-		"pods running", "zookeeper ensemble", "kafka brokers", "kafka topic created",
-		"kafka produce/consume", "mqtt publish/subscribe", "certificate data-cert", "claims bound",
-	}, names)
+	for _, tt := range tests {
+		var names []string
+		for _, c := range Plan(tt.options) {
+			names = append(names, c.Name)
+		}
+		assert.Equal(t, []string{
+			"pods running", tt.coordination, "kafka brokers", "kafka topic created",
+			"kafka produce/consume", "mqtt publish/subscribe", "certificate data-cert", "claims bound",
+		}, names)
+	}
+}
+
+func TestQuorumReport(t *testing.T) {
+	ready := func(name string) corev1.Pod { return pod(name, corev1.PodRunning, true, "") }
+	missing := func(name string) corev1.Pod { p := corev1.Pod{}; p.Name = name; return p }
+	tests := []struct {
+		name      string
+		voters    []corev1.Pod
+		clusterID string
+		detail    string
+		err       string
+	}{
+		{"three voters", []corev1.Pod{ready("kafka-0"), ready("kafka-1"), ready("kafka-2")}, "id",
+			"3 of 3 voters Ready (kafka-0, kafka-1, kafka-2), cluster ID kept", ""},
+		{"one voter", []corev1.Pod{ready("kafka-0")}, "id", "1 of 1 voters Ready (kafka-0), cluster ID kept", ""},
+		{"a voter not ready", []corev1.Pod{ready("kafka-0"), pod("kafka-1", corev1.PodRunning, false, ""), ready("kafka-2")}, "id",
+			"", "kafka-1 (Running, not Ready)"},
+		{"a voter missing", []corev1.Pod{ready("kafka-0"), missing("kafka-1")}, "id",
+			"", "kafka-1 missing"},
+		{"no cluster ID", []corev1.Pod{ready("kafka-0")}, "", "", "no cluster ID in ConfigMap kafka-cluster-id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			detail, err := quorumReport(tt.voters, tt.clusterID)
+			assertReport(t, detail, err, tt.detail, tt.err)
+		})
+	}
 }
 
 // assertReport checks what a check saw: its error when want says one,
