@@ -145,13 +145,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	cpNode := Node{
-		Role:        RoleServer,
-		K3sVersion:  cfg.K3sVersion,
-		PrivateCIDR: cfg.PrivateCIDR,
-		ServerHost:  ControlPlaneHost(args.Prefix),
-		CI:          cfg.CI,
+	// Every node runs the same k3s on the same network and finds the
+	// server by name; only the control plane opens the CI path.
+	nodeOf := func(role string) Node {
+		return Node{Role: role, K3sVersion: cfg.K3sVersion, PrivateCIDR: cfg.PrivateCIDR, ServerHost: ControlPlaneHost(args.Prefix)}
 	}
+	cpNode := nodeOf(RoleServer)
+	cpNode.CI = cfg.CI
 	c.ControlPlane, err = b.server(name+"-cp", cpIP, nil, cpNode, ControlPlaneName(args.Prefix), cfg.ControlPlaneType)
 	if err != nil {
 		return nil, err
@@ -192,12 +192,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err != nil {
 			return nil, err
 		}
-		node := Node{
-			Role:        RoleAgent,
-			K3sVersion:  cfg.K3sVersion,
-			PrivateCIDR: cfg.PrivateCIDR,
-			ServerHost:  ControlPlaneHost(args.Prefix),
-		}
+		node := nodeOf(RoleAgent)
 		// A replaced worker goes before its successor comes: its volume and
 		// node name are free again, and never two nodes claim one OSD.
 		srv, err := b.server(worker, ip, vol, node, WorkerName(args.Prefix, i), cfg.WorkerType, pulumi.DeleteBeforeReplace(true))

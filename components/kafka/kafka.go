@@ -129,13 +129,12 @@ type Kafka struct {
 
 // New creates the cluster.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Kafka, error) {
-	k := &Kafka{}
-	if err := ctx.RegisterComponentResource("apk8s:data:Kafka", name, k, opts...); err != nil {
+	k, c, err := kube.Register[Kafka](ctx, "apk8s:data:Kafka", name, args.Namespace, opts...)
+	if err != nil {
 		return nil, err
 	}
 	ns := args.Namespace.Name
 	brokers, client := brokerApp(ns), clientApp(ns)
-	c := kube.NewChildren(ctx, k, args.Namespace)
 	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
 	var set workload.Set

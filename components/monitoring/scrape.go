@@ -83,8 +83,8 @@ type Scrape struct {
 
 // NewScrape creates the exporter and the monitors.
 func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi.ResourceOption) (*Scrape, error) {
-	s := &Scrape{}
-	if err := ctx.RegisterComponentResource("apk8s:addons:DataScrape", name, s, opts...); err != nil {
+	s, c, err := kube.Register[Scrape](ctx, "apk8s:addons:DataScrape", name, args.Namespace, opts...)
+	if err != nil {
 		return nil, err
 	}
 	ns := args.Namespace.Name
@@ -96,7 +96,6 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 	if args.Kafka != nil {
 		afterKafka = append(afterKafka, pulumi.DependsOn([]pulumi.Resource{args.Kafka}))
 	}
-	c := kube.NewChildren(ctx, s, args.Namespace)
 	s.ExporterAccount = c.Add(ExporterName, kube.Args{Object: exporterApp(ns).ServiceAccount()})
 	s.ExporterService = c.Add(ExporterName, kube.Args{Object: ExporterService(ns)})
 	s.Exporter = c.Add(ExporterName, kube.Args{Object: Exporter(ns, args.Targets.KafkaBootstrap, args.Config)},

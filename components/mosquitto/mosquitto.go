@@ -102,14 +102,13 @@ type Mosquitto struct {
 
 // New creates the broker.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Mosquitto, error) {
-	m := &Mosquitto{}
-	if err := ctx.RegisterComponentResource("apk8s:data:Mosquitto", name, m, opts...); err != nil {
+	m, c, err := kube.Register[Mosquitto](ctx, "apk8s:data:Mosquitto", name, args.Namespace, opts...)
+	if err != nil {
 		return nil, err
 	}
 	ns := args.Namespace.Name
 	conf := Conf(MQTT.Port, "", PasswordFile)
 	broker := app(ns)
-	c := kube.NewChildren(ctx, m, args.Namespace)
 	m.ServiceAccount = c.Add(name, kube.Args{Object: broker.ServiceAccount()})
 	m.ConfigMap = c.Add(name, kube.Args{Object: configMap(ns, conf)})
 	m.Credentials = c.Add(name+"-credentials", kube.Args{

@@ -90,13 +90,12 @@ func ConnectString() string { return fmt.Sprintf("%s:%d", HeadlessName, Client.P
 
 // New creates the ensemble.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*ZooKeeper, error) {
-	zk := &ZooKeeper{}
-	if err := ctx.RegisterComponentResource("apk8s:data:ZooKeeper", name, zk, opts...); err != nil {
+	zk, c, err := kube.Register[ZooKeeper](ctx, "apk8s:data:ZooKeeper", name, args.Namespace, opts...)
+	if err != nil {
 		return nil, err
 	}
 	ns := args.Namespace.Name
 	members := app(ns)
-	c := kube.NewChildren(ctx, zk, args.Namespace)
 	zk.ServiceAccount = c.Add(name, kube.Args{Object: members.ServiceAccount()})
 	zk.Service = c.Add(name, kube.Args{Object: members.Service(Client)})
 	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: members.HeadlessService(HeadlessName, Client, Election, Server)})

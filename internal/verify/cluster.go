@@ -45,6 +45,14 @@ func podsRunning(ctx context.Context, s *Session) (string, error) {
 	return podsReport(pods.Items)
 }
 
+func claimsBound(ctx context.Context, s *Session) (string, error) {
+	claims, err := s.Kube.CoreV1().PersistentVolumeClaims(s.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	return claimsReport(claims.Items)
+}
+
 // podsReport passes when every pod is Running and Ready (or has completed),
 // and names every other pod with its phase and reason.
 func podsReport(pods []corev1.Pod) (string, error) {
@@ -98,14 +106,6 @@ func podState(p corev1.Pod) string {
 		return "(Running, not Ready)"
 	}
 	return "(" + phase + ")"
-}
-
-func claimsBound(ctx context.Context, s *Session) (string, error) {
-	claims, err := s.Kube.CoreV1().PersistentVolumeClaims(s.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return "", err
-	}
-	return claimsReport(claims.Items)
 }
 
 // claimsReport passes when every claim is Bound and names the others.

@@ -1,11 +1,9 @@
 package workload
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,23 +62,6 @@ func CheckClaimChange(set string, live, want corev1.PersistentVolumeClaim) error
 			set, live.Name, have.String(), size.String())
 	}
 	return nil
-}
-
-// liveTemplate is the first claim template of a StatefulSet spec as the
-// provider reports it; ok is false while there is none (not created yet).
-func liveTemplate(spec map[string]any) (corev1.PersistentVolumeClaim, bool, error) {
-	raw, err := json.Marshal(spec)
-	if err != nil {
-		return corev1.PersistentVolumeClaim{}, false, err
-	}
-	var s appsv1.StatefulSetSpec
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return corev1.PersistentVolumeClaim{}, false, err
-	}
-	if len(s.VolumeClaimTemplates) == 0 {
-		return corev1.PersistentVolumeClaim{}, false, nil
-	}
-	return s.VolumeClaimTemplates[0], true, nil
 }
 
 // Growth is how the claims of a Durable set follow a new size.

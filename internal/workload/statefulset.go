@@ -1,6 +1,8 @@
 package workload
 
 import (
+	"encoding/json"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,4 +72,21 @@ func (a App) spread() *corev1.Affinity {
 // still have a majority: n - (n/2 + 1). Two members tolerate none.
 func QuorumTolerance(n int32) int32 {
 	return n - (n/2 + 1)
+}
+
+// liveTemplate is the first claim template of a StatefulSet spec as the
+// provider reports it; ok is false while there is none (not created yet).
+func liveTemplate(spec map[string]any) (corev1.PersistentVolumeClaim, bool, error) {
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return corev1.PersistentVolumeClaim{}, false, err
+	}
+	var s appsv1.StatefulSetSpec
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return corev1.PersistentVolumeClaim{}, false, err
+	}
+	if len(s.VolumeClaimTemplates) == 0 {
+		return corev1.PersistentVolumeClaim{}, false, nil
+	}
+	return s.VolumeClaimTemplates[0], true, nil
 }

@@ -54,6 +54,20 @@ func OwnNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string) (*Re
 	return ns, NewChildren(ctx, parent, Namespace{Name: name, Resource: ns}), nil
 }
 
+// Register registers a new component of type typ, whose objects go into
+// the namespace ns that another component owns, and returns it with the
+// Children that go there: the start of every data service.
+func Register[T any, C interface {
+	*T
+	pulumi.ComponentResource
+}](ctx *pulumi.Context, typ, name string, ns Namespace, opts ...pulumi.ResourceOption) (C, *Children, error) {
+	c := C(new(T))
+	if err := ctx.RegisterComponentResource(typ, name, c, opts...); err != nil {
+		return nil, nil, err
+	}
+	return c, NewChildren(ctx, c, ns), nil
+}
+
 // RegisterOwner registers the component c, of type typ, that owns the
 // namespace called namespace, and creates that namespace as its child: the
 // start of every add-on. It returns the namespace and the Children that go
