@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/workload"
@@ -20,19 +21,20 @@ const outputClaims = "claims"
 // claimSettings is what one StatefulSet's claims are made with, and the
 // config key of their size.
 type claimSettings struct {
-	Set     string
-	Class   string
-	Size    resource.Quantity
-	SizeKey string
+	Set      string
+	Template string // the claim template: member i's claim is <Template>-<Set>-i
+	Class    string
+	Size     resource.Quantity
+	SizeKey  string
 }
 
 // claimsOf lists the StatefulSets with claims that this config runs.
 func claimsOf(cfg *Config) []claimSettings {
 	var out []claimSettings
 	if cfg.Kafka.Mode == kafka.ModeZooKeeper {
-		out = append(out, claimSettings{zookeeper.Name, cfg.ZooKeeper.StorageClass, cfg.ZooKeeper.StorageSize, "zookeeperStorageSize"})
+		out = append(out, claimSettings{zookeeper.Name, zookeeper.ClaimName, cfg.ZooKeeper.StorageClass, cfg.ZooKeeper.StorageSize, "zookeeperStorageSize"})
 	}
-	return append(out, claimSettings{kafka.Name, cfg.Kafka.StorageClass, cfg.Kafka.StorageSize, "kafkaStorageSize"})
+	return append(out, claimSettings{kafka.Name, kafka.ClaimName, cfg.Kafka.StorageClass, cfg.Kafka.StorageSize, "kafkaStorageSize"})
 }
 
 // grownFrom is the size the claims of c had after the last update, when
@@ -49,36 +51,33 @@ func grownFrom(c claimSettings, last lastUpdate) (resource.Quantity, bool) {
 }
 
 // claimGrowth is, per StatefulSet, how its claims follow this config. A
-// growth on a named class is checked against the class itself: the API
-// server refuses to expand a claim whose class lacks allowVolumeExpansion,
-// but the provider's preview keeps that refusal to itself (it takes any
-// Forbidden dry run for missing permissions), so without the read it
-// would surface only halfway through `up`. A growth on the cluster's
-// default class ("") is left to the API server.
+// growth is checked against the StorageClass of the claims, read from the
+// cluster: the API server refuses to expand a claim whose class lacks
+// allowVolumeExpansion, but the provider's preview keeps that refusal to
+// itself (it takes any Forbidden dry run for missing permissions), so
+// without the read it would surface only halfway through `up`. On the
+// cluster's default class ("") the class is the one the first member's
+// claim names.
 func claimGrowth(ctx *pulumi.Context, cfg *Config, last lastUpdate, k8s pulumi.ResourceOption) (map[string]workload.Growth, error) {
 	out := map[string]workload.Growth{}
-	classes := map[string]*kube.StorageClass{}
 	for _, c := range claimsOf(cfg) {
 		// Rendered manifests have no live claims to patch.
 		g := workload.Growth{Patch: cfg.RenderYamlToDirectory == ""}
 		from, grows := grownFrom(c, last)
-		if g.Patch && grows && c.Class != "" {
-			sc, ok := classes[c.Class]
-			if !ok {
-				var err error
-				if sc, err = kube.ReadStorageClass(ctx, c.Class, k8s); err != nil {
-					return nil, err
-				}
-				classes[c.Class] = sc
+		if g.Patch && grows {
+			sc, err := readClass(ctx, c, k8s)
+			if err != nil {
+				return nil, err
 			}
-			g.Allowed = sc.AllowVolumeExpansion.ApplyT(func(allowed *bool) (bool, error) {
-				if allowed == nil || !*allowed {
-					return false, fmt.Errorf("%s = %q would grow the claims of %s from %s, but their StorageClass %q does not allow volume expansion "+
-						"(allowVolumeExpansion is not true), and the API server refuses to grow them: keep %s at %s, or allow expansion "+
-						"on the class if its provisioner can (docs/data-services.md, \"Durability\"); no claim was changed",
-						fullKey(c.SizeKey), c.Size.String(), c.Set, from.String(), c.Class, c.SizeKey, from.String())
+			g.Allowed = pulumi.All(sc.Metadata, sc.AllowVolumeExpansion).ApplyT(func(v []any) (bool, error) {
+				if allowed, _ := v[1].(*bool); allowed != nil && *allowed {
+					return true, nil
 				}
-				return true, nil
+				class, _ := v[0].(map[string]any)["name"].(string)
+				return false, fmt.Errorf("%s = %q would grow the claims of %s from %s, but their StorageClass %q does not allow volume expansion "+
+					"(allowVolumeExpansion is not true), and the API server refuses to grow them: keep %s at %s, or allow expansion "+
+					"on the class if its provisioner can (docs/data-services.md, \"Durability\"); no claim was changed",
+					fullKey(c.SizeKey), c.Size.String(), c.Set, from.String(), class, c.SizeKey, from.String())
 			})
 		}
 		out[c.Set] = g
@@ -86,11 +85,34 @@ func claimGrowth(ctx *pulumi.Context, cfg *Config, last lastUpdate, k8s pulumi.R
 	return out, nil
 }
 
-// exportClaims records this update's claim settings for the next one.
-func exportClaims(ctx *pulumi.Context, cfg *Config) {
+// readClass reads the StorageClass of c's claims: the class c names, or
+// the one its first member's claim was given by the cluster's default.
+func readClass(ctx *pulumi.Context, c claimSettings, k8s pulumi.ResourceOption) (*kube.StorageClass, error) {
+	if c.Class != "" {
+		return kube.ReadStorageClass(ctx, "storageclass-of-"+c.Set, pulumi.ID(c.Class), k8s)
+	}
+	first := workload.ClaimName(c.Template, c.Set, 0)
+	claim, err := kube.Read(ctx, "claim-"+first, "v1", "PersistentVolumeClaim", pulumi.ID(datanamespace.Name+"/"+first), k8s)
+	if err != nil {
+		return nil, err
+	}
+	class := claim.Spec.ApplyT(func(spec map[string]any) (pulumi.ID, error) {
+		name, _ := spec["storageClassName"].(string)
+		if name == "" {
+			return "", fmt.Errorf("the claim %s/%s names no StorageClass: the cluster has no default class to grow it on", datanamespace.Name, first)
+		}
+		return pulumi.ID(name), nil
+	}).(pulumi.IDOutput)
+	return kube.ReadStorageClass(ctx, "storageclass-of-"+c.Set, class, k8s)
+}
+
+// exportClaims records each StatefulSet's claim class and the size its
+// claims reached (sizes, which resolve once the claims are patched) for the
+// next update. A growth that failed leaves the last update's mark.
+func exportClaims(ctx *pulumi.Context, cfg *Config, sizes map[string]pulumi.StringOutput) {
 	marks := pulumi.Map{}
 	for _, c := range claimsOf(cfg) {
-		marks[c.Set] = pulumi.StringMap{"class": pulumi.String(c.Class), "size": pulumi.String(c.Size.String())}
+		marks[c.Set] = pulumi.Map{"class": pulumi.String(c.Class), "size": sizes[c.Set]}
 	}
 	ctx.Export(outputClaims, marks)
 }

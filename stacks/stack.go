@@ -140,7 +140,11 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
 	}
 	ctx.Export(outputKafkaBroker, kf.Bootstrap)
-	exportClaims(ctx, cfg)
+	sizes := map[string]pulumi.StringOutput{kafka.Name: kf.ClaimSize}
+	if zk != nil {
+		sizes[zookeeper.Name] = zk.ClaimSize
+	}
+	exportClaims(ctx, cfg, sizes)
 	ctx.Export("mqtt", mq.Address)
 	return nil
 }

@@ -82,6 +82,10 @@ type Graph struct {
 	// classes are the cluster's StorageClasses by name, and whether each
 	// allows volume expansion.
 	classes map[string]bool
+	// claims says that the data services' claims exist, their class
+	// defaultClass when the config names none.
+	claims       bool
+	defaultClass string
 	// Reads are what the program read: stacks' outputs by stack name,
 	// cluster objects as "<type token> <id>".
 	Reads []string
@@ -169,13 +173,19 @@ func (g *Graph) read(args pulumi.MockResourceArgs) (string, resource.PropertyMap
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.Reads = append(g.Reads, args.TypeToken+" "+args.ID)
-	allowed, ok := g.classes[args.ID]
-	if args.TypeToken != tokStorageClass || !ok {
-		return "", nil, fmt.Errorf("%s %q not found", args.TypeToken, args.ID)
-	}
 	state := resource.PropertyMap{"metadata": resource.NewProperty(resource.PropertyMap{"name": resource.NewProperty(args.ID)})}
-	if allowed {
-		state["allowVolumeExpansion"] = resource.NewProperty(true)
+	allowed, ok := g.classes[args.ID]
+	switch {
+	case args.TypeToken == tokStorageClass && ok:
+		if allowed {
+			state["allowVolumeExpansion"] = resource.NewProperty(true)
+		}
+	case args.TypeToken == tokPVC && g.claims:
+		// The StatefulSet controller made the claim; the cluster's
+		// default class filled in its storageClassName.
+		state["spec"] = resource.NewProperty(resource.PropertyMap{"storageClassName": resource.NewProperty(g.defaultClass)})
+	default:
+		return "", nil, fmt.Errorf("%s %q not found", args.TypeToken, args.ID)
 	}
 	return args.ID, state, nil
 }
@@ -306,11 +316,15 @@ type Run struct {
 	// Classes are the cluster's StorageClasses by name, and whether each
 	// allows volume expansion.
 	Classes map[string]bool
+	// DefaultClass is the class the cluster's default gave the existing
+	// claims of a config that names none (with Last, the claims exist).
+	DefaultClass string
 }
 
 // graph is an empty graph of the run's stack.
 func (run Run) graph() *Graph {
-	return &Graph{stack: run.Stack, last: resource.NewPropertyMapFromMap(run.Last), classes: run.Classes}
+	return &Graph{stack: run.Stack, last: resource.NewPropertyMapFromMap(run.Last), classes: run.Classes,
+		claims: run.Last != nil, defaultClass: run.DefaultClass}
 }
 
 // Do runs the program and returns what it registered and its error.

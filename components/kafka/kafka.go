@@ -116,12 +116,14 @@ type Kafka struct {
 	Service         *kube.Resource
 	HeadlessService *kube.Resource
 	StatefulSet     *kube.Resource
-	Budget          *kube.Resource
-	ServiceAccount  *kube.Resource // the brokers'
-	ClusterID       *kube.Resource // KRaft mode: the ConfigMap that keeps the cluster ID
-	ClientAccount   *kube.Resource
-	ClientPod       *kube.Resource
-	Policy          *kube.Resource
+	// ClaimSize is the size every claim has once this update patched them.
+	ClaimSize      pulumi.StringOutput
+	Budget         *kube.Resource
+	ServiceAccount *kube.Resource // the brokers'
+	ClusterID      *kube.Resource // KRaft mode: the ConfigMap that keeps the cluster ID
+	ClientAccount  *kube.Resource
+	ClientPod      *kube.Resource
+	Policy         *kube.Resource
 
 	// Bootstrap is the address clients in the namespace start from.
 	Bootstrap pulumi.StringOutput `pulumi:"bootstrap"`
@@ -154,7 +156,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if k.ClusterID != nil {
 		after = append(after, k.ClusterID)
 	}
-	k.StatefulSet = brokers.Durable(c, name, set, args.Growth, pulumi.DependsOn(append(after, args.After...)))
+	k.StatefulSet, k.ClaimSize = brokers.Durable(c, name, set, args.Growth, pulumi.DependsOn(append(after, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
 	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Config.Mode, args.Clients)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})

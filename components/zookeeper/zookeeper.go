@@ -23,7 +23,7 @@ import (
 const (
 	Name         = "zookeeper"
 	HeadlessName = "zookeeper-headless"
-	dataVolume   = "data"
+	ClaimName    = "data" // the claim template: member i's claim is data-zookeeper-i
 	dataDir      = "/data"
 )
 
@@ -77,9 +77,11 @@ type ZooKeeper struct {
 	Service         *kube.Resource
 	HeadlessService *kube.Resource
 	StatefulSet     *kube.Resource
-	Budget          *kube.Resource
-	ServiceAccount  *kube.Resource
-	Policy          *kube.Resource
+	// ClaimSize is the size every claim has once this update patched them.
+	ClaimSize      pulumi.StringOutput
+	Budget         *kube.Resource
+	ServiceAccount *kube.Resource
+	Policy         *kube.Resource
 
 	// Connect is the connection string clients use ("zookeeper-headless:2181").
 	Connect pulumi.StringOutput `pulumi:"connect"`
@@ -99,7 +101,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	zk.ServiceAccount = c.Add(name, kube.Args{Object: members.ServiceAccount()})
 	zk.Service = c.Add(name, kube.Args{Object: members.Service(Client)})
 	zk.HeadlessService = c.Add(name+"-headless", kube.Args{Object: members.HeadlessService(HeadlessName, Client, Election, Server)})
-	zk.StatefulSet = members.Durable(c, name, statefulSet(ns, args.Config), args.Growth,
+	zk.StatefulSet, zk.ClaimSize = members.Durable(c, name, statefulSet(ns, args.Config), args.Growth,
 		pulumi.DependsOn(append([]pulumi.Resource{zk.HeadlessService, zk.ServiceAccount}, args.After...)))
 	zk.Budget = c.Add(name, kube.Args{Object: members.Budget(workload.QuorumTolerance(args.Config.Replicas))})
 	zk.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Clients, args.Scrapers)})
@@ -200,7 +202,7 @@ func statefulSet(ns string, c Config) workload.Set {
 			}},
 			InitialDelaySeconds: 20, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
 		},
-		VolumeMounts: []corev1.VolumeMount{{Name: dataVolume, MountPath: dataDir}},
+		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dataDir}},
 	})
 	// The root file system is read-only. The entrypoint writes zoo.cfg
 	// next to the image's logging config in /conf, the JVM its perf data
@@ -215,6 +217,6 @@ func statefulSet(ns string, c Config) workload.Set {
 		ServiceName: HeadlessName,
 		Parallel:    true,
 		Pod:         spec,
-		Claim:       workload.Claim(dataVolume, c.StorageSize, c.StorageClass),
+		Claim:       workload.Claim(ClaimName, c.StorageSize, c.StorageClass),
 	}
 }

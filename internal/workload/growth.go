@@ -78,14 +78,18 @@ type Growth struct {
 // Durable registers the app's StatefulSet built from s so that its claims
 // outlive config changes: the claim template stays as created, a class
 // change or shrink fails the run, and with g.Patch each claim of a member
-// is patched to the template's size once the set is ready.
-func (a App) Durable(c *kube.Children, name string, s Set, g Growth, opts ...pulumi.ResourceOption) *kube.Resource {
+// is patched to the template's size once the set is ready. It returns the
+// set and the claims' size, which resolves once every patch is applied (at
+// once when nothing is patched): what the stack remembers as the size the
+// claims reached, so that a failed growth is not taken for a done one.
+func (a App) Durable(c *kube.Children, name string, s Set, g Growth, opts ...pulumi.ResourceOption) (*kube.Resource, pulumi.StringOutput) {
+	want := s.Claim
+	size := want.Spec.Resources.Requests.Storage()
 	set := c.Add(name, kube.Args{Object: a.StatefulSet(s)},
 		append(opts, pulumi.IgnoreChanges([]string{templatesPath}))...)
 	if set == nil || !g.Patch {
-		return set
+		return set, pulumi.String(size.String()).ToStringOutput()
 	}
-	want := s.Claim
 	checks := []any{set.Spec}
 	if g.Allowed != nil {
 		checks = append(checks, g.Allowed)
@@ -100,22 +104,26 @@ func (a App) Durable(c *kube.Children, name string, s Set, g Growth, opts ...pul
 				return nil, err
 			}
 		}
-		body, err := kube.Body(ClaimPatch(a.Namespace, "", *want.Spec.Resources.Requests.Storage()))
+		body, err := kube.Body(ClaimPatch(a.Namespace, "", *size))
 		if err != nil {
 			return nil, err
 		}
 		return body["spec"].(map[string]any), nil
 	}).(pulumi.MapOutput)
+	applied := []any{pulumi.String(size.String())}
 	for i := range s.Replicas {
 		claim := ClaimName(want.Name, a.Name, i)
 		// RetainOnDelete: when a member goes (scale-in), its claim stays
 		// as it is; deleting the patch would give up the storage request,
 		// a required field.
-		c.Add(claim, kube.Args{
-			Object: ClaimPatch(a.Namespace, claim, *want.Spec.Resources.Requests.Storage()),
+		patch := c.Add(claim, kube.Args{
+			Object: ClaimPatch(a.Namespace, claim, *size),
 			Fields: pulumi.Map{"spec": spec},
 			Patch:  true,
 		}, pulumi.DependsOn([]pulumi.Resource{set}), pulumi.RetainOnDelete(true))
+		if patch != nil {
+			applied = append(applied, patch.Spec)
+		}
 	}
-	return set
+	return set, pulumi.All(applied...).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
 }

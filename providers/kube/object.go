@@ -118,7 +118,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.Patch {
 		token += "Patch"
 	}
-	opts = append([]pulumi.ResourceOption{pulumi.Version(ProviderVersion)}, opts...)
+	opts = withVersion(opts)
 	if secrets, ok := secretKinds[token]; ok {
 		opts = append(opts, pulumi.AdditionalSecretOutputs(secrets))
 	}

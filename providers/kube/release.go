@@ -74,7 +74,7 @@ func NewRelease(ctx *pulumi.Context, name string, args ReleaseArgs, opts ...pulu
 	if err != nil {
 		return nil, fmt.Errorf("helm release %q: %w", name, err)
 	}
-	opts = append([]pulumi.ResourceOption{pulumi.Version(ProviderVersion)}, opts...)
+	opts = withVersion(opts)
 	var res Release
 	if err := ctx.RegisterResource(ReleaseToken, name, props, &res, opts...); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -25,7 +26,9 @@ import (
 func TestKraftLifecycle(t *testing.T) {
 	e := loadEnv(t)
 	ctx := context.Background()
-	s, _, _ := e.localStack(t, 6, map[string]string{"kafkaMode": "kraft"})
+	// On the cluster's default class, as the local stack's own config has
+	// it: a growth is checked against the class the claims were given.
+	s, class, _ := e.localStack(t, 6, map[string]string{"kafkaMode": "kraft", "storageClass": ""})
 
 	var clusterID string
 	t.Run("up creates a KRaft cluster and no ZooKeeper", func(t *testing.T) {
@@ -62,6 +65,23 @@ func TestKraftLifecycle(t *testing.T) {
 			require.NoError(t, err)
 		})
 		assert.Equal(t, clusterID, e.checkKraft(t, 3), "the cluster ID is the one made at creation")
+	})
+
+	t.Run("growth on a default class without expansion is refused at preview", func(t *testing.T) {
+		if class != e2eClass {
+			require.Empty(t, os.Getenv("CI"), "CI runs on the loopback cluster with the test's own class")
+			t.Skipf("the claims are on the cluster's own class %q, which this test does not change", class)
+		}
+		var pvc corev1.PersistentVolumeClaim
+		e.get(t, &pvc, "-n", "data", "pvc", "datadir-kafka-0")
+		require.Equal(t, class, *pvc.Spec.StorageClassName, "the default class named on the claim")
+		e.allowExpansion(t, class, false)
+		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
+		err := previewError(t, s)
+		assert.Contains(t, err.Error(), `apk8s-platform:kafkaStorageSize = "2Gi" would grow the claims of kafka from 1Gi, but their StorageClass "`+class+`" does not allow volume expansion`)
+		e.allowExpansion(t, class, true)
+		setConfig(t, s, map[string]string{"kafkaStorageSize": "1Gi"})
+		expectNoChanges(t, s)
 	})
 
 	t.Run("switching back to ZooKeeper is refused at preview", func(t *testing.T) {

@@ -155,13 +155,19 @@ func (e env) localStack(t *testing.T, volumes int, cfg map[string]string) (s aut
 	t.Helper()
 	ctx := context.Background()
 	class = e.storageClass
+	// storageClass "" in cfg: the claims take the cluster's default class,
+	// the test's own made default.
+	_, onDefault := cfg["storageClass"]
 	if class == "" {
 		class = e2eClass
-		e.staticVolumes(t, class, volumes)
+		e.staticVolumes(t, class, volumes, onDefault)
 	}
 	password = randomPassword(t)
 	s = e.stack(t, "local")
-	cfg["storageClass"], cfg["kafkaStorageSize"] = class, "1Gi"
+	if !onDefault {
+		cfg["storageClass"] = class
+	}
+	cfg["kafkaStorageSize"] = "1Gi"
 	if e.context != "" {
 		cfg["kubeContext"] = e.context
 	}
@@ -357,20 +363,22 @@ func previewChanges(t *testing.T, s auto.Stack) []string {
 
 // staticVolumes makes a StorageClass called class and n PersistentVolumes
 // of it for the claims (the loopback cluster has no provisioner), and
-// removes them afterwards. Each test takes a class of its own: a Retain
-// volume is never bound twice. The class allows expansion, so the API
-// server admits a claim's growth.
-func (e env) staticVolumes(t *testing.T, class string, n int) {
+// removes them afterwards; the class is the cluster's default if asked.
+// Each test takes a class of its own: a Retain volume is never bound
+// twice. The class allows expansion, so the API server admits a claim's
+// growth.
+func (e env) staticVolumes(t *testing.T, class string, n int, isDefault bool) {
 	t.Helper()
 	docs := []string{fmt.Sprintf(`apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
   name: %[1]s
   labels: {apk8s-e2e: %[1]s}
+  annotations: {storageclass.kubernetes.io/is-default-class: "%[2]t"}
 provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: Immediate
 allowVolumeExpansion: true
-`, class)}
+`, class, isDefault)}
 	for i := range n {
 		docs = append(docs, fmt.Sprintf(`apiVersion: v1
 kind: PersistentVolume

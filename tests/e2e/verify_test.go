@@ -59,7 +59,7 @@ func TestVerify(t *testing.T) {
 	requirePortForwards(t, dyn)
 	ns := verifyNamespace
 	class := "verify-e2e-static"
-	e.staticVolumes(t, class, 2)
+	e.staticVolumes(t, class, 2, false)
 
 	brokers := startKafka(t, ns, 2)
 	brokers.advertises(t, ns)
