@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -68,20 +67,10 @@ func TestKraftLifecycle(t *testing.T) {
 	})
 
 	t.Run("growth on a default class without expansion is refused at preview", func(t *testing.T) {
-		if class != e2eClass {
-			require.Empty(t, os.Getenv("CI"), "CI runs on the loopback cluster with the test's own class")
-			t.Skipf("the claims are on the cluster's own class %q, which this test does not change", class)
-		}
 		var pvc corev1.PersistentVolumeClaim
 		e.get(t, &pvc, "-n", "data", "pvc", "datadir-kafka-0")
 		require.Equal(t, class, *pvc.Spec.StorageClassName, "the default class named on the claim")
-		e.allowExpansion(t, class, false)
-		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
-		err := previewError(t, s)
-		assert.Contains(t, err.Error(), `apk8s-platform:kafkaStorageSize = "2Gi" would grow the claims of kafka from 1Gi, but their StorageClass "`+class+`" does not allow volume expansion`)
-		e.allowExpansion(t, class, true)
-		setConfig(t, s, map[string]string{"kafkaStorageSize": "1Gi"})
-		expectNoChanges(t, s)
+		e.refusesGrowthOnAFixedClass(t, s, class, "1Gi", "2Gi")
 	})
 
 	t.Run("switching back to ZooKeeper is refused at preview", func(t *testing.T) {

@@ -95,21 +95,11 @@ func TestLocalStackLifecycle(t *testing.T) {
 	})
 
 	t.Run("growth on a class without allowVolumeExpansion is refused at preview", func(t *testing.T) {
-		if class != e2eClass {
-			require.Empty(t, os.Getenv("CI"), "CI runs on the loopback cluster with the test's own class")
-			t.Skipf("the claims are on the cluster's own class %q, which this test does not change", class)
-		}
 		outs, err := s.Outputs(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, map[string]any{"class": class, "size": "2Gi"}, outs["claims"].Value.(map[string]any)["kafka"],
 			"the last update's mark, which the check compares with")
-		e.allowExpansion(t, class, false)
-		setConfig(t, s, map[string]string{"kafkaStorageSize": "3Gi"})
-		err = previewError(t, s)
-		assert.Contains(t, err.Error(), `apk8s-platform:kafkaStorageSize = "3Gi" would grow the claims of kafka from 2Gi, but their StorageClass "`+class+`" does not allow volume expansion`)
-		e.allowExpansion(t, class, true)
-		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
-		expectNoChanges(t, s)
+		e.refusesGrowthOnAFixedClass(t, s, class, "2Gi", "3Gi")
 	})
 
 	t.Run("kafka 2 to 3 brokers updates the StatefulSet and grows the new claim", func(t *testing.T) {
@@ -398,6 +388,25 @@ spec:
 	_, err := e.kubectl("apply", "-f", file)
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = e.kubectl("delete", "pv,storageclass", "-l", "apk8s-e2e="+class, "--wait=false") })
+}
+
+// refusesGrowthOnAFixedClass turns the claims' class's volume expansion
+// off, and requires that kafkaStorageSize from -> to then fails the
+// preview with the program's explanation; it puts both back after.
+func (e env) refusesGrowthOnAFixedClass(t *testing.T, s auto.Stack, class, from, to string) {
+	t.Helper()
+	if class != e2eClass {
+		require.Empty(t, os.Getenv("CI"), "CI runs on the loopback cluster with the test's own class")
+		t.Skipf("the claims are on the cluster's own class %q, which this test does not change", class)
+	}
+	e.allowExpansion(t, class, false)
+	setConfig(t, s, map[string]string{"kafkaStorageSize": to})
+	err := previewError(t, s)
+	assert.Contains(t, err.Error(), fmt.Sprintf(
+		`apk8s-platform:kafkaStorageSize = %q would grow the claims of kafka from %s, but their StorageClass %q does not allow volume expansion`, to, from, class))
+	e.allowExpansion(t, class, true)
+	setConfig(t, s, map[string]string{"kafkaStorageSize": from})
+	expectNoChanges(t, s)
 }
 
 // previewError runs a preview that must fail and returns its error.
