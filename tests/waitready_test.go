@@ -41,7 +41,7 @@ func TestWaitReadyWaitsForTheServiceAccountController(t *testing.T) {
 		wantText string
 	}{
 		{name: "account appears on the third look", saAfter: "3", timeout: "20", wantOK: true, wantText: "takes workloads"},
-		{name: "account never appears", saAfter: "1000", timeout: "2", wantOK: false, wantText: "not ready for workloads after 2s: no ServiceAccount default/default"},
+		{name: "account never appears", saAfter: "1000", timeout: "1", wantOK: false, wantText: "not ready for workloads after 1s: no ServiceAccount default/default"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestWaitReadyWaitsForTheServiceAccountController(t *testing.T) {
 			kubectl := filepath.Join(dir, "kubectl")
 			require.NoError(t, os.WriteFile(kubectl, []byte(stubKubectl), 0o755))
 			cmd := exec.Command("bash", script, tt.timeout)
-			cmd.Env = append(os.Environ(), "KUBECTL="+kubectl, "STUB_DIR="+dir, "SA_AFTER="+tt.saAfter)
+			cmd.Env = append(os.Environ(), "KUBECTL="+kubectl, "STUB_DIR="+dir, "SA_AFTER="+tt.saAfter, "WAIT_READY_POLL=0.05")
 			out, err := cmd.CombinedOutput()
 			if tt.wantOK {
 				require.NoError(t, err, "%s", out)

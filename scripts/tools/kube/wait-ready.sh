@@ -7,9 +7,11 @@
 #
 #   scripts/tools/kube/wait-ready.sh [TIMEOUT_SECONDS]   (default 180)
 #
-# Uses kubectl from PATH (or $KUBECTL) with the current KUBECONFIG.
+# Uses kubectl from PATH (or $KUBECTL) with the current KUBECONFIG, and
+# looks again every $WAIT_READY_POLL seconds (default 1).
 set -euo pipefail
 timeout=${1:-180}
+poll=${WAIT_READY_POLL:-1}
 kubectl=${KUBECTL:-kubectl}
 t0=$SECONDS
 missing=""
@@ -28,5 +30,5 @@ while :; do
     echo "wait-ready.sh: ERROR: the cluster is not ready for workloads after ${timeout}s: $missing" >&2
     exit 1
   fi
-  sleep 1
+  sleep "$poll"
 done
