@@ -14,8 +14,8 @@ import (
 )
 
 // outputClaims is the stack output that remembers, per StatefulSet, the
-// class and size its claims were last given: how the next run tells that
-// a config edit grows them.
+// size its claims reached: how the next run tells that a config edit grows
+// them.
 const outputClaims = "claims"
 
 // claimSettings is what one StatefulSet's claims are made with, and the
@@ -42,9 +42,9 @@ func claimsOf(cfg *Config) []claimSettings {
 // same size, or a shrink, which the API server refuses at preview).
 func grownFrom(c claimSettings, last lastUpdate) (resource.Quantity, bool) {
 	marks, _ := last[outputClaims].(map[string]any)
-	mark, _ := marks[c.Set].(map[string]any)
-	size, err := resource.ParseQuantity(fmt.Sprint(mark["size"]))
-	if mark == nil || err != nil || c.Size.Cmp(size) <= 0 {
+	mark, _ := marks[c.Set].(string)
+	size, err := resource.ParseQuantity(mark)
+	if err != nil || c.Size.Cmp(size) <= 0 {
 		return resource.Quantity{}, false
 	}
 	return size, true
@@ -106,13 +106,13 @@ func readClass(ctx *pulumi.Context, c claimSettings, k8s pulumi.ResourceOption) 
 	return kube.ReadStorageClass(ctx, "storageclass-of-"+c.Set, class, k8s)
 }
 
-// exportClaims records each StatefulSet's claim class and the size its
-// claims reached (sizes, which resolve once the claims are patched) for the
-// next update. A growth that failed leaves the last update's mark.
-func exportClaims(ctx *pulumi.Context, cfg *Config, sizes map[string]pulumi.StringOutput) {
-	marks := pulumi.Map{}
-	for _, c := range claimsOf(cfg) {
-		marks[c.Set] = pulumi.Map{"class": pulumi.String(c.Class), "size": sizes[c.Set]}
+// exportClaims records the size each StatefulSet's claims reached (sizes,
+// which resolve once the claims are patched) for the next update. A growth
+// that failed leaves the last update's mark.
+func exportClaims(ctx *pulumi.Context, sizes map[string]pulumi.StringOutput) {
+	marks := pulumi.StringMap{}
+	for set, size := range sizes {
+		marks[set] = size
 	}
 	ctx.Export(outputClaims, marks)
 }

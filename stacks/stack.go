@@ -144,7 +144,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if zk != nil {
 		sizes[zookeeper.Name] = zk.ClaimSize
 	}
-	exportClaims(ctx, cfg, sizes)
+	exportClaims(ctx, sizes)
 	ctx.Export("mqtt", mq.Address)
 	return nil
 }

@@ -128,12 +128,9 @@ func TestClaimChangesRefused(t *testing.T) {
 }
 
 // claimsMark is the output "claims" of an update that left the brokers'
-// and the ensemble's claims at these sizes on class.
-func claimsMark(class, kafkaSize, zookeeperSize string) map[string]any {
-	return map[string]any{"claims": map[string]any{
-		"kafka":     map[string]any{"class": class, "size": kafkaSize},
-		"zookeeper": map[string]any{"class": class, "size": zookeeperSize},
-	}}
+// and the ensemble's claims at these sizes.
+func claimsMark(kafkaSize, zookeeperSize string) map[string]any {
+	return map[string]any{"claims": map[string]any{"kafka": kafkaSize, "zookeeper": zookeeperSize}}
 }
 
 // TestClaimGrowthChecksTheStorageClass: a size larger than the claims
@@ -152,8 +149,8 @@ func TestClaimGrowthChecksTheStorageClass(t *testing.T) {
 		refusedDefault = `apk8s-platform:kafkaStorageSize = "10Gi" would grow the claims of kafka from 1Gi, but their StorageClass "standard" does not allow volume expansion`
 	)
 	grown := map[string]string{"kafkaStorageSize": "10Gi"}
-	dev3 := claimsMark("rook-ceph-block", "5Gi", "1Gi")
-	local := claimsMark("", "1Gi", "1Gi")
+	dev3 := claimsMark("5Gi", "1Gi")
+	local := claimsMark("1Gi", "1Gi")
 	tests := []struct {
 		name    string
 		run     Run

@@ -97,8 +97,8 @@ func TestLocalStackLifecycle(t *testing.T) {
 	t.Run("growth on a class without allowVolumeExpansion is refused at preview", func(t *testing.T) {
 		outs, err := s.Outputs(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, map[string]any{"class": class, "size": "2Gi"}, outs["claims"].Value.(map[string]any)["kafka"],
-			"the last update's mark, which the check compares with")
+		assert.Equal(t, map[string]any{"kafka": "2Gi", "zookeeper": "1Gi"}, outs["claims"].Value,
+			"the sizes the claims reached, which the check compares with")
 		e.refusesGrowthOnAFixedClass(t, s, class, "2Gi", "3Gi")
 	})
 
