@@ -49,7 +49,7 @@ mutants=(
 	'components/kafka/kraft.go|s#CONTROLLER://:%\[6\]d#CONTROLLER://localhost:%[6]d#|KRaft controller listener on loopback'
 	'stacks/kafkamode.go|s/if last.Mode != "" \&\& last.Mode != k.Mode {/if false {/|a switch of kafkaMode goes through'
 	'stacks/addons.go|s/if mode == kafka.ModeZooKeeper {/if mode != "" {/|the monitoring add-on scrapes a ZooKeeper that KRaft mode lacks'
-	'stacks/claims.go|s/if allowed == nil [[:punct:]][[:punct:]] !\*allowed {/if allowed != nil \&\& !*allowed {/|a class that does not say allowVolumeExpansion taken as expandable'
+	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 )
 
