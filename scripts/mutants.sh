@@ -51,6 +51,7 @@ mutants=(
 	'stacks/addons.go|s/if mode == kafka.ModeZooKeeper {/if mode != "" {/|the monitoring add-on scrapes a ZooKeeper that KRaft mode lacks'
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
+	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
 )
 
 pick=("$@")

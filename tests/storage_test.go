@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -10,6 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/apk8s/apk8s-platform/internal/workload"
+	"github.com/apk8s/apk8s-platform/providers/kube"
+	"github.com/apk8s/apk8s-platform/stacks"
 )
 
 const (
@@ -217,4 +223,75 @@ func requireRefused(t *testing.T, err error, wants []string) bool {
 		assert.Contains(t, err.Error(), w)
 	}
 	return true
+}
+
+// refusingPatches answers like a cluster whose API server refuses every
+// claim patch during `up`.
+type refusingPatches struct{ *Graph }
+
+func (m refusingPatches) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.TypeToken == tokPVCPatch {
+		return "", nil, errors.New(`persistentvolumeclaims "datadir-kafka-0" is forbidden: only dynamically provisioned pvc can be resized`)
+	}
+	return m.Graph.NewResource(args)
+}
+
+// TestClaimSizeWaitsForThePatches: the size a Durable set reports (the
+// stack's claims output) resolves only once every claim's patch is
+// applied, so that a growth the API server refused is not remembered as
+// done; without patches (rendering) it is the configured size at once.
+func TestClaimSizeWaitsForThePatches(t *testing.T) {
+	tests := []struct {
+		name    string
+		mocks   func(*Graph) pulumi.MockResourceMonitor
+		patch   bool
+		want    string // "" = never resolves
+		patches int    // claim patches registered when it resolves
+	}{
+		{"patched", func(g *Graph) pulumi.MockResourceMonitor { return g }, true, "2Gi", 2},
+		{"a patch refused", func(g *Graph) pulumi.MockResourceMonitor { return refusingPatches{g} }, true, "", 0},
+		{"nothing to patch", func(g *Graph) pulumi.MockResourceMonitor { return g }, false, "2Gi", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &Graph{stack: "dev3"}
+			// What the size resolved to, and the patches registered by then.
+			type resolution struct {
+				size    string
+				patches int
+			}
+			resolved := make(chan resolution, 1)
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				c := kube.NewChildren(ctx, nil, kube.Namespace{Name: "data"})
+				app := workload.App{Name: "kafka", Namespace: "data", Labels: map[string]string{"app": "kafka"}}
+				set := workload.Set{Replicas: 2, ServiceName: "kafka-headless", Claim: workload.Claim("datadir", apiresource.MustParse("2Gi"), "")}
+				_, size := app.Durable(c, "kafka", set, workload.Growth{Patch: tt.patch})
+				size.ApplyT(func(s string) string {
+					g.mu.Lock()
+					defer g.mu.Unlock()
+					resolved <- resolution{s, len(claimPatchesOf(g, "datadir-kafka-"))}
+					return s
+				})
+				return c.Err()
+			}, pulumi.WithMocks(stacks.Project, "dev3", tt.mocks(g)))
+			if tt.want == "" {
+				require.Error(t, err)
+				// A plain value would resolve within milliseconds.
+				select {
+				case r := <-resolved:
+					t.Fatalf("the size resolved to %s although a patch was refused", r.size)
+				case <-time.After(300 * time.Millisecond):
+				}
+				return
+			}
+			require.NoError(t, err)
+			select {
+			case r := <-resolved:
+				assert.Equal(t, tt.want, r.size)
+				assert.Equal(t, tt.patches, r.patches)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the size never resolved")
+			}
+		})
+	}
 }
