@@ -9,11 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
 	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/stacks"
 )
 
 // TestCertificateIssuer: a disposable stack, rebuilt every day, asks Let's
@@ -200,4 +202,45 @@ esac`,
 	n.run(script)
 	assert.Error(t, n.err)
 	assert.Contains(t, n.stdout+n.stderr, "wireguard-tools is not installed")
+}
+
+// TestClusterComponentChecksItsCIPath: the cluster component, used on its
+// own, refuses a CI path the stack config would have refused too: a port
+// outside 1024 to 65535 (the edges allowed) and a malformed peer key, and
+// registers nothing of the cluster.
+func TestClusterComponentChecksItsCIPath(t *testing.T) {
+	peer := ciPeerKey(t)
+	tests := []struct {
+		name string
+		path cluster.CIPath
+		err  string // "" = accepted
+	}{
+		{"lowest port", cluster.CIPath{PeerPublicKey: peer, Port: 1024}, ""},
+		{"highest port", cluster.CIPath{PeerPublicKey: peer, Port: 65535}, ""},
+		{"privileged port", cluster.CIPath{PeerPublicKey: peer, Port: 1023}, "CI WireGuard port 1023: want 1024 to 65535"},
+		{"beyond the range", cluster.CIPath{PeerPublicKey: peer, Port: 65536}, "CI WireGuard port 65536: want 1024 to 65535"},
+		{"malformed key", cluster.CIPath{PeerPublicKey: "not-a-key", Port: 51820}, `CI WireGuard peer key "not-a-key"`},
+		{"no path", cluster.CIPath{Port: 1}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := Run{Stack: "dev3", Program: func(ctx *pulumi.Context) error {
+				cfg, err := stacks.Load(ctx)
+				if err != nil {
+					return err
+				}
+				c := cfg.Scaleway.Cluster
+				c.CI = tt.path
+				_, err = cluster.New(ctx, "cluster", cluster.Args{Prefix: stacks.ResourcePrefix(ctx.Stack()), Config: c})
+				return err
+			}}.Do(t)
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.err)
+			assert.Empty(t, g.Find(tokServer), "no server registered")
+		})
+	}
 }
