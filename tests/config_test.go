@@ -353,3 +353,43 @@ func TestUnknownKeysUnderTheCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigWarnings: the legal but doubtful choices are logged, and the
+// sound ones are not: Ceph installed while the claims use another class;
+// a rendering stack whose add-on charts are left out.
+func TestConfigWarnings(t *testing.T) {
+	const (
+		cephUnused  = "Ceph is installed and the ZooKeeper and Kafka claims do not use it"
+		notRendered = "renderYamlToDirectory is set: the charts"
+	)
+	none := map[string]string{"ingressController": "none", "certManager": "none", "certificate": "false", "rookCeph": "none", "storageClass": "", "monitoring": "none"}
+	tests := []struct {
+		name    string
+		run     Run
+		warns   []string
+		silence []string
+	}{
+		{"Ceph for the claims", Run{Stack: "dev3"}, nil, []string{cephUnused, notRendered}},
+		{"Ceph beside another class", Run{Stack: "dev3", Set: map[string]string{"storageClass": "fast"}}, []string{cephUnused}, nil},
+		{"rendering leaves the charts out", Run{Stack: "render"}, []string{notRendered + " traefik, cert-manager, rook-ceph, kube-prometheus-stack are not rendered"}, nil},
+		{"rendering without add-ons", Run{Stack: "render", Set: none}, nil, []string{notRendered}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg *stacks.Config
+			tt.run.Program = func(ctx *pulumi.Context) (err error) {
+				cfg, err = stacks.Load(ctx)
+				return err
+			}
+			_, err := tt.run.Do(t)
+			require.NoError(t, err)
+			all := strings.Join(cfg.Warnings, "\n")
+			for _, w := range tt.warns {
+				assert.Contains(t, all, w)
+			}
+			for _, w := range tt.silence {
+				assert.NotContains(t, all, w)
+			}
+		})
+	}
+}
