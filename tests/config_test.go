@@ -361,6 +361,7 @@ func TestConfigWarnings(t *testing.T) {
 	const (
 		cephUnused  = "Ceph is installed and the ZooKeeper and Kafka claims do not use it"
 		notRendered = "renderYamlToDirectory is set: the charts"
+		docAddress  = "are documentation addresses (RFC 5737)"
 	)
 	none := map[string]string{"ingressController": "none", "certManager": "none", "certificate": "false", "rookCeph": "none", "storageClass": "", "monitoring": "none"}
 	tests := []struct {
@@ -370,6 +371,9 @@ func TestConfigWarnings(t *testing.T) {
 		silence []string
 	}{
 		{"Ceph for the claims", Run{Stack: "dev3"}, nil, []string{cephUnused, notRendered}},
+		{"admin CIDRs from the documentation ranges", Run{Stack: "dev3"}, []string{"apk8s-platform:adminCidrs = 203.0.113.10/32 " + docAddress}, nil},
+		{"admin CIDRs of your own", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "198.18.7.1/32"}}, nil, []string{docAddress}},
+		{"no admin CIDRs without a cluster to build", Run{Stack: "local"}, nil, []string{docAddress}},
 		{"Ceph beside another class", Run{Stack: "dev3", Set: map[string]string{"storageClass": "fast"}}, []string{cephUnused}, nil},
 		{"rendering leaves the charts out", Run{Stack: "render"}, []string{notRendered + " traefik, cert-manager, rook-ceph, kube-prometheus-stack are not rendered"}, nil},
 		{"rendering without add-ons", Run{Stack: "render", Set: none}, nil, []string{notRendered}},
