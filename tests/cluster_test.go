@@ -821,6 +821,11 @@ func TestResourcePrefix(t *testing.T) {
 		"Team_A.Dev":            "apk8s-team-a-dev",
 		"--":                    "apk8s-stack",
 		strings.Repeat("x", 80): "apk8s-" + strings.Repeat("x", 30),
+		// The edges of the kept characters, and the length kept whole.
+		"az09":                         "apk8s-az09",
+		"`a{z/0:9":                     "apk8s-a-z-0-9",
+		strings.Repeat("y", 30):        "apk8s-" + strings.Repeat("y", 30),
+		strings.Repeat("y", 29) + "-z": "apk8s-" + strings.Repeat("y", 29),
 	} {
 		assert.Equal(t, want, stacks.ResourcePrefix(stack), stack)
 	}
