@@ -721,6 +721,10 @@ func TestBadClusterConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:serverImage = "debian_bookworm"`, `"ubuntu_jammy", "ubuntu_noble"`}},
 		{"private network in 10/8", Run{Stack: "dev3", Set: map[string]string{"privateNetworkCidr": "10.0.0.0/16"}},
 			[]string{`apk8s-platform:privateNetworkCidr = "10.0.0.0/16"`, "172.16.0.0/12 or 192.168.0.0/16"}},
+		{"private network too large", Run{Stack: "dev3", Set: map[string]string{"privateNetworkCidr": "172.16.0.0/19"}},
+			[]string{`apk8s-platform:privateNetworkCidr = "172.16.0.0/19"`, "from /20 to /28"}},
+		{"private network too small", Run{Stack: "dev3", Set: map[string]string{"privateNetworkCidr": "192.168.4.0/29"}},
+			[]string{`apk8s-platform:privateNetworkCidr = "192.168.4.0/29"`, "from /20 to /28"}},
 		{"IOPS class", Run{Stack: "dev3", Set: map[string]string{"cephVolumeIops": "3000"}},
 			[]string{`apk8s-platform:cephVolumeIops = "3000"`, `"15000", "5000"`}},
 		{"volume too small", Run{Stack: "dev3", Set: map[string]string{"cephVolumeSizeGb": "0"}},
@@ -927,4 +931,14 @@ func TestClusterWorkersDeletedBeforeReplaced(t *testing.T) {
 		assert.True(t, rec.Request(w).GetDeleteBeforeReplace(), "%s is deleted before it is replaced", w.Name)
 	}
 	assert.False(t, rec.Request(cp).GetDeleteBeforeReplace())
+}
+
+// TestPrivateNetworkEdges: a private network of /20 and one of /28, the
+// largest and the smallest allowed, are taken as they are.
+func TestPrivateNetworkEdges(t *testing.T) {
+	for _, cidr := range []string{"172.16.0.0/20", "192.168.4.0/28"} {
+		cfg, err := loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"privateNetworkCidr": cidr}})
+		require.NoError(t, err, cidr)
+		assert.Equal(t, cidr, cfg.Scaleway.Cluster.PrivateCIDR)
+	}
 }
