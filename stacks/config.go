@@ -116,8 +116,8 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	r.heap("zookeeperHeap", c.ZooKeeper.Heap, "zookeeperMemoryLimit", c.ZooKeeper.MemoryLimit)
 	if n := c.ZooKeeper.Replicas; n > 0 && n%2 == 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf(
-			"%s:zookeeperReplicas = %d: an even ensemble survives no more failures than %d members, and its PodDisruptionBudget lets a drain evict only %d of them at a time%s; the book runs 2 on its small cluster, use 3 where you can",
-			Project, n, n-1, workload.QuorumTolerance(n), noEviction(n)))
+			"%s:zookeeperReplicas = %d: an even ensemble survives no more failures than one of %d members (%d), and its PodDisruptionBudget lets a drain evict only %d of them at a time%s; the book runs 2 on its small cluster, use 3 where you can",
+			Project, n, n-1, workload.QuorumTolerance(n), workload.QuorumTolerance(n), noEviction(n)))
 	}
 
 	c.Kafka = kafka.Config{

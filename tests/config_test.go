@@ -55,6 +55,8 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:kafkaStorageSize = "0"`, "positive"}},
 		{"offsets replication above brokers", Run{Stack: "local", Set: map[string]string{"kafkaOffsetsReplication": "3"}},
 			[]string{`apk8s-platform:kafkaOffsetsReplication = "3"`, "at most kafkaReplicas (2)"}},
+		{"no broker count to compare the offsets replication with", Run{Stack: "local", Set: map[string]string{"kafkaReplicas": "0", "kafkaOffsetsReplication": "3"}},
+			[]string{"(1 problems)", `apk8s-platform:kafkaReplicas = "0"`}},
 		{"image without tag", Run{Stack: "local", Set: map[string]string{"kafkaImage": "confluentinc/cp-kafka"}},
 			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka"`, "with a version tag", "a bare name floats"}},
 		{"image tag latest", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "eclipse-mosquitto:latest"}},

@@ -206,8 +206,8 @@ func TestKafkaReplicationFollowsBrokers(t *testing.T) {
 // allow none.
 func TestEvenEnsembleWarningNamesTheBudget(t *testing.T) {
 	for replicas, want := range map[int]string{
-		2: "evict only 0 of them at a time (none: a drain waits until you evict a member by hand)",
-		4: "evict only 1 of them at a time;",
+		2: "survives no more failures than one of 1 members (0), and its PodDisruptionBudget lets a drain evict only 0 of them at a time (none: a drain waits until you evict a member by hand)",
+		4: "survives no more failures than one of 3 members (1), and its PodDisruptionBudget lets a drain evict only 1 of them at a time;",
 	} {
 		cfg, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": fmt.Sprint(replicas)}})
 		require.NoError(t, err)
