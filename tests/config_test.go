@@ -50,7 +50,10 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"heap not a JVM size", Run{Stack: "local", Set: map[string]string{"zookeeperHeap": "1GB"}},
 			[]string{`apk8s-platform:zookeeperHeap = "1GB"`, "a JVM heap size"}},
 		{"memory limit not a quantity", Run{Stack: "local", Set: map[string]string{"kafkaMemoryLimit": "2GB"}},
-			[]string{`apk8s-platform:kafkaMemoryLimit = "2GB"`, "a positive Kubernetes quantity"}},
+			// One problem: a heap is not held against a limit that is not one.
+			[]string{"(1 problems)", `apk8s-platform:kafkaMemoryLimit = "2GB"`, "a positive Kubernetes quantity"}},
+		{"heap just above three quarters of the limit", Run{Stack: "local", Set: map[string]string{"kafkaHeap": "3073m", "kafkaMemoryLimit": "4Gi"}},
+			[]string{`apk8s-platform:kafkaHeap = "3073m"`, "at most 75%"}},
 		{"zero storage", Run{Stack: "local", Set: map[string]string{"kafkaStorageSize": "0"}},
 			[]string{`apk8s-platform:kafkaStorageSize = "0"`, "positive"}},
 		{"offsets replication above brokers", Run{Stack: "local", Set: map[string]string{"kafkaOffsetsReplication": "3"}},
@@ -398,4 +401,12 @@ func TestConfigWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHeapAtThreeQuartersOfTheLimit: a heap of exactly 75% of the memory
+// limit is the largest allowed.
+func TestHeapAtThreeQuartersOfTheLimit(t *testing.T) {
+	cfg, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{"kafkaHeap": "3g", "kafkaMemoryLimit": "4Gi"}})
+	require.NoError(t, err)
+	assert.Equal(t, "3g", cfg.Kafka.Heap)
 }
