@@ -86,6 +86,12 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:AdminCIDRs = "198.51.100.7/32" is not a key of this program: did you mean apk8s-platform:adminCidrs?`}},
 		{"a key far from any", Run{Stack: "local", Set: map[string]string{"nodeSelector": "x"}},
 			[]string{`apk8s-platform:nodeSelector = "x" is not a key of this program: see Pulumi.yaml for the keys`}},
+		// A typo may be a third of the name's letters (at least two): three
+		// of "domainxyz"'s nine, not four of "domainxyzw"'s ten.
+		{"a typo at the edge of a guess", Run{Stack: "local", Set: map[string]string{"domainxyz": "x"}},
+			[]string{`apk8s-platform:domainxyz = "x" is not a key of this program: did you mean apk8s-platform:domain?`}},
+		{"a typo past the edge of a guess", Run{Stack: "local", Set: map[string]string{"domainxyzw": "x"}},
+			[]string{`apk8s-platform:domainxyzw = "x" is not a key of this program: see Pulumi.yaml for the keys`}},
 		{"every problem at once", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0", "kafkaReplicas": "0", "domain": "x", "kafkaReplica": "3"}, Unset: []string{"basicAuthPassword"}},
 			[]string{"(5 problems)", "zookeeperReplicas", "kafkaReplicas", "domain", "basicAuthPassword is not set", "kafkaReplica ="}},
 	})
@@ -377,6 +383,7 @@ func TestConfigWarnings(t *testing.T) {
 	}{
 		{"Ceph for the claims", Run{Stack: "dev3"}, nil, []string{cephUnused, notRendered}},
 		{"admin CIDRs from the documentation ranges", Run{Stack: "dev3"}, []string{"apk8s-platform:adminCidrs = 203.0.113.10/32 " + docAddress}, nil},
+		{"a whole documentation range", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "203.0.113.0/24"}}, []string{"203.0.113.0/24 " + docAddress}, nil},
 		{"admin CIDRs of your own", Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "198.18.7.1/32"}}, nil, []string{docAddress}},
 		{"no admin CIDRs without a cluster to build", Run{Stack: "local"}, nil, []string{docAddress}},
 		{"Ceph beside another class", Run{Stack: "dev3", Set: map[string]string{"storageClass": "fast"}}, []string{cephUnused}, nil},
@@ -403,10 +410,12 @@ func TestConfigWarnings(t *testing.T) {
 	}
 }
 
-// TestHeapAtThreeQuartersOfTheLimit: a heap of exactly 75% of the memory
-// limit is the largest allowed.
-func TestHeapAtThreeQuartersOfTheLimit(t *testing.T) {
-	cfg, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{"kafkaHeap": "3g", "kafkaMemoryLimit": "4Gi"}})
+// TestLimitsTakenAtTheirEdge: the largest values allowed pass: a heap of
+// exactly 75% of the memory limit, internal topics on every broker.
+func TestLimitsTakenAtTheirEdge(t *testing.T) {
+	cfg, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{
+		"kafkaHeap": "3g", "kafkaMemoryLimit": "4Gi", "kafkaReplicas": "2", "kafkaOffsetsReplication": "2"}})
 	require.NoError(t, err)
 	assert.Equal(t, "3g", cfg.Kafka.Heap)
+	assert.EqualValues(t, 2, cfg.Kafka.OffsetsTopicReplicas)
 }
