@@ -139,6 +139,9 @@ func TestCITunnelOpenAndClose(t *testing.T) {
 // its key, and close stops a watcher that is still waiting.
 func TestCITunnelOpensWhenReady(t *testing.T) {
 	r := newTunnelRun(t, "3", ciPeerKey(t))
+	// The three looks take well under a second; a loaded machine must not
+	// turn them into a give-up.
+	r.env = append(r.env, "CI_TUNNEL_WAIT_SECONDS=60")
 	out, err := r.run("open-when-ready")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "connecting in the background")
