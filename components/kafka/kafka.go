@@ -116,17 +116,18 @@ type Kafka struct {
 	Service         *kube.Resource
 	HeadlessService *kube.Resource
 	StatefulSet     *kube.Resource
-	// ClaimSize is the size every claim has once this update patched them.
-	ClaimSize      pulumi.StringOutput
-	Budget         *kube.Resource
-	ServiceAccount *kube.Resource // the brokers'
-	ClusterID      *kube.Resource // KRaft mode: the ConfigMap that keeps the cluster ID
-	ClientAccount  *kube.Resource
-	ClientPod      *kube.Resource
-	Policy         *kube.Resource
+	Budget          *kube.Resource
+	ServiceAccount  *kube.Resource // the brokers'
+	ClusterID       *kube.Resource // KRaft mode: the ConfigMap that keeps the cluster ID
+	ClientAccount   *kube.Resource
+	ClientPod       *kube.Resource
+	Policy          *kube.Resource
 
 	// Bootstrap is the address clients in the namespace start from.
 	Bootstrap pulumi.StringOutput `pulumi:"bootstrap"`
+	// ClaimSize is the size every broker's claim has once this update
+	// patched them.
+	ClaimSize pulumi.StringOutput
 }
 
 // New creates the cluster.
