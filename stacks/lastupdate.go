@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -22,17 +23,32 @@ const readStackOutputs = "pulumi:pulumi:readStackOutputs"
 // creates nothing.
 func readLastUpdate(ctx *pulumi.Context) (lastUpdate, error) {
 	self := fmt.Sprintf("%s/%s/%s", ctx.Organization(), ctx.Project(), ctx.Stack())
-	var out struct {
-		Outputs map[string]any `pulumi:"outputs"`
+	var err error
+	// The engine is saving this very stack's checkpoint as the update
+	// starts, and a read that meets the file half-written fails ("failed to
+	// load checkpoint: EOF", seen on the file backend): look again.
+	for attempt := range readAttempts {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * readBackoff)
+		}
+		var out struct {
+			Outputs map[string]any `pulumi:"outputs"`
+		}
+		// Raw: the outputs hold secrets too, which this read leaves alone.
+		if _, err = ctx.InvokePackageRaw(readStackOutputs, &struct {
+			Name string `pulumi:"name"`
+		}{self}, &out, ""); err == nil {
+			return out.Outputs, nil
+		}
 	}
-	// Raw: the outputs hold secrets too, which this read leaves alone.
-	if _, err := ctx.InvokePackageRaw(readStackOutputs, &struct {
-		Name string `pulumi:"name"`
-	}{self}, &out, ""); err != nil {
-		return nil, fmt.Errorf("reading the outputs of the stack's last update: %w", err)
-	}
-	return out.Outputs, nil
+	return nil, fmt.Errorf("reading the outputs of the stack's last update (%d attempts): %w", readAttempts, err)
 }
+
+// How often, and how far apart, readLastUpdate looks.
+const (
+	readAttempts = 5
+	readBackoff  = 100 * time.Millisecond
+)
 
 // settle holds the config to what the stack's last update made (the Kafka
 // mode and quorum) and lists every contradiction at once; it returns the

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,6 +87,9 @@ type Graph struct {
 	// defaultClass when the config names none.
 	claims       bool
 	defaultClass string
+	// unreadable is how many reads of the last outputs fail before one
+	// succeeds, like a checkpoint met while the engine writes it.
+	unreadable int
 	// Reads are what the program read: stacks' outputs by stack name,
 	// cluster objects as "<type token> <id>".
 	Reads []string
@@ -196,6 +200,10 @@ func (g *Graph) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.Reads = append(g.Reads, args.Args["name"].StringValue())
+		if g.unreadable > 0 {
+			g.unreadable--
+			return nil, errors.New("failed to load checkpoint: EOF")
+		}
 		return resource.PropertyMap{"name": args.Args["name"], "outputs": resource.NewProperty(g.last)}, nil
 	}
 	return nil, fmt.Errorf("unexpected call %s", args.Token)
@@ -316,6 +324,8 @@ type Run struct {
 	// Classes are the cluster's StorageClasses by name, and whether each
 	// allows volume expansion.
 	Classes map[string]bool
+	// UnreadableOutputs is how many reads of the last outputs fail first.
+	UnreadableOutputs int
 	// DefaultClass is the class the cluster's default gave the existing
 	// claims of a config that names none (with Last, the claims exist).
 	DefaultClass string
@@ -324,7 +334,7 @@ type Run struct {
 // graph is an empty graph of the run's stack.
 func (run Run) graph() *Graph {
 	return &Graph{stack: run.Stack, last: resource.NewPropertyMapFromMap(run.Last), classes: run.Classes,
-		claims: run.Last != nil, defaultClass: run.DefaultClass}
+		claims: run.Last != nil, defaultClass: run.DefaultClass, unreadable: run.UnreadableOutputs}
 }
 
 // Do runs the program and returns what it registered and its error.

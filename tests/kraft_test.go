@@ -398,3 +398,30 @@ func TestBadKraftConfig(t *testing.T) {
 			[]string{`apk8s-platform:kafkaKraftImage = "apache/kafka"`, "must be an image with a version tag"}},
 	})
 }
+
+// TestLastOutputsReadAgain: a read of the last outputs that meets the
+// checkpoint while the engine writes it is made again, and the hold on
+// the stack's mode still applies; a checkpoint that stays unreadable
+// fails the run, naming the read, before anything is registered.
+func TestLastOutputsReadAgain(t *testing.T) {
+	tests := []struct {
+		name       string
+		unreadable int
+		wants      []string
+	}{
+		{"read on the third look", 2, []string{`apk8s-platform:kafkaMode = "zookeeper" is not allowed: must be "kraft"`}},
+		{"never readable", 5, []string{"reading the outputs of the stack's last update (5 attempts)", "failed to load checkpoint: EOF"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // the looks wait for one another
+			g, err := Run{Stack: "local", Last: lastKraft(1), UnreadableOutputs: tt.unreadable}.Do(t)
+			require.Error(t, err)
+			for _, w := range tt.wants {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Empty(t, g.All, "nothing is registered")
+			assert.Len(t, g.Reads, min(tt.unreadable+1, 5), "one read a look")
+		})
+	}
+}
