@@ -60,14 +60,21 @@ func grownFrom(c claimSettings, last lastUpdate) (resource.Quantity, bool) {
 // claim names.
 func claimGrowth(ctx *pulumi.Context, cfg *Config, last lastUpdate, k8s pulumi.ResourceOption) (map[string]workload.Growth, error) {
 	out := map[string]workload.Growth{}
+	named := map[string]*kube.StorageClass{} // one read of a class both sets name
 	for _, c := range claimsOf(cfg) {
 		// Rendered manifests have no live claims to patch.
 		g := workload.Growth{Patch: cfg.RenderYamlToDirectory == ""}
 		from, grows := grownFrom(c, last)
 		if g.Patch && grows {
-			sc, err := readClass(ctx, c, k8s)
-			if err != nil {
-				return nil, err
+			sc, ok := named[c.Class]
+			if !ok {
+				var err error
+				if sc, err = readClass(ctx, c, k8s); err != nil {
+					return nil, err
+				}
+				if c.Class != "" {
+					named[c.Class] = sc
+				}
 			}
 			g.Allowed = pulumi.All(sc.Metadata, sc.AllowVolumeExpansion).ApplyT(func(v []any) (bool, error) {
 				if allowed, _ := v[1].(*bool); allowed != nil && *allowed {
@@ -89,7 +96,7 @@ func claimGrowth(ctx *pulumi.Context, cfg *Config, last lastUpdate, k8s pulumi.R
 // the one its first member's claim was given by the cluster's default.
 func readClass(ctx *pulumi.Context, c claimSettings, k8s pulumi.ResourceOption) (*kube.StorageClass, error) {
 	if c.Class != "" {
-		return kube.ReadStorageClass(ctx, "storageclass-of-"+c.Set, pulumi.ID(c.Class), k8s)
+		return kube.ReadStorageClass(ctx, "storageclass-"+c.Class, pulumi.ID(c.Class), k8s)
 	}
 	first := workload.ClaimName(c.Template, c.Set, 0)
 	claim, err := kube.Read(ctx, "claim-"+first, "v1", "PersistentVolumeClaim", pulumi.ID(datanamespace.Name+"/"+first), k8s)
@@ -104,15 +111,4 @@ func readClass(ctx *pulumi.Context, c claimSettings, k8s pulumi.ResourceOption) 
 		return pulumi.ID(name), nil
 	}).(pulumi.IDOutput)
 	return kube.ReadStorageClass(ctx, "storageclass-of-"+c.Set, class, k8s)
-}
-
-// exportClaims records the size each StatefulSet's claims reached (sizes,
-// which resolve once the claims are patched) for the next update. A growth
-// that failed leaves the last update's mark.
-func exportClaims(ctx *pulumi.Context, sizes map[string]pulumi.StringOutput) {
-	marks := pulumi.StringMap{}
-	for set, size := range sizes {
-		marks[set] = size
-	}
-	ctx.Export(outputClaims, marks)
 }

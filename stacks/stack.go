@@ -140,11 +140,13 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
 	}
 	ctx.Export(outputKafkaBroker, kf.Bootstrap)
-	sizes := map[string]pulumi.StringOutput{kafka.Name: kf.ClaimSize}
+	// The size each StatefulSet's claims reached, resolved once they are
+	// patched: a growth that failed leaves the last update's mark.
+	claims := pulumi.StringMap{kafka.Name: kf.ClaimSize}
 	if zk != nil {
-		sizes[zookeeper.Name] = zk.ClaimSize
+		claims[zookeeper.Name] = zk.ClaimSize
 	}
-	exportClaims(ctx, sizes)
+	ctx.Export(outputClaims, claims)
 	ctx.Export("mqtt", mq.Address)
 	return nil
 }

@@ -105,18 +105,15 @@ func podTemplates(t *testing.T, g *Graph) map[*Res]corev1.PodTemplateSpec {
 	out := map[*Res]corev1.PodTemplateSpec{}
 	for _, r := range g.All {
 		switch r.Type {
-		case tokSTS:
-			var s appsv1.StatefulSet
-			r.Decode(t, &s)
-			out[r] = s.Spec.Template
-		case tokDeploy:
-			var d appsv1.Deployment
-			r.Decode(t, &d)
-			out[r] = d.Spec.Template
-		case "kubernetes:apps/v1:DaemonSet":
-			var d appsv1.DaemonSet
-			r.Decode(t, &d)
-			out[r] = d.Spec.Template
+		case tokSTS, tokDeploy, "kubernetes:apps/v1:DaemonSet":
+			// The three workload kinds keep their pods at spec.template.
+			var w struct {
+				Spec struct {
+					Template corev1.PodTemplateSpec `json:"template"`
+				} `json:"spec"`
+			}
+			r.Decode(t, &w)
+			out[r] = w.Spec.Template
 		case tokPod:
 			var p corev1.Pod
 			r.Decode(t, &p)
