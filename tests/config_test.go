@@ -15,7 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/apk8s/apk8s-platform/internal/projectfile"
+	"github.com/apk8s/apk8s-platform/ops/projectfile"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 	"github.com/apk8s/apk8s-platform/stacks"
 )

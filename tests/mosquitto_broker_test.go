@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
-	"github.com/apk8s/apk8s-platform/internal/brokertest"
+	"github.com/apk8s/apk8s-platform/ops/brokertest"
 )
 
 func connect(addr, id string, login ...string) (mqtt.Client, error) {

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/apk8s/apk8s-platform/internal/projectfile"
+	"github.com/apk8s/apk8s-platform/ops/projectfile"
 )
 
 func main() {

@@ -30,7 +30,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
-	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/ops/engine"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
 

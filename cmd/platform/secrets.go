@@ -9,7 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
-	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/ops/engine"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
 

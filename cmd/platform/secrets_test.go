@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/ops/engine"
 )
 
 // stubPulumi is a `pulumi` that answers what the Automation API asks

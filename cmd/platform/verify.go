@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/apk8s/apk8s-platform/components/kafka"
-	"github.com/apk8s/apk8s-platform/internal/verify"
+	"github.com/apk8s/apk8s-platform/ops/verify"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
 

@@ -30,7 +30,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
-	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/ops/engine"
 )
 
 // TestLocalStackLifecycle runs the local stack as a user would: up, a

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/apk8s/apk8s-platform/internal/engine"
+	"github.com/apk8s/apk8s-platform/ops/engine"
 )
 
 // TestSecretThroughStandardInput: the real Pulumi CLI takes a secret that

@@ -32,8 +32,8 @@ import (
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
-	"github.com/apk8s/apk8s-platform/internal/brokertest"
-	"github.com/apk8s/apk8s-platform/internal/verify"
+	"github.com/apk8s/apk8s-platform/ops/brokertest"
+	"github.com/apk8s/apk8s-platform/ops/verify"
 )
 
 // verifyNamespace keeps the test's data pods apart from the lifecycle

@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
-	"github.com/apk8s/apk8s-platform/internal/brokertest"
+	"github.com/apk8s/apk8s-platform/ops/brokertest"
 )
 
 func TestRenderAndExitCode(t *testing.T) {
