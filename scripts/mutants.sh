@@ -52,6 +52,13 @@ mutants=(
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
+	'components/kapsule/kapsule.go|s/pulumi.DependsOn(\[\]pulumi.Resource{k.Pool})//|Kapsule provider does not wait for the pool'
+	'components/kapsule/kapsule.go|s/DeleteAdditionalResources: pulumi.Bool(cfg.Disposable),/DeleteAdditionalResources: pulumi.Bool(true),/|a kept Kapsule stack'"'"'s deletion takes its volumes'
+	'components/kapsule/kapsule.go|s/keep := pulumi.Protect(!cfg.Disposable)/keep := pulumi.Protect(false)/|the kept Kapsule cluster is not protected'
+	'stacks/kapsule.go|s/if class := c.Kafka.StorageClass; !c.Disposable \&\& /if class := c.Kafka.StorageClass; false \&\& /|a kept Kapsule stack'"'"'s claims on a deleting class'
+	'stacks/kapsule.go|s/if was := lastCluster(last); was != "" \&\& was != cfg.Cluster {/if was := lastCluster(last); false \&\& was != cfg.Cluster {/|a switch of cluster kind goes through'
+	'components/traefik/traefik.go|s/AnnotationLoadBalancerIPIDs: ipID,/AnnotationLoadBalancerIPIDs: zone,/|load balancer annotation without the reserved IP'
+	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
 )
 
 pick=("$@")
