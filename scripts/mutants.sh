@@ -52,6 +52,9 @@ mutants=(
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
+	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
+	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
+	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
 )
 
 pick=("$@")
