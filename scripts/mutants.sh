@@ -52,6 +52,7 @@ mutants=(
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
+	'internal/kubeminor/kubeminor.go|s/case to == from || to == from+1:/case to <= from+2:/|a deployed cluster jumps two minors, or moves down'
 )
 
 pick=("$@")
