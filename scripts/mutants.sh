@@ -52,6 +52,8 @@ mutants=(
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
+	'components/cluster/cluster.go|s/HostKey:    b.hostKeys\[srv\].PublicKeyOpenssh,//|remote commands accept any SSH host key'
+	'components/cluster/cloudinit.go|s/SSHDeleteKeys:  true,/SSHDeleteKeys:  false,/|the image'"'"'s own SSH host keys stay beside the pinned one'
 )
 
 pick=("$@")
