@@ -162,13 +162,13 @@ func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
 func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, error) {
 	t.Helper()
 	rec := &Recorded{
-		Graph:      run.graph(),
-		fakes:      fakes,
-		requests:   map[string]*pulumirpc.RegisterResourceRequest{},
-		outputs:    map[string]resource.PropertyMap{},
-		Token:      "tok" + randomHex(22),
-		PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n" + randomHex(32) + "\n-----END OPENSSH PRIVATE KEY-----\n",
-		PublicKey:  "ssh-ed25519 AAAAC3" + randomHex(16),
+		Graph:       run.graph(),
+		fakes:       fakes,
+		requests:    map[string]*pulumirpc.RegisterResourceRequest{},
+		outputs:     map[string]resource.PropertyMap{},
+		Token:       "tok" + randomHex(22),
+		PrivateKey:  "-----BEGIN OPENSSH PRIVATE KEY-----\n" + randomHex(32) + "\n-----END OPENSSH PRIVATE KEY-----\n",
+		PublicKey:   "ssh-ed25519 AAAAC3" + randomHex(16),
 		ClientKey:   "LS0t" + randomHex(24),
 		HostKeySalt: "host" + randomHex(12),
 	}
