@@ -53,6 +53,8 @@ mutants=(
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
 	'internal/kubeminor/kubeminor.go|s/case to == from || to == from+1:/case to <= from+2:/|a deployed cluster jumps two minors, or moves down'
+	'components/cluster/cluster.go|s/HostKey:    b.hostKeys\[srv\].PublicKeyOpenssh,//|remote commands accept any SSH host key'
+	'components/cluster/cloudinit.go|s/SSHDeleteKeys:  true,/SSHDeleteKeys:  false,/|the image'"'"'s own SSH host keys stay beside the pinned one'
 )
 
 pick=("$@")
