@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/apk8s/apk8s-platform/components/kapsule"
+	"github.com/apk8s/apk8s-platform/internal/kubeminor"
 )
 
 // ClusterKapsule is the cluster source of Scaleway's managed Kubernetes.
@@ -52,6 +53,36 @@ var (
 	DeletingClasses = []string{"sbs-default", "sbs-5k", "sbs-15k"}
 )
 
+// kapsuleVersion reads a Kubernetes minor of the range the project runs
+// (kubeminor.Oldest to kubeminor.Supported), written as Kapsule takes it
+// with auto-upgrades: "1.N".
+func (r *reader) kapsuleVersion(name string) string {
+	v := r.str(name)
+	minor, _ := kubeminor.Of(v)
+	if !kapsuleVersionRE.MatchString(v) || minor < kubeminor.Oldest || minor > kubeminor.Supported {
+		r.fail(name, v, fmt.Sprintf("a Kubernetes minor of %s such as %q", kubeminor.Path(kubeminor.Oldest, kubeminor.Supported), defaultValue(name)))
+	}
+	return v
+}
+
+// outputKapsuleVersion remembers the minor the stack's last update left
+// its Kapsule cluster on.
+const outputKapsuleVersion = "kapsuleVersion"
+
+// settleKapsule holds a deployed Kapsule cluster to the upgrade rule the
+// k3s cluster follows too: one minor per update, never down.
+func settleKapsule(r *reader, cfg *Config, last lastUpdate) {
+	ran, _ := last[outputKapsuleVersion].(string)
+	from, deployed := kubeminor.Of(ran)
+	to, ok := kubeminor.Of(cfg.Kapsule.Cluster.Version)
+	if cfg.Cluster != ClusterKapsule || !deployed || !ok {
+		return
+	}
+	if err := kubeminor.Step(from, to); err != nil {
+		r.fail("kapsuleVersion", cfg.Kapsule.Cluster.Version, fmt.Sprintf("1.%d or 1.%d: %v (docs/kapsule.md, \"Versions\")", from, from+1, err))
+	}
+}
+
 // KapsuleConfig is the validated shape of the Kapsule cluster.
 type KapsuleConfig struct {
 	Cluster kapsule.Config
@@ -66,7 +97,7 @@ func loadKapsule(r *reader, c *Config, s ScalewayConfig) KapsuleConfig {
 		Region:          s.Cluster.Region,
 		Zone:            s.Cluster.Zone,
 		ProjectID:       s.Cluster.ProjectID,
-		Version:         r.matching("kapsuleVersion", kapsuleVersionRE, false, fmt.Sprintf("a Kubernetes minor such as %q", defaultValue("kapsuleVersion"))),
+		Version:         r.kapsuleVersion("kapsuleVersion"),
 		PrivateCIDR:     s.Cluster.PrivateCIDR,
 		WorkerType:      s.Cluster.WorkerType,
 		PoolMin:         r.bounded("poolMin", 1, smallWorkers, maxWorkers, large),
@@ -123,6 +154,7 @@ func kapsuleProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.Provider
 	ctx.Export("kubeconfig", k.Kubeconfig)
 	ctx.Export("apiServer", k.APIServer)
 	ctx.Export("ingressAddress", k.IngressAddress)
+	ctx.Export(outputKapsuleVersion, pulumi.String(cfg.Kapsule.Cluster.Version))
 	return k.Provider, k, nil
 }
 

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/kapsule"
 	"github.com/apk8s/apk8s-platform/components/metadataguard"
 	"github.com/apk8s/apk8s-platform/components/traefik"
+	"github.com/apk8s/apk8s-platform/internal/kubeminor"
 	"github.com/apk8s/apk8s-platform/providers/scaleway"
 )
 
@@ -255,7 +257,11 @@ func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
 		{"one node past the small bound", k(map[string]string{"poolMin": "7", "poolMax": "7"}),
 			[]string{`apk8s-platform:poolMin = "7"`, `apk8s-platform:poolMax = "7"`, "up to 20 with apk8s-platform:allowLargeCluster = true"}},
 		{"a full version", k(map[string]string{"kapsuleVersion": "1.36.2"}),
-			[]string{`apk8s-platform:kapsuleVersion = "1.36.2" is not allowed`, `a Kubernetes minor such as "1.36"`}},
+			[]string{`apk8s-platform:kapsuleVersion = "1.36.2" is not allowed`, `a Kubernetes minor of 1.34, 1.35, 1.36, 1.37 such as "1.36"`}},
+		{"a minor past the supported one", k(map[string]string{"kapsuleVersion": "1.38"}),
+			[]string{`apk8s-platform:kapsuleVersion = "1.38" is not allowed`}},
+		{"a minor before the oldest", k(map[string]string{"kapsuleVersion": "1.33"}),
+			[]string{`apk8s-platform:kapsuleVersion = "1.33" is not allowed`}},
 		{"a v prefix", k(map[string]string{"kapsuleVersion": "v1.36"}),
 			[]string{`apk8s-platform:kapsuleVersion = "v1.36"`}},
 		{"a weekday in capitals", k(map[string]string{"kapsuleMaintenanceDay": "Sunday"}),
@@ -287,6 +293,8 @@ func TestKapsuleConfigEdges(t *testing.T) {
 		"one node":                              {Stack: "kapsule", Set: map[string]string{"poolMin": "1", "poolMax": "1"}},
 		"twenty with allowLargeCluster":         {Stack: "kapsule", Set: map[string]string{"poolMin": "20", "poolMax": "20", "allowLargeCluster": "true"}},
 		"hour 23":                               {Stack: "kapsule", Set: map[string]string{"kapsuleMaintenanceHour": "23"}},
+		"the oldest minor":                      {Stack: "kapsule", Set: map[string]string{"kapsuleVersion": fmt.Sprintf("1.%d", kubeminor.Oldest)}},
+		"the supported minor":                   {Stack: "kapsule", Set: map[string]string{"kapsuleVersion": fmt.Sprintf("1.%d", kubeminor.Supported)}},
 		"hour 0, any day":                       {Stack: "kapsule", Set: map[string]string{"kapsuleMaintenanceHour": "0", "kapsuleMaintenanceDay": "any"}},
 		"a deleting class in a disposable one":  disposableKapsule(map[string]string{"storageClass": "sbs-default"}),
 		"the default class in a disposable one": disposableKapsule(map[string]string{"storageClass": ""}),
@@ -321,6 +329,36 @@ func TestClusterSwitchRefused(t *testing.T) {
 			}
 			g := badConfig{tt.name, tt.run, []string{`apk8s-platform:cluster = "`, "is not allowed", tt.wants, "a switch builds a new, empty cluster"}}.refused(t)
 			assert.Empty(t, g.All, "nothing registered")
+		})
+	}
+}
+
+// TestKapsuleVersionCurrency: the Kapsule pin keeps to the project's minor
+// rule (internal/kubeminor): at most the supported minor and at most one
+// behind it (Kapsule offers a minor some weeks after upstream); a deployed
+// cluster moves one minor per update, never down, settled from the last
+// update's outputs.
+func TestKapsuleVersionCurrency(t *testing.T) {
+	pin, ok := kubeminor.Of(Default(t, "kapsuleVersion"))
+	require.True(t, ok)
+	assert.LessOrEqual(t, pin, kubeminor.Supported)
+	assert.GreaterOrEqual(t, pin, kubeminor.Supported-1, "the Kapsule pin lags the supported minor by one at most")
+	for _, tt := range []struct {
+		from, to string
+		wants    string // "" = accepted
+	}{
+		{"1.36", "1.36", ""},
+		{"1.36", "1.37", ""},
+		{"1.35", "1.37", "moves one minor per update: set 1.36, 1.37 in turn"},
+		{"1.37", "1.36", "cannot move down a minor"},
+	} {
+		t.Run(tt.from+" to "+tt.to, func(t *testing.T) {
+			run := Run{Stack: "kapsule", Set: map[string]string{"kapsuleVersion": tt.to}, Last: map[string]any{"cluster": "kapsule", "kapsuleVersion": tt.from}}
+			if tt.wants == "" {
+				run.MustDo(t)
+				return
+			}
+			badConfig{tt.from, run, []string{`apk8s-platform:kapsuleVersion = "` + tt.to + `" is not allowed`, tt.wants}}.refused(t)
 		})
 	}
 }
