@@ -52,6 +52,8 @@ mutants=(
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
+	'components/mosquitto/bridge.go|s/rules = append(rules, workload.Egress{Ports: \[\]int32{b.Port}, CIDRs: b.Egress})/rules = append(rules, workload.Egress{Ports: []int32{MQTT.Port}, CIDRs: b.Egress})/|bridge egress opened at the broker'"'"'s own port, not the remote'"'"'s'
+	'components/mosquitto/bridge.go|s/names = names || net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
 )
 
 pick=("$@")
