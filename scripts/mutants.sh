@@ -54,6 +54,11 @@ mutants=(
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
 	'components/cluster/cluster.go|s/HostKey:    b.hostKeys\[srv\].PublicKeyOpenssh,//|remote commands accept any SSH host key'
 	'components/cluster/cloudinit.go|s/SSHDeleteKeys:  true,/SSHDeleteKeys:  false,/|the image'"'"'s own SSH host keys stay beside the pinned one'
+	'.github/workflows/teardown.yml|/continue-on-error: true/d|the teardown stops (red) when the tunnel cannot open'
+	'.github/workflows/pull-request.yml|/cancel-in-progress: false/d|a queued preview may cancel the up that holds the stack'"'"'s tunnel'
+	'scripts/ci-tunnel.sh|s/ and (.delete | not))\]/)]/|the tunnel dials a control plane pending deletion'
+	'components/cluster/cipath.go|s/\t\tUpdate:     script,/\t\tUpdate:     nil,/|the CI key is not published again after a user-data change'
+	'components/cluster/ci-wireguard.sh|s/oifname "\$CI_INTERFACE" counter drop//|traffic into the CI tunnel is forwarded'
 )
 
 pick=("$@")

@@ -315,3 +315,33 @@ func TestWorkflowTeardownTearsDownWithoutTheTunnel(t *testing.T) {
 	i := wfStepIndex(destroy, func(s wfStep) bool { return stepLabel(s) == way })
 	assert.Equal(t, "${{ steps.tunnel.outputs.reached }}", destroy.Steps[i].Env["REACHED"], "the way is the tunnel's verdict")
 }
+
+// TestWorkflowTunnelOnePeerAtATime: the node has one WireGuard peer and
+// address for CI, so no two jobs may hold a stack's tunnel at once. Every
+// job of every workflow that opens the tunnel opens it to its matrix stack
+// only and joins that stack's group, which runs one job at a time and
+// never cancels the one running (a preview queued behind an up waits; an
+// up never loses its tunnel to a preview). The tunnel finds the control
+// plane in the state, so the backend login comes first.
+func TestWorkflowTunnelOnePeerAtATime(t *testing.T) {
+	openers := 0
+	for file, w := range loadWorkflows(t) {
+		for id, j := range w.Jobs {
+			open := wfStepIndex(j, tunnel("open", "open-when-ready"))
+			if open < 0 {
+				continue
+			}
+			openers++
+			where := file + "/" + id
+			require.NotNil(t, j.Concurrency, "%s opens the tunnel outside any concurrency group", where)
+			assert.Equal(t, stackGroup, j.Concurrency.Group, "%s: the stack's one group", where)
+			assert.Equal(t, false, j.Concurrency.CancelInProgress, "%s: never cancels a job that holds the tunnel", where)
+			assert.Equal(t, "${{ matrix.stack }}", j.Env["STACK"], "%s: the tunnel of the group's stack", where)
+			assert.Empty(t, j.Steps[open].Env["STACK"], "%s: no other stack for the opening step", where)
+			login := wfStepIndex(j, func(s wfStep) bool { return strings.Contains(s.Run, "pulumi login") })
+			assert.True(t, login >= 0 && login < open, "%s: logged in to the backend before the tunnel reads the state", where)
+			assert.Equal(t, "${{ vars.PULUMI_BACKEND_URL }}", j.Env["PULUMI_BACKEND_URL"], where)
+		}
+	}
+	assert.Equal(t, 3, openers, "preview, up and destroy open the tunnel")
+}
