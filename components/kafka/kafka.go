@@ -84,6 +84,9 @@ func Replication(brokers int32) int32 { return min(3, brokers) }
 // copies where there are three.
 func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
 
+// MinInSyncReplicas is the min.insync.replicas the brokers run with.
+func (c Config) MinInSyncReplicas() int32 { return MinInSync(c.replication()) }
+
 // replication is the factor the internal topics get under c.
 func (c Config) replication() int32 {
 	if c.OffsetsTopicReplicas > 0 {
@@ -213,7 +216,7 @@ exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 
 func statefulSet(ns, zookeeper string, c Config) workload.Set {
 	rf := c.replication()
-	isr := fmt.Sprint(MinInSync(rf))
+	isr := fmt.Sprint(c.MinInSyncReplicas())
 	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)},
 		[]corev1.EnvVar{
 			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
