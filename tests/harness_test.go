@@ -128,7 +128,21 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		DependsOn:               rpc.GetDependencies(),
 		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),
 	})
-	return args.Name + "-id", keptSalt(g.stack, autoNamed(args)), nil
+	state := keptSalt(g.stack, autoNamed(args))
+	if args.TypeToken == tokPrivateKey {
+		state = state.Copy()
+		state["privateKeyOpenssh"], state["publicKeyOpenssh"] = fakeKeyPair(args.Name, "graph")
+	}
+	return args.Name + "-id", state, nil
+}
+
+// fakeKeyPair is what the TLS provider answers for the key named name: an
+// OpenSSH key pair, a different one for every key, the private half a
+// secret that holds salt (and the public half does not).
+func fakeKeyPair(name, salt string) (private, public resource.PropertyValue) {
+	body := hex.EncodeToString([]byte(name))
+	return resource.MakeSecret(resource.NewProperty("-----BEGIN OPENSSH PRIVATE KEY-----\n" + salt + body + "\n-----END OPENSSH PRIVATE KEY-----\n")),
+		resource.NewProperty("ssh-ed25519 AAAAC3" + body + "\n")
 }
 
 // saltKeeper is the ConfigMap whose annotation the engine keeps as first
