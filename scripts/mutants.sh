@@ -55,6 +55,16 @@ mutants=(
 	'internal/kubeminor/kubeminor.go|s/case to == from || to == from+1:/case to <= from+2:/|a deployed cluster jumps two minors, or moves down'
 	'components/cluster/cluster.go|s/HostKey:    b.hostKeys\[srv\].PublicKeyOpenssh,//|remote commands accept any SSH host key'
 	'components/cluster/cloudinit.go|s/SSHDeleteKeys:  true,/SSHDeleteKeys:  false,/|the image'"'"'s own SSH host keys stay beside the pinned one'
+	'.github/workflows/teardown.yml|/continue-on-error: true/d|the teardown stops (red) when the tunnel cannot open'
+	'.github/workflows/pull-request.yml|/cancel-in-progress: false/d|a queued preview may cancel the up that holds the stack'"'"'s tunnel'
+	'scripts/ci-tunnel.sh|s/ and (.delete | not))\]/)]/|the tunnel dials a control plane pending deletion'
+	'components/cluster/cipath.go|s/\t\tUpdate:     script,/\t\tUpdate:     nil,/|the CI key is not published again after a user-data change'
+	'components/cluster/ci-wireguard.sh|s/oifname "\$CI_INTERFACE" counter drop//|traffic into the CI tunnel is forwarded'
+	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
+	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
+	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
+	'components/mosquitto/bridge.go|s/rules = append(rules, workload.Egress{Ports: \[\]int32{b.Port}, CIDRs: b.Egress})/rules = append(rules, workload.Egress{Ports: []int32{MQTT.Port}, CIDRs: b.Egress})/|bridge egress opened at the broker'"'"'s own port, not the remote'"'"'s'
+	'components/mosquitto/bridge.go|s/names = names || net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
 )
 
 pick=("$@")

@@ -264,6 +264,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, err
 		}
 		reconciled = append(reconciled, last)
+		// The CI's tunnel key, published again after every rewrite of the
+		// first server's user data.
+		if i == 1 && cfg.CI.Enabled() {
+			ci, err := b.republish(name+"-cp-ci", ip, srv, last)
+			if err != nil {
+				return nil, err
+			}
+			reconciled = append(reconciled, ci)
+		}
 		c.ControlPlanes = append(c.ControlPlanes, srv)
 		c.NodeNames = append(c.NodeNames, ServerName(args.Prefix, i))
 		public = append(public, ip.Address)
@@ -388,8 +397,9 @@ type builder struct {
 	pn         *scaleway.PrivateNetwork
 	sg         *scaleway.SecurityGroup
 	// hostKeys are the servers' SSH host keys, which every connection to
-	// a server insists on.
+	// a server insists on; userData their rendered cloud-configs.
 	hostKeys map[*scaleway.Server]*tls.PrivateKey
+	userData map[*scaleway.Server]pulumi.StringOutput
 }
 
 func (b *builder) project() pulumi.StringInput {
@@ -517,9 +527,9 @@ func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVol
 		return nil, err
 	}
 	if b.hostKeys == nil {
-		b.hostKeys = map[*scaleway.Server]*tls.PrivateKey{}
+		b.hostKeys, b.userData = map[*scaleway.Server]*tls.PrivateKey{}, map[*scaleway.Server]pulumi.StringOutput{}
 	}
-	b.hostKeys[srv] = hostKey
+	b.hostKeys[srv], b.userData[srv] = hostKey, userData
 	return srv, nil
 }
 
