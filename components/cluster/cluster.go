@@ -177,7 +177,7 @@ type Cluster struct {
 	ControlPlane  *scaleway.Server
 	ControlPlanes []*scaleway.Server
 	Workers       []*scaleway.Server
-	CephVolumes  []*scaleway.BlockVolume
+	CephVolumes   []*scaleway.BlockVolume
 	// NodeNames are the Kubernetes node names, control plane first.
 	NodeNames []string
 
@@ -393,9 +393,9 @@ type builder struct {
 
 	agentToken  *random.RandomPassword
 	serverToken *random.RandomPassword
-	key        *tls.PrivateKey
-	pn         *scaleway.PrivateNetwork
-	sg         *scaleway.SecurityGroup
+	key         *tls.PrivateKey
+	pn          *scaleway.PrivateNetwork
+	sg          *scaleway.SecurityGroup
 	// hostKeys are the servers' SSH host keys, which every connection to
 	// a server insists on; userData their rendered cloud-configs.
 	hostKeys map[*scaleway.Server]*tls.PrivateKey
