@@ -58,6 +58,9 @@ mutants=(
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
+	'stacks/ensemble.go|s/int32(n) == cfg.ZooKeeper.Replicas/true/|a deployed ZooKeeper ensemble resized'
+	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
+	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),//|the cluster ID ConfigMap editable'
 )
 
 pick=("$@")
