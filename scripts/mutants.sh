@@ -60,7 +60,7 @@ mutants=(
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
 	'stacks/ensemble.go|s/int32(n) == cfg.ZooKeeper.Replicas/true/|a deployed ZooKeeper ensemble resized'
 	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
-	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),//|the cluster ID ConfigMap editable'
+	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
 )
 
 pick=("$@")
