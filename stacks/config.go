@@ -148,6 +148,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	if u := c.Mosquitto.User; u == "" || strings.ContainsAny(u, ": \t\r\n") {
 		r.fail("mqttUser", u, "a non-empty user name without ':' or white space")
 	}
+	c.Mosquitto.Bridges = r.bridges(c.Stack)
 
 	c.Scaleway = loadScaleway(r, c)
 	c.Scaleway.Cluster.CI = loadCIPath(r)

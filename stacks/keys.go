@@ -9,7 +9,8 @@ const Project = "apk8s-platform"
 // exactly these, with the same type and default (a test holds them equal).
 type Key struct {
 	Name        string
-	Type        string // "string", "integer" or "boolean", as Pulumi.yaml spells it
+	Type        string // "string", "integer", "boolean" or "array", as Pulumi.yaml spells it
+	Items       string // an array's item type ("object")
 	Default     string // "" with HasDefault false: no default
 	HasDefault  bool
 	Secret      bool
@@ -22,7 +23,7 @@ func def(name, typ, value, description string) Key {
 
 // Keys are every config key of the project: the Kubernetes layer's here,
 // the cluster's and the add-ons' beside the code that reads them.
-var Keys = slices.Concat(coreKeys, clusterKeys, ciPathKeys, addonKeys)
+var Keys = slices.Concat(coreKeys, clusterKeys, ciPathKeys, addonKeys, bridgeKeys)
 
 // coreKeys are the keys of the data layer, with the book's values as defaults.
 var coreKeys = []Key{

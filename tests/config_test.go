@@ -223,6 +223,9 @@ func toString(v any) string {
 		return strconv.FormatBool(v)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
+	case []any: // an array key's default, as its declaration writes it
+		b, _ := json.Marshal(v)
+		return string(b)
 	}
 	return ""
 }

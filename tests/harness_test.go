@@ -328,6 +328,9 @@ type Run struct {
 	// are set as empty strings, Unset removes keys.
 	Set   map[string]string
 	Unset []string
+	// Secrets set keys as secrets, as `pulumi config set --secret` (or a
+	// secret inside a structured value, `--path --secret`) stores them.
+	Secrets map[string]string
 	// PlainPassword stores the passwords as plain config instead of secrets.
 	PlainPassword bool
 	// Program replaces stacks.Run (to call stacks.Load alone).
@@ -376,6 +379,10 @@ func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 		if _, ok := cfg[k]; ok && !run.PlainPassword {
 			secrets = append(secrets, k)
 		}
+	}
+	for k, v := range run.Secrets {
+		cfg[stacks.Project+":"+k] = v
+		secrets = append(secrets, stacks.Project+":"+k)
 	}
 	program := run.Program
 	if program == nil {
