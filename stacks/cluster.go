@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/internal/kubeminor"
 )
 
 // clusterKeys configure the Scaleway cluster (cluster = "scaleway").
@@ -28,7 +29,7 @@ var clusterKeys = []Key{
 	def("privateNetworkCidr", "string", "172.16.16.0/22", "IPv4 subnet of the cluster's private network: inside 172.16.0.0/12 or 192.168.0.0/16, /20 to /28."),
 	def("cephVolumeSizeGb", "integer", "50", "Size in GB of each worker's raw Block Storage volume for Ceph, 10 to 500 (to 10000 with allowLargeCluster)."),
 	def("cephVolumeIops", "integer", "5000", "IOPS class of the Ceph volumes: 5000 or 15000."),
-	def("k3sVersion", "string", "v1.34.9+k3s1", "k3s release on every node; a change upgrades the running nodes in place, one at a time, control plane first."),
+	def("k3sVersion", "string", "v1.37.2+k3s1", "k3s release on every node, of Kubernetes 1.34 to 1.37; a change upgrades the running nodes in place, one at a time, control plane first, and moves a deployed cluster at most one minor (docs/cluster.md, \"Upgrading k3s\")."),
 	def("allowLargeCluster", "boolean", "false", "Allow server types beyond the small ones (up to 8 vCPU and 32 GB), more than 6 workers and Ceph volumes over 500 GB."),
 }
 
@@ -97,7 +98,7 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 		AdminCIDRs:       admins,
 		PrivateCIDR:      r.privateCIDR("privateNetworkCidr"),
 		CephVolumeSizeGB: r.bounded("cephVolumeSizeGb", 10, smallVolumeGB, maxVolume, large),
-		K3sVersion:       r.matching("k3sVersion", k3sVersionRE, false, fmt.Sprintf("a k3s release such as %q", defaultValue("k3sVersion"))),
+		K3sVersion:       r.k3sVersion("k3sVersion"),
 	}}
 	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
@@ -131,6 +132,45 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 			fullKey("adminCidrs"), strings.Join(admins, ","), c.Stack))
 	}
 	return s
+}
+
+// k3sVersion reads a k3s release of a minor the project runs
+// (kubeminor.Oldest to kubeminor.Supported).
+func (r *reader) k3sVersion(name string) string {
+	v := r.str(name)
+	minor, _ := kubeminor.Of(v)
+	if !k3sVersionRE.MatchString(v) || minor < kubeminor.Oldest || minor > kubeminor.Supported {
+		r.fail(name, v, fmt.Sprintf("a k3s release of Kubernetes %s such as %q", kubeminor.Path(kubeminor.Oldest, kubeminor.Supported), defaultValue(name)))
+	}
+	return v
+}
+
+// outputK3sVersion remembers the k3s release the stack's last update
+// brought its nodes to; outputControlPlane marks a stack whose cluster
+// exists.
+const (
+	outputK3sVersion   = "k3sVersion"
+	outputControlPlane = "controlPlaneAddress"
+)
+
+// settleK3s holds a deployed cluster to k3s's upgrade rule: one minor per
+// update, never down. Updates before the k3sVersion output ran 1.34.
+func settleK3s(r *reader, cfg *Config, last lastUpdate) {
+	if cfg.Cluster != ClusterScaleway || last[outputControlPlane] == nil {
+		return // no cluster of this stack runs yet
+	}
+	ran, _ := last[outputK3sVersion].(string)
+	from, ok := kubeminor.Of(ran)
+	if !ok {
+		from = kubeminor.Oldest
+	}
+	to, ok := kubeminor.Of(cfg.Scaleway.Cluster.K3sVersion)
+	if !ok {
+		return // refused by Load already
+	}
+	if err := kubeminor.Step(from, to); err != nil {
+		r.fail("k3sVersion", cfg.Scaleway.Cluster.K3sVersion, fmt.Sprintf("a 1.%d or 1.%d release: %v (docs/cluster.md, \"Upgrading k3s\")", from, from+1, err))
+	}
 }
 
 // serverType reads an instance type: a small one, or any well-formed one
@@ -175,7 +215,8 @@ func scalewayProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.Provide
 		return nil, err
 	}
 	ctx.Export("kubeconfig", cl.Kubeconfig)
-	ctx.Export("controlPlaneAddress", cl.ControlPlaneAddress)
+	ctx.Export(outputControlPlane, cl.ControlPlaneAddress)
+	ctx.Export(outputK3sVersion, pulumi.String(cfg.Scaleway.Cluster.K3sVersion))
 	ctx.Export("publicAddresses", cl.PublicAddresses)
 	ctx.Export("privateAddresses", cl.PrivateAddresses)
 	return cl.Provider, nil

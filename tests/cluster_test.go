@@ -50,6 +50,8 @@ type Recorded struct {
 	outputs  map[string]resource.PropertyMap
 
 	Token, PrivateKey, PublicKey, ClientKey string
+	// HostKeySalt is in every fake SSH host private key (fakeKeyPair).
+	HostKeySalt string
 }
 
 func regKey(typ, name, parent string) string { return typ + "\x00" + name + "\x00" + parent }
@@ -78,7 +80,8 @@ func (rec *Recorded) Output(r *Res, key string) string {
 // Secrets are the fake secret values, each of which may appear in the
 // inputs only inside a Pulumi secret.
 func (rec *Recorded) Secrets() map[string]string {
-	return map[string]string{"k3s agent token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey}
+	return map[string]string{"k3s agent token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey,
+		"SSH host private key": rec.HostKeySalt}
 }
 
 var publicIPArg = regexp.MustCompile(`PUBLIC_IP='([^']*)'`)
@@ -104,6 +107,10 @@ func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource
 		out["result"] = secret(rec.Token)
 		out["bcryptHash"] = secret("$2a$10$" + randomHex(20))
 	case tokPrivateKey:
+		if strings.HasSuffix(args.Name, hostKeySuffix) {
+			out["privateKeyOpenssh"], out["publicKeyOpenssh"] = fakeKeyPair(args.Name, rec.HostKeySalt)
+			break
+		}
 		out["privateKeyOpenssh"] = secret(rec.PrivateKey)
 		out["publicKeyOpenssh"] = resource.NewProperty(rec.PublicKey)
 	case tokIP:
@@ -155,17 +162,18 @@ func (run Run) Record(t testing.TB, fakes bool) (*Recorded, error) {
 func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, error) {
 	t.Helper()
 	rec := &Recorded{
-		Graph:      run.graph(),
-		fakes:      fakes,
-		requests:   map[string]*pulumirpc.RegisterResourceRequest{},
-		outputs:    map[string]resource.PropertyMap{},
-		Token:      "tok" + randomHex(22),
-		PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n" + randomHex(32) + "\n-----END OPENSSH PRIVATE KEY-----\n",
-		PublicKey:  "ssh-ed25519 AAAAC3" + randomHex(16),
-		ClientKey:  "LS0t" + randomHex(24),
+		Graph:       run.graph(),
+		fakes:       fakes,
+		requests:    map[string]*pulumirpc.RegisterResourceRequest{},
+		outputs:     map[string]resource.PropertyMap{},
+		Token:       "tok" + randomHex(22),
+		PrivateKey:  "-----BEGIN OPENSSH PRIVATE KEY-----\n" + randomHex(32) + "\n-----END OPENSSH PRIVATE KEY-----\n",
+		PublicKey:   "ssh-ed25519 AAAAC3" + randomHex(16),
+		ClientKey:   "LS0t" + randomHex(24),
+		HostKeySalt: "host" + randomHex(12),
 	}
 	if like != nil {
-		rec.Token, rec.PrivateKey, rec.PublicKey, rec.ClientKey = like.Token, like.PrivateKey, like.PublicKey, like.ClientKey
+		rec.Token, rec.PrivateKey, rec.PublicKey, rec.ClientKey, rec.HostKeySalt = like.Token, like.PrivateKey, like.PublicKey, like.ClientKey, like.HostKeySalt
 	}
 	return rec, run.Exec(t, rec)
 }

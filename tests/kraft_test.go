@@ -271,6 +271,7 @@ func TestKraftVoters(t *testing.T) {
 			"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": true, "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": true,
 			"KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": true, "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": true,
 			"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": true, "KAFKA_MIN_INSYNC_REPLICAS": true,
+			"KAFKA_DEFAULT_REPLICATION_FACTOR": true,
 		}
 		for _, step := range [][2]int{{2, 3}, {3, 5}} {
 			before := kraftSet(t, kraftRun("local", step[0], nil).MustDo(t))

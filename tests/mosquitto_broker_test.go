@@ -179,13 +179,9 @@ func TestMosquittoTLS(t *testing.T) {
 	require.NoError(t, err)
 	port := int32(l.Addr().(*net.TCPAddr).Port)
 	require.NoError(t, l.Close())
-	me, err := user.Current()
-	require.NoError(t, err)
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(mosquitto.Conf("127.0.0.1", file, mosquitto.Listener{Port: port, CertDir: certDir})+
-		// Started as root, the broker would drop to "mosquitto", who
-		// cannot read the test's temp dirs (in the pod it never is root).
-		"user "+me.Username+"\n"), 0o600))
+		brokertest.RunAs(t)+"\n"), 0o600))
 	log := fileLog(filepath.Join(t.TempDir(), "log"))
 	out, err := os.Create(string(log))
 	require.NoError(t, err)

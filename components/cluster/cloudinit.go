@@ -60,9 +60,15 @@ var (
 
 // CloudConfig is the part of cloud-init's #cloud-config this program uses.
 type CloudConfig struct {
-	Packages   []string    `json:"packages,omitempty"`
-	WriteFiles []WriteFile `json:"write_files,omitempty"`
-	RunCmd     [][]string  `json:"runcmd,omitempty"`
+	Packages []string `json:"packages,omitempty"`
+	// SSH host keys: the image's are deleted, SSHKeys installed, and no
+	// other type generated, so the node presents only the key the program
+	// pins (Node.HostKey).
+	SSHDeleteKeys  bool              `json:"ssh_deletekeys,omitempty"`
+	SSHGenKeyTypes *[]string         `json:"ssh_genkeytypes,omitempty"`
+	SSHKeys        map[string]string `json:"ssh_keys,omitempty"`
+	WriteFiles     []WriteFile       `json:"write_files,omitempty"`
+	RunCmd         [][]string        `json:"runcmd,omitempty"`
 }
 
 // WriteFile is one entry of write_files.
@@ -106,8 +112,18 @@ type Node struct {
 	PublicIP string
 	// AuthorizedKey is the OpenSSH public key the kubeconfig is read with.
 	AuthorizedKey string
+	// HostKey is the node's SSH host key, made by the program so that
+	// every SSH connection to the node can insist on it from the first.
+	HostKey HostKey
 	// CI is the control plane's WireGuard endpoint for CI, if any.
 	CI CIPath
+}
+
+// HostKey is an ED25519 SSH host key pair in OpenSSH format. The private
+// half is a secret: it travels only in the node's user data (a secret in
+// the state; docs/cluster.md, "Trust model", says who can read it there).
+type HostKey struct {
+	Private, Public string
 }
 
 // K3sConfig is the node's /etc/rancher/k3s/config.yaml.
@@ -153,12 +169,21 @@ func (n Node) CloudConfig() (CloudConfig, error) {
 	if err != nil {
 		return CloudConfig{}, err
 	}
+	if !strings.HasPrefix(n.HostKey.Public, "ssh-ed25519 ") || !strings.Contains(n.HostKey.Private, "OPENSSH PRIVATE KEY") {
+		return CloudConfig{}, fmt.Errorf("node %s: no ED25519 SSH host key pair: the program pins every node's host key", n.Role)
+	}
 	env, err := envFile(n.Env())
 	if err != nil {
 		return CloudConfig{}, err
 	}
 	return n.CI.addTo(CloudConfig{
-		Packages: []string{"nftables"},
+		Packages:       []string{"nftables"},
+		SSHDeleteKeys:  true,
+		SSHGenKeyTypes: &[]string{},
+		SSHKeys: map[string]string{
+			"ed25519_private": n.HostKey.Private,
+			"ed25519_public":  strings.TrimSpace(n.HostKey.Public),
+		},
 		WriteFiles: append([]WriteFile{
 			{Path: AuthorizedKeysPath, Content: strings.TrimSpace(n.AuthorizedKey) + "\n", Owner: "root:root", Permissions: "0600", Append: true},
 			{Path: K3sConfigPath, Content: string(k3s), Owner: "root:root", Permissions: "0600"},

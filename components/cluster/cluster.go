@@ -173,6 +173,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	reconciled := []pulumi.Resource{last}
+	// The CI's tunnel key, published again after every rewrite of the
+	// control plane's user data.
+	if cfg.CI.Enabled() {
+		ci, err := b.republish(name+"-cp-ci", cpIP, c.ControlPlane, last)
+		if err != nil {
+			return nil, err
+		}
+		reconciled = append(reconciled, ci)
+	}
 
 	for i := 1; i <= cfg.Workers; i++ {
 		worker := fmt.Sprintf("%s-worker-%d", name, i)
@@ -214,7 +223,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// new cluster: the command runs again when the server is replaced.
 	nodes := 1 + cfg.Workers
 	read, err := command.NewRemoteCommand(ctx, name+"-kubeconfig", &command.RemoteCommandArgs{
-		Connection: b.ssh(cpIP),
+		Connection: b.ssh(cpIP, c.ControlPlane),
 		Create: cpIP.Address.ApplyT(func(addr string) string {
 			return KubeconfigScript(addr, nodes)
 		}).(pulumi.StringOutput),
@@ -281,6 +290,10 @@ type builder struct {
 	key        *tls.PrivateKey
 	pn         *scaleway.PrivateNetwork
 	sg         *scaleway.SecurityGroup
+	// hostKeys are the servers' SSH host keys, which every connection to
+	// a server insists on; userData their rendered cloud-configs.
+	hostKeys map[*scaleway.Server]*tls.PrivateKey
+	userData map[*scaleway.Server]pulumi.StringOutput
 }
 
 func (b *builder) project() pulumi.StringInput {
@@ -363,16 +376,25 @@ func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVol
 	if node.Role == RoleAgent {
 		san, token = pulumi.String(""), b.agentToken.Result
 	}
-	userData := pulumi.All(token, b.key.PublicKeyOpenssh, san).ApplyT(func(v []any) (string, error) {
+	// The host key is made here, before the server: the program knows it
+	// before the first connection, and a new server gets a new one.
+	hostKey, err := tls.NewPrivateKey(b.ctx, name+"-ssh-host-key", &tls.PrivateKeyArgs{
+		Algorithm: pulumi.String(tls.AlgorithmED25519),
+	}, b.parent)
+	if err != nil {
+		return nil, err
+	}
+	userData := pulumi.All(token, b.key.PublicKeyOpenssh, san, hostKey.PrivateKeyOpenssh, hostKey.PublicKeyOpenssh).ApplyT(func(v []any) (string, error) {
 		n := node
 		n.AgentToken, n.AuthorizedKey, n.PublicIP = v[0].(string), v[1].(string), v[2].(string)
+		n.HostKey = HostKey{Private: v[3].(string), Public: v[4].(string)}
 		return n.UserData()
 	}).(pulumi.StringOutput)
 	var volumes pulumi.StringArrayInput
 	if volume != nil {
 		volumes = pulumi.StringArray{volume.ID().ToStringOutput()}
 	}
-	return scaleway.NewServer(b.ctx, name, &scaleway.ServerArgs{
+	srv, err := scaleway.NewServer(b.ctx, name, &scaleway.ServerArgs{
 		Name:                pulumi.String(hostname),
 		Type:                pulumi.String(typ),
 		Image:               pulumi.String(b.cfg.Image),
@@ -383,18 +405,30 @@ func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVol
 		PrivateNetworks:     []scaleway.ServerPrivateNetworkArgs{{PnId: b.pn.ID().ToStringOutput()}},
 		AdditionalVolumeIds: volumes,
 		RootVolume:          &scaleway.ServerRootVolumeArgs{DeleteOnTermination: pulumi.Bool(true)},
-		// An agent's cloud-config holds the agent token.
+		// The cloud-config holds the host key and, an agent's, the agent token.
 		UserData: pulumi.StringMap{scaleway.UserDataCloudInit: pulumi.ToSecret(userData).(pulumi.StringOutput)},
 		Tags:     b.tags(),
 	}, append([]pulumi.ResourceOption{b.parent, pulumi.AdditionalSecretOutputs([]string{"userData"})}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	if b.hostKeys == nil {
+		b.hostKeys, b.userData = map[*scaleway.Server]*tls.PrivateKey{}, map[*scaleway.Server]pulumi.StringOutput{}
+	}
+	b.hostKeys[srv], b.userData[srv] = hostKey, userData
+	return srv, nil
 }
 
-// ssh connects to a node as root with the program's key.
-func (b *builder) ssh(ip *scaleway.Ip) *command.ConnectionArgs {
+// ssh connects to server srv at ip as root with the program's key, and
+// only if srv presents the host key the program gave it: anyone else at
+// that address (a man in the middle, a server that got the IP after ours)
+// fails the handshake before the command, its stdin or its output move.
+func (b *builder) ssh(ip *scaleway.Ip, srv *scaleway.Server) *command.ConnectionArgs {
 	return &command.ConnectionArgs{
 		Host:       ip.Address,
 		User:       pulumi.String("root"),
 		PrivateKey: b.key.PrivateKeyOpenssh,
+		HostKey:    b.hostKeys[srv].PublicKeyOpenssh,
 		// The server is still booting when the first dial goes out.
 		DialErrorLimit: pulumi.Int(40),
 	}
@@ -406,7 +440,7 @@ func (b *builder) deliverAgentToken(name string, ip *scaleway.Ip, cp *scaleway.S
 	stdin := b.agentToken.Result.ApplyT(AgentTokenConfig).(pulumi.StringOutput)
 	script := pulumi.String(AgentTokenScript())
 	return command.NewRemoteCommand(b.ctx, name, &command.RemoteCommandArgs{
-		Connection: b.ssh(ip),
+		Connection: b.ssh(ip, cp),
 		Create:     script,
 		Update:     script,
 		Stdin:      pulumi.ToSecret(stdin).(pulumi.StringOutput),
@@ -425,7 +459,7 @@ func (b *builder) reconcile(name string, ip *scaleway.Ip, srv *scaleway.Server, 
 		return nil, err
 	}
 	return command.NewRemoteCommand(b.ctx, name, &command.RemoteCommandArgs{
-		Connection: b.ssh(ip),
+		Connection: b.ssh(ip, srv),
 		Create:     pulumi.String(script),
 		// A change of the script is an update, which runs this again.
 		Update:   pulumi.String(script),

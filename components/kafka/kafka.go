@@ -84,12 +84,33 @@ func Replication(brokers int32) int32 { return min(3, brokers) }
 // copies where there are three.
 func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
 
+// MinInSyncReplicas is the min.insync.replicas the brokers run with.
+func (c Config) MinInSyncReplicas() int32 { return MinInSync(c.replication()) }
+
 // replication is the factor the internal topics get under c.
 func (c Config) replication() int32 {
 	if c.OffsetsTopicReplicas > 0 {
 		return c.OffsetsTopicReplicas
 	}
 	return Replication(c.Replicas)
+}
+
+// topicEnv are the replication settings of both modes: the internal
+// topics' factor, default.replication.factor (what a topic created without
+// one gets, an auto-created one included) by the same rule, and
+// min.insync.replicas to match. Left unset, the default factor is 1, and
+// at three brokers (min.insync.replicas 2) every such topic refuses
+// acks=all writes.
+func (c Config) topicEnv() []corev1.EnvVar {
+	rf := fmt.Sprint(c.replication())
+	isr := fmt.Sprint(c.MinInSyncReplicas())
+	return []corev1.EnvVar{
+		{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},
+		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: rf},
+		{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: rf},
+		{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
+		{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
+	}
 }
 
 // Args are the inputs of the component.
@@ -212,22 +233,21 @@ exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 }
 
 func statefulSet(ns, zookeeper string, c Config) workload.Set {
-	rf := c.replication()
-	isr := fmt.Sprint(MinInSync(rf))
-	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)},
-		[]corev1.EnvVar{
-			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
-			heapEnv(c),
-			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
-			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
-			// Kafka creates its internal topics once, with the values
-			// of that moment (docs/data-services.md, "Replication").
-			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
-			{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
-			{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
-			{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
-			{Name: "LOG_DIR", Value: logDir},
-		}, Broker)
+	env := []corev1.EnvVar{
+		{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
+		heapEnv(c),
+		{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
+		{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
+		// The image's start script checks that this directory is
+		// writable (default /var/lib/kafka/data, the image's volume
+		// path, which no claim backs): the claim.
+		{Name: "KAFKA_DATA_DIRS", Value: dataDir},
+		{Name: "LOG_DIR", Value: logDir},
+	}
+	// Kafka creates its internal topics once, with the values of that
+	// moment (docs/data-services.md, "Replication").
+	env = append(env, c.topicEnv()...)
+	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)}, env, Broker)
 	// The root file system is read-only. The Confluent entrypoint writes
 	// kafka.properties and the log4j files into /etc/kafka beside the
 	// image's own. (Read from the image's scripts, not tried on a cluster here.)

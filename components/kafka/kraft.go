@@ -112,12 +112,12 @@ exec "$@"`, HeadlessName, ns, Broker.Port, voters, ProcessRoles(0, 1), Controlle
 
 func kraftStatefulSet(ns string, c Config) workload.Set {
 	rf := c.replication()
-	replication, isr := fmt.Sprint(rf), fmt.Sprint(MinInSync(rf))
+	replication, isr := fmt.Sprint(rf), fmt.Sprint(c.MinInSyncReplicas())
 	// Setting any KAFKA_* variable drops the image's defaults: every
 	// property the cluster needs is here. The internal topics' factors
 	// default to 3, more than a small cluster has; they and min.insync
 	// follow the ZooKeeper mode's (docs/data-services.md, "Replication").
-	env := []corev1.EnvVar{
+	env := append(c.topicEnv(), []corev1.EnvVar{
 		{Name: "CLUSTER_ID", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: ClusterIDName}, Key: ClusterIDKey,
 		}}},
@@ -126,15 +126,11 @@ func kraftStatefulSet(ns string, c Config) workload.Set {
 		{Name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"},
 		{Name: "KAFKA_INTER_BROKER_LISTENER_NAME", Value: "PLAINTEXT"},
 		{Name: "KAFKA_LOG_DIRS", Value: kraftDataDir + "/logs"},
-		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: replication},
-		{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: replication},
-		{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
 		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", Value: replication},
 		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", Value: isr},
-		{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
 		{Name: "LOG_DIR", Value: logDir},
 		heapEnv(c),
-	}
+	}...)
 	spec := brokerSpec(ns, c, kraftDataDir,
 		[]string{"sh", "-ec", kraftStartCommand(ns, c.Voters), "kafka", runPath}, env, Broker, Controller)
 	// The root file system is read-only; the image's run script renders

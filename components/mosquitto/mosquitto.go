@@ -1,7 +1,8 @@
 // Package mosquitto is the MQTT broker of the data namespace: the ConfigMap
 // "mqtt" holding mosquitto.conf, the Secret holding the client credentials,
 // the Certificate "mqtt-tls" of its TLS listener, the Deployment "mqtt" and
-// the Service "mqtt".
+// the Service "mqtt"; with bridges, the Secret of their connection blocks and
+// the policy that lets the broker reach them.
 package mosquitto
 
 import (
@@ -76,6 +77,8 @@ type Config struct {
 	// password is a secret output.
 	User     string
 	Password pulumi.StringOutput
+	// Bridges connect the broker to remote brokers (bridge.go).
+	Bridges []Bridge
 }
 
 // Listener is one of the broker's listeners: a TLS one names the
@@ -185,6 +188,9 @@ type Mosquitto struct {
 	Deployment     *kube.Resource
 	Service        *kube.Resource
 	Policy         *kube.Resource
+	// Bridges and BridgesEgress exist with bridges only.
+	Bridges       *kube.Resource
+	BridgesEgress *kube.Resource
 
 	// Address is where clients in the namespace connect: the TLS
 	// listener when there is one.
@@ -200,6 +206,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	ns := args.Namespace.Name
 	cfg := args.Config
 	conf := Conf("", PasswordFile, cfg.Listeners()...)
+	bridges := cfg.Bridges
+	if len(bridges) > 0 {
+		conf = IncludeBridges(conf, BridgesDir)
+	}
 	broker := app(ns)
 	if cfg.TLS {
 		m.Certificate = c.Add(CertificateName, kube.Args{Object: dataca.Certificate(ns, CertificateName, TLSSecretName, Name,
@@ -215,12 +225,30 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			}).(pulumi.StringOutput),
 		})},
 	})
+	// The Secrets have generated names, and new contents replace them
+	// under new names: the Deployment names them, so a new password or
+	// new bridges roll the broker, which reads both only at start.
+	secrets := []any{pulumi.String("")}
 	if m.Credentials != nil {
-		// The Secret has a generated name, and a new password replaces it
-		// under a new name: the Deployment names it, so a new password
-		// rolls the broker, which reads its password file at start.
-		spec := m.Credentials.Name().ApplyT(func(secret string) (map[string]any, error) {
-			body, err := kube.Body(deployment(ns, cfg, conf, secret))
+		secrets[0] = m.Credentials.Name()
+	}
+	if len(bridges) > 0 {
+		m.Bridges = c.Add(name+"-bridges", kube.Args{
+			Object: bridgesSecret(ns),
+			Fields: pulumi.Map{"stringData": bridgesData(bridges)},
+		})
+		m.BridgesEgress = c.Add(EgressPolicyName, kube.Args{Object: egressPolicy(ns, bridges)})
+		if m.Bridges != nil {
+			secrets = append(secrets, m.Bridges.Name())
+		}
+	}
+	if c.Err() == nil {
+		spec := pulumi.All(secrets...).ApplyT(func(names []any) (map[string]any, error) {
+			mounted := mounts{credentials: names[0].(string)}
+			if len(names) > 1 {
+				mounted.bridges = names[1].(string)
+			}
+			body, err := kube.Body(deployment(ns, cfg, conf, mounted))
 			if err != nil {
 				return nil, err
 			}
@@ -230,7 +258,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if m.Certificate != nil {
 			after = append(after, m.Certificate)
 		}
-		m.Deployment = c.Add(name, kube.Args{Object: deployment(ns, cfg, conf, ""), Fields: pulumi.Map{"spec": spec}},
+		m.Deployment = c.Add(name, kube.Args{Object: deployment(ns, cfg, conf, mounts{}), Fields: pulumi.Map{"spec": spec}},
 			pulumi.DependsOn(after))
 	}
 	ports := cfg.Ports()
@@ -285,8 +313,12 @@ func PasswdCommand(credentials, passwordFile string) string {
 	return fmt.Sprintf("umask 077 && cp %s %s && mosquitto_passwd -U %s", credentials, passwordFile, passwordFile)
 }
 
-// deployment runs the broker; secret names the credentials Secret.
-func deployment(ns string, cfg Config, conf, secret string) *appsv1.Deployment {
+// mounts name the Secrets the broker mounts: its credentials, and its
+// bridges' ("" = none).
+type mounts struct{ credentials, bridges string }
+
+// deployment runs the broker under cfg with the Secrets of secrets.
+func deployment(ns string, cfg Config, conf string, secrets mounts) *appsv1.Deployment {
 	sum := sha256.Sum256([]byte(conf))
 	broker := app(ns)
 	ports := cfg.Ports()
@@ -334,7 +366,7 @@ func deployment(ns string, cfg Config, conf, secret string) *appsv1.Deployment {
 		}}},
 		// Readable by the broker's group (fsGroup) only.
 		{Name: "credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: secret, DefaultMode: ptr.To(int32(0o440)),
+			SecretName: secrets.credentials, DefaultMode: ptr.To(int32(0o440)),
 		}}},
 		{Name: "auth", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
 	}...)
@@ -346,6 +378,14 @@ func deployment(ns string, cfg Config, conf, secret string) *appsv1.Deployment {
 		}}})
 		c := &spec.Containers[0]
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "tls", MountPath: CertDir, ReadOnly: true})
+	}
+	if secrets.bridges != "" {
+		// Read by the broker's group only: it holds the remotes' passwords.
+		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "bridges", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secrets.bridges, DefaultMode: ptr.To(int32(0o440)),
+		}}})
+		spec.Containers[0].VolumeMounts = append(spec.Containers[0].VolumeMounts,
+			corev1.VolumeMount{Name: "bridges", MountPath: BridgesDir, ReadOnly: true})
 	}
 	return broker.Deployment(spec, map[string]string{ConfigHashAnnotation: hex.EncodeToString(sum[:])})
 }

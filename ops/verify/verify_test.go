@@ -414,3 +414,27 @@ func TestRunTellsNotDeployedFromUnreachable(t *testing.T) {
 	assert.Contains(t, err.Error(), `verify: cannot read namespace "data" from the cluster at `+gone)
 	assert.False(t, called, "no check runs when nothing can be checked")
 }
+
+func TestTopicReport(t *testing.T) {
+	tests := []struct {
+		replicas int16
+		brokers  int
+		ok       bool
+	}{
+		{1, 1, true}, {2, 2, true}, {3, 3, true}, {3, 5, true},
+		{1, 3, false}, // the book's factor: acks=all refused at min.insync 2
+		{2, 3, false}, {1, 2, false}, {5, 5, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d of %d", tt.replicas, tt.brokers), func(t *testing.T) {
+			line, err := topicReport("apk8s-verify-x", tt.replicas, tt.brokers)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.Equal(t, fmt.Sprintf("apk8s-verify-x, 1 partition, %d replicas (the brokers' default)", tt.replicas), line)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), fmt.Sprintf("created with %d replicas", tt.replicas))
+		})
+	}
+}
