@@ -73,6 +73,9 @@ mutants=(
 	'components/monitoring/rules.go|s/%s < %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/%s <= %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/|in-sync alert fires at min.insync.replicas, not below it'
 	'components/monitoring/scrape.go|s/kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)}, afterCRDs...)/kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)})/|alert rules registered before their CRD'
 	'components/rookceph/rookceph.go|s/Monitoring: cephv1.MonitoringSpec{Enabled: c.Monitored},/Monitoring: cephv1.MonitoringSpec{},/|Ceph rules without the manager'"'"'s ServiceMonitor'
+	'stacks/ensemble.go|s/int32(n) == cfg.ZooKeeper.Replicas/true/|a deployed ZooKeeper ensemble resized'
+	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
+	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
 )
 
 pick=("$@")

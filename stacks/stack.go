@@ -149,8 +149,10 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
 	if zk != nil {
 		ctx.Export("zookeeper", zk.Connect)
+		ctx.Export(outputEnsemble, pulumi.Int(int(cfg.ZooKeeper.Replicas)))
 	} else {
 		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
+		ctx.Export(outputClusterID, kf.ClusterIDValue)
 	}
 	ctx.Export(outputKafkaBroker, kf.Bootstrap)
 	// The size each StatefulSet's claims reached, resolved once they are
