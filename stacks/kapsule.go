@@ -28,11 +28,21 @@ var kapsuleKeys = []Key{
 	def("kapsuleMaintenanceHour", "integer", "3", "Hour (UTC) the maintenance window opens, 0 to 23."),
 }
 
-// scalewayOnlyKeys mean something only for the k3s cluster: a stack with
-// cluster "kapsule" that sets one is refused, naming it.
-var scalewayOnlyKeys = []string{
-	"controlPlaneType", "workerCount", "serverImage", "adminCidrs", "allowAnyAdminCidr",
-	"cephVolumeSizeGb", "cephVolumeIops", "k3sVersion", "ciWireguardPublicKey", "ciWireguardPort",
+// sharedClusterKeys are the keys of the k3s cluster that the Kapsule
+// cluster reads too; the other keys of the k3s cluster and its CI path
+// mean something only there, and a Kapsule stack that sets one is
+// refused, naming it.
+var sharedClusterKeys = []string{"scalewayZone", "scalewayProjectId", "workerType", "privateNetworkCidr", "allowLargeCluster"}
+
+// scalewayOnlyKeys are the keys of the k3s cluster alone.
+func scalewayOnlyKeys() []string {
+	var out []string
+	for _, k := range slices.Concat(clusterKeys, ciPathKeys) {
+		if !slices.Contains(sharedClusterKeys, k.Name) {
+			out = append(out, k.Name)
+		}
+	}
+	return out
 }
 
 // kapsuleIneligibleTypes are the Instance types Kapsule refuses for a pool:
@@ -115,7 +125,7 @@ func loadKapsule(r *reader, c *Config, s ScalewayConfig) KapsuleConfig {
 		}
 		return k
 	}
-	for _, name := range scalewayOnlyKeys {
+	for _, name := range scalewayOnlyKeys() {
 		if v, set := r.get(fullKey(name)); set {
 			r.fail(name, v, `unset while cluster is "kapsule": it configures the k3s cluster on Instances (cluster "scaleway"); `+
 				`Kapsule's pool is sized by poolMin and poolMax and its Kubernetes version is kapsuleVersion`)

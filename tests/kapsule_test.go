@@ -244,6 +244,8 @@ func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:workerCount = "3" is not allowed`, `unset while cluster is "kapsule"`, "poolMin and poolMax"}},
 		{"k3sVersion for kapsule", k(map[string]string{"k3sVersion": "v1.34.9+k3s1"}),
 			[]string{`apk8s-platform:k3sVersion = "v1.34.9+k3s1" is not allowed`, `unset while cluster is "kapsule"`}},
+		{"controlPlaneCount for kapsule", k(map[string]string{"controlPlaneCount": "3"}),
+			[]string{`apk8s-platform:controlPlaneCount = "3" is not allowed`, `unset while cluster is "kapsule"`}},
 		{"adminCidrs for kapsule", k(map[string]string{"adminCidrs": "198.51.100.7/32"}),
 			[]string{`apk8s-platform:adminCidrs = "198.51.100.7/32" is not allowed`}},
 		{"poolMax for scaleway", Run{Stack: "dev3", Set: map[string]string{"poolMax": "5"}},
