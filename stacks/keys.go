@@ -55,4 +55,5 @@ var coreKeys = []Key{
 	def("mosquittoImage", "string", "eclipse-mosquitto:2.0.22", "Mosquitto MQTT broker image."),
 	def("mqttUser", "string", "apk8s", "User MQTT clients authenticate as."),
 	{Name: "mqttPassword", Type: "string", Secret: true, Description: "Password of the MQTT user, 8 to 72 bytes; set it with `pulumi config set --secret`."},
+	def("mqttPlainListener", "boolean", "false", `Keep the book's plain MQTT listener (1883) beside the TLS one (8883), for the book's exercises; passwords then cross the network in plain text. With certManager "none" there is no TLS listener (it needs a certificate of the namespace's CA) and the plain one stays on whatever this says.`),
 }
