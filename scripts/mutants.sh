@@ -48,7 +48,7 @@ mutants=(
 	'components/kafka/kraft.go|s/if brokers >= 3 {/if brokers >= 2 {/|three voters chosen for two brokers'
 	'components/kafka/kraft.go|s#CONTROLLER://:%\[6\]d#CONTROLLER://localhost:%[6]d#|KRaft controller listener on loopback'
 	'stacks/kafkamode.go|s/if last.Mode != "" \&\& last.Mode != k.Mode {/if false {/|a switch of kafkaMode goes through'
-	'stacks/addons.go|s/if mode == kafka.ModeZooKeeper {/if mode != "" {/|the monitoring add-on scrapes a ZooKeeper that KRaft mode lacks'
+	'stacks/addons.go|s/if cfg.Kafka.Mode == kafka.ModeZooKeeper {/if cfg.Kafka.Mode != "" {/|the monitoring add-on scrapes a ZooKeeper that KRaft mode lacks'
 	'stacks/claims.go|s/allowed != nil \&\& \*allowed {/!(allowed != nil \&\& !*allowed) {/|a class that does not say allowVolumeExpansion taken as expandable'
 	'internal/workload/growth.go|s/checks = append(checks, g.Allowed)/_ = g.Allowed/|claim patches do not wait for the StorageClass verdict'
 	'internal/workload/growth.go|s/applied = append(applied, patch.Spec)/_ = patch.Spec/|the claims mark records a growth before its patches are applied'
@@ -66,6 +66,11 @@ mutants=(
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
 	'components/mosquitto/bridge.go|s/rules = append(rules, workload.Egress{Ports: \[\]int32{b.Port}, CIDRs: b.Egress})/rules = append(rules, workload.Egress{Ports: []int32{MQTT.Port}, CIDRs: b.Egress})/|bridge egress opened at the broker'"'"'s own port, not the remote'"'"'s'
 	'components/mosquitto/bridge.go|s/names = names || net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
+	'components/monitoring/rules.go|s/unless on (namespace, topic, partition) kafka_topic_partition_leader/unless on (namespace, topic) kafka_topic_partition_leader/|offline-partition alert joins on the topic only (one led partition hides the rest)'
+	'components/monitoring/rules.go|s/if t.ZooKeeperMembers > 1 {/if t.ZooKeeperMembers > 0 {/|quorum alert on a standalone ZooKeeper, which never has a leader'
+	'components/monitoring/rules.go|s/%s < %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/%s <= %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/|in-sync alert fires at min.insync.replicas, not below it'
+	'components/monitoring/scrape.go|s/kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)}, afterCRDs...)/kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)})/|alert rules registered before their CRD'
+	'components/rookceph/rookceph.go|s/Monitoring: cephv1.MonitoringSpec{Enabled: c.Monitored},/Monitoring: cephv1.MonitoringSpec{},/|Ceph rules without the manager'"'"'s ServiceMonitor'
 )
 
 pick=("$@")

@@ -84,6 +84,9 @@ func Replication(brokers int32) int32 { return min(3, brokers) }
 // copies where there are three.
 func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
 
+// MinInSyncReplicas is the min.insync.replicas the brokers run with.
+func (c Config) MinInSyncReplicas() int32 { return MinInSync(c.replication()) }
+
 // replication is the factor the internal topics get under c.
 func (c Config) replication() int32 {
 	if c.OffsetsTopicReplicas > 0 {
@@ -100,7 +103,7 @@ func (c Config) replication() int32 {
 // acks=all writes.
 func (c Config) topicEnv() []corev1.EnvVar {
 	rf := fmt.Sprint(c.replication())
-	isr := fmt.Sprint(MinInSync(c.replication()))
+	isr := fmt.Sprint(c.MinInSyncReplicas())
 	return []corev1.EnvVar{
 		{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},
 		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: rf},
