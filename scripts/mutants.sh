@@ -83,7 +83,8 @@ mutants=(
 	'stacks/kapsule.go|s/if class := c.Kafka.StorageClass; !c.Disposable \&\& /if class := c.Kafka.StorageClass; false \&\& /|a kept Kapsule stack'"'"'s claims on a deleting class'
 	'stacks/kapsule.go|s/if was := lastCluster(last); was != "" \&\& was != cfg.Cluster {/if was := lastCluster(last); false \&\& was != cfg.Cluster {/|a switch of cluster kind goes through'
 	'components/traefik/traefik.go|s/AnnotationLoadBalancerIPIDs: ipID,/AnnotationLoadBalancerIPIDs: zone,/|load balancer annotation without the reserved IP'
-	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
+	'components/metadataguard/metadataguard.go|s/Ingress: \&off, Egress: \&off}/Ingress: \&off, Egress: nil}/|metadata deny puts every pod in egress default-deny'
+	'scripts/ci-tunnel.sh|s/if \[ "$kind" != scaleway \]; then/if false; then/|the CI tunnel hunts for a control plane a Kapsule stack does not have'
 )
 
 pick=("$@")
