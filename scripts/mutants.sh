@@ -70,6 +70,8 @@ mutants=(
 	'components/monitoring/rules.go|s/%s < %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/%s <= %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/|in-sync alert fires at min.insync.replicas, not below it'
 	'components/monitoring/scrape.go|s/kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)}, afterCRDs...)/kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)})/|alert rules registered before their CRD'
 	'components/rookceph/rookceph.go|s/Monitoring: cephv1.MonitoringSpec{Enabled: c.Monitored},/Monitoring: cephv1.MonitoringSpec{},/|Ceph rules without the manager'"'"'s ServiceMonitor'
+	'components/monitoring/dashboards.go|s/Labels: map\[string\]string{DashboardLabel: DashboardLabelValue}},/Labels: map[string]string{"grafana_dashboards": DashboardLabelValue}},/|dashboard ConfigMaps under a label the sidecar does not select'
+	'components/monitoring/dashboards.go|s/kafka_consumergroup_members{%s/kafka_consumergroup_member{%s/|dashboard query names a metric the exporter does not have'
 )
 
 pick=("$@")
