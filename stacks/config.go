@@ -13,6 +13,7 @@ import (
 
 	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/disposable"
@@ -44,6 +45,8 @@ type Config struct {
 	ZooKeeper zookeeper.Config
 	Kafka     kafka.Config
 	Mosquitto mosquitto.Config
+	// Console is the Kafka web console; nil with kafkaConsole "none".
+	Console *kafkaconsole.Config
 	// KafkaReset makes a new Kafka cluster whatever the stack ran before
 	// (after its Kafka was destroyed), instead of keeping to its mode and
 	// quorum (settleKafka).

@@ -4,11 +4,14 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
@@ -82,6 +85,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		// The controller this program installs; "" (any namespace) for a
 		// controller of the cluster's own.
 		IngressNamespace: addons.IngressNamespace,
+		ExtraHosts:       consoleHosts(cfg),
 	}, k8s)
 	if err != nil {
 		return err
@@ -132,6 +136,21 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if err := deployScrape(ctx, cfg, addons, data.Ref(), kf, k8s); err != nil {
 		return err
 	}
+	if cfg.Console != nil {
+		console, err := kafkaconsole.New(ctx, kafkaconsole.Name, kafkaconsole.Args{
+			Namespace:    data.Ref(),
+			Bootstrap:    fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+			IngressClass: cfg.Addons.IngressClass,
+			BasicAuth:    cfg.Addons.BasicAuth(),
+			Ingress:      ingressPeer(addons),
+			After:        middleware(data),
+			Config:       *cfg.Console,
+		}, k8s)
+		if err != nil {
+			return err
+		}
+		ctx.Export("kafkaConsole", console.URL)
+	}
 	ctx.Export("namespace", data.Name)
 	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
 	if zk != nil {
@@ -161,10 +180,44 @@ func metricsScrapers(cfg *Config) []workload.Peer {
 }
 
 // kafkaClients are the brokers' clients besides the client pod: the
-// exporter, when the stack scrapes Kafka.
+// exporter, when the stack scrapes Kafka, and the console.
 func kafkaClients(cfg *Config) []workload.Peer {
-	if cfg.Addons.Monitoring == AddonNone {
+	var peers []workload.Peer
+	if cfg.Addons.Monitoring != AddonNone {
+		peers = append(peers, workload.Pods(monitoring.ExporterLabels))
+	}
+	if cfg.Console != nil {
+		peers = append(peers, workload.Pods(kafkaconsole.Labels))
+	}
+	return peers
+}
+
+// consoleHosts are the certificate's names besides the book's: the
+// console's, when it is on.
+func consoleHosts(cfg *Config) []string {
+	if cfg.Console == nil {
 		return nil
 	}
-	return []workload.Peer{workload.Pods(monitoring.ExporterLabels)}
+	return []string{kafkaconsole.Host(cfg.Domain)}
+}
+
+// ingressPeer is the ingress controller as its traffic reaches a backend.
+// Both controllers this program installs bind the nodes' ports 80/443 as
+// host ports of ordinary pods (not the host network), so their requests
+// come from pod addresses in their namespace; a controller of the
+// cluster's own may run anywhere.
+func ingressPeer(addons *AddonOutputs) workload.Peer {
+	if addons.IngressNamespace == "" {
+		return workload.Cluster()
+	}
+	return workload.Namespace(addons.IngressNamespace)
+}
+
+// middleware is the basic-auth Middleware an Ingress names, when the
+// controller reads one.
+func middleware(data *datanamespace.DataNamespace) []pulumi.Resource {
+	if data.Middleware == nil {
+		return nil
+	}
+	return []pulumi.Resource{data.Middleware}
 }
