@@ -109,6 +109,7 @@ func (r *tunnelRun) undone() {
 }
 
 func TestCITunnelOpenAndClose(t *testing.T) {
+	t.Parallel()
 	serverKey := ciPeerKey(t)
 	r := newTunnelRun(t, "1", serverKey)
 	out, err := r.run("open")
@@ -138,6 +139,7 @@ func TestCITunnelOpenAndClose(t *testing.T) {
 // not exist yet; the watcher joins it once it has appeared and published
 // its key, and close stops a watcher that is still waiting.
 func TestCITunnelOpensWhenReady(t *testing.T) {
+	t.Parallel()
 	r := newTunnelRun(t, "3", ciPeerKey(t))
 	// The three looks take well under a second; a loaded machine must not
 	// turn them into a give-up.
@@ -177,6 +179,7 @@ func running(pid string) bool {
 }
 
 func TestCITunnelRefusals(t *testing.T) {
+	t.Parallel()
 	t.Run("no control plane", func(t *testing.T) {
 		r := newTunnelRun(t, "1000", "")
 		out, err := r.run("open")
@@ -211,6 +214,7 @@ func TestCITunnelRefusals(t *testing.T) {
 // TestCITunnelAgreesWithTheProgram: the script's tunnel addresses, user data
 // key and control plane name are the ones the program gives the node.
 func TestCITunnelAgreesWithTheProgram(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "ci-tunnel.sh"))
 	require.NoError(t, err)
 	script := string(raw)

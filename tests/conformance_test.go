@@ -307,6 +307,7 @@ func stackNames(t testing.TB) []string {
 // provider's version, plugin download URL, aliases, secret inputs and
 // secret outputs, as the generated SDK would register it.
 func TestProviderSchemaConformance(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	runs := map[string]Run{}
 	for _, stack := range stackNames(t) {
@@ -349,6 +350,7 @@ func TestProviderSchemaConformance(t *testing.T) {
 
 // TestConformanceCatchesMistakes: the checker rejects what it should.
 func TestConformanceCatchesMistakes(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	rec, err := Run{Stack: "dev3"}.Record(t, true)
 	require.NoError(t, err)
@@ -385,6 +387,7 @@ func TestConformanceCatchesMistakes(t *testing.T) {
 // inputs, aliases, secrets, replaceOnChanges), and every field of its Args
 // struct, nested ones included, is an input property of the provider.
 func TestStandInTypesMatchTheSDKs(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	assert.Equal(t, facts["scaleway"].Version, scaleway.Version)
 	assert.Equal(t, facts["scaleway"].downloadURL(), scaleway.DownloadURL)
