@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/apk8s/apk8s-platform/components/cluster"
+	"github.com/apk8s/apk8s-platform/internal/kubeminor"
 )
 
 // clusterKeys configure the Scaleway cluster (cluster = "scaleway").
@@ -20,6 +21,7 @@ var clusterKeys = []Key{
 	def("scalewayZone", "string", "fr-par-1", "Scaleway zone of the servers, IPs and volumes; the VPC and private network go to its region. DEV1 types are not offered in every zone."),
 	def("scalewayProjectId", "string", "", `Scaleway project ID ("" = the provider's default, SCW_DEFAULT_PROJECT_ID or scaleway:projectId).`),
 	def("controlPlaneType", "string", "DEV1-M", "Instance type of the control plane (k3s server); the book's master is a DEV1-M (3 vCPU, 4 GB)."),
+	def("controlPlaneCount", "integer", "1", `Number of k3s servers: 1 (the book's single DEV1-M, SQLite unless etcdSnapshots is set) or 3 (embedded etcd; the cluster survives the loss of one). A running single server moves to etcd in place; 3 back to 1 is refused.`),
 	def("workerType", "string", "DEV1-L", "Instance type of the workers (k3s agents); the book's workers are DEV1-L (4 vCPU, 8 GB)."),
 	def("workerCount", "integer", "3", "Number of workers, 1 to 6 (to 20 with allowLargeCluster); each gets a raw Block Storage volume for Ceph."),
 	def("serverImage", "string", "ubuntu_noble", `Image of every server: "ubuntu_noble" (Ubuntu 24.04 LTS) or "ubuntu_jammy" (22.04 LTS).`),
@@ -28,7 +30,7 @@ var clusterKeys = []Key{
 	def("privateNetworkCidr", "string", "172.16.16.0/22", "IPv4 subnet of the cluster's private network: inside 172.16.0.0/12 or 192.168.0.0/16, /20 to /28."),
 	def("cephVolumeSizeGb", "integer", "50", "Size in GB of each worker's raw Block Storage volume for Ceph, 10 to 500 (to 10000 with allowLargeCluster)."),
 	def("cephVolumeIops", "integer", "5000", "IOPS class of the Ceph volumes: 5000 or 15000."),
-	def("k3sVersion", "string", "v1.34.9+k3s1", "k3s release on every node; a change upgrades the running nodes in place, one at a time, control plane first."),
+	def("k3sVersion", "string", "v1.37.2+k3s1", "k3s release on every node, of Kubernetes 1.34 to 1.37; a change upgrades the running nodes in place, one at a time, control plane first, and moves a deployed cluster at most one minor (docs/cluster.md, \"Upgrading k3s\")."),
 	def("allowLargeCluster", "boolean", "false", "Allow server types beyond the small ones (up to 8 vCPU and 32 GB), more than 6 workers and Ceph volumes over 500 GB."),
 }
 
@@ -97,7 +99,8 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 		AdminCIDRs:       admins,
 		PrivateCIDR:      r.privateCIDR("privateNetworkCidr"),
 		CephVolumeSizeGB: r.bounded("cephVolumeSizeGb", 10, smallVolumeGB, maxVolume, large),
-		K3sVersion:       r.matching("k3sVersion", k3sVersionRE, false, fmt.Sprintf("a k3s release such as %q", defaultValue("k3sVersion"))),
+		K3sVersion:       r.k3sVersion("k3sVersion"),
+		ControlPlanes:    r.controlPlanes("controlPlaneCount"),
 	}}
 	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
@@ -131,6 +134,84 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 			fullKey("adminCidrs"), strings.Join(admins, ","), c.Stack))
 	}
 	return s
+}
+
+// k3sVersion reads a k3s release of a minor the project runs
+// (kubeminor.Oldest to kubeminor.Supported).
+func (r *reader) k3sVersion(name string) string {
+	v := r.str(name)
+	minor, _ := kubeminor.Of(v)
+	if !k3sVersionRE.MatchString(v) || minor < kubeminor.Oldest || minor > kubeminor.Supported {
+		r.fail(name, v, fmt.Sprintf("a k3s release of Kubernetes %s such as %q", kubeminor.Path(kubeminor.Oldest, kubeminor.Supported), defaultValue(name)))
+	}
+	return v
+}
+
+// outputK3sVersion remembers the k3s release the stack's last update
+// brought its nodes to; outputControlPlane marks a stack whose cluster
+// exists.
+const (
+	outputK3sVersion   = "k3sVersion"
+	outputControlPlane = "controlPlaneAddress"
+)
+
+// settleK3s holds a deployed cluster to k3s's upgrade rule: one minor per
+// update, never down. Updates before the k3sVersion output ran 1.34.
+func settleK3s(r *reader, cfg *Config, last lastUpdate) {
+	if cfg.Cluster != ClusterScaleway || last[outputControlPlane] == nil {
+		return // no cluster of this stack runs yet
+	}
+	ran, _ := last[outputK3sVersion].(string)
+	from, ok := kubeminor.Of(ran)
+	if !ok {
+		from = kubeminor.Oldest
+	}
+	to, ok := kubeminor.Of(cfg.Scaleway.Cluster.K3sVersion)
+	if !ok {
+		return // refused by Load already
+	}
+	if err := kubeminor.Step(from, to); err != nil {
+		r.fail("k3sVersion", cfg.Scaleway.Cluster.K3sVersion, fmt.Sprintf("a 1.%d or 1.%d release: %v (docs/cluster.md, \"Upgrading k3s\")", from, from+1, err))
+	}
+}
+
+// controlPlanes reads the number of servers: 1 or 3.
+func (r *reader) controlPlanes(name string) int {
+	v := r.str(name)
+	if v != "1" && v != "3" {
+		r.fail(name, v, `1 (one server) or 3 (embedded etcd, survives the loss of one): etcd needs a majority, so 2 survives no loss and more than 3 is not offered`)
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// Outputs that remember the cluster's shape: how many servers it has and
+// what the Kubernetes provider knows it as.
+const (
+	outputServers  = "controlPlaneCount"
+	outputIdentity = "clusterIdentity"
+)
+
+// settleServers holds a deployed cluster to what its servers can do: etcd
+// members are not taken away by an update (3 back to 1 would drop two of
+// three members, and the datastore with them), and a cluster from before
+// the CA identity keeps its first server's ID as the provider's identity
+// (a new identifier would replace every Kubernetes object).
+func settleServers(r *reader, cfg *Config, last lastUpdate) {
+	if cfg.Cluster != ClusterScaleway || last[outputControlPlane] == nil {
+		return
+	}
+	c := &cfg.Scaleway.Cluster
+	if _, ok := last[outputIdentity].(string); !ok {
+		c.IdentityIsServerID = true
+	} else if id, _ := last[outputIdentity].(string); !strings.HasPrefix(id, "ca-sha256:") {
+		c.IdentityIsServerID = true
+	}
+	if ran, ok := last[outputServers].(float64); ok && int(ran) > c.ControlPlanes && c.ControlPlanes > 0 {
+		r.fail("controlPlaneCount", strconv.Itoa(c.ControlPlanes), fmt.Sprintf(
+			"%d, the servers this cluster runs: fewer would remove etcd members with their data (docs/cluster.md, \"Three servers\")", int(ran)))
+	}
 }
 
 // serverType reads an instance type: a small one, or any well-formed one
@@ -175,7 +256,10 @@ func scalewayProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.Provide
 		return nil, err
 	}
 	ctx.Export("kubeconfig", cl.Kubeconfig)
-	ctx.Export("controlPlaneAddress", cl.ControlPlaneAddress)
+	ctx.Export(outputControlPlane, cl.ControlPlaneAddress)
+	ctx.Export(outputK3sVersion, pulumi.String(cfg.Scaleway.Cluster.K3sVersion))
+	ctx.Export(outputServers, pulumi.Int(cfg.Scaleway.Cluster.ControlPlanes))
+	ctx.Export(outputIdentity, cl.Identity)
 	ctx.Export("publicAddresses", cl.PublicAddresses)
 	ctx.Export("privateAddresses", cl.PrivateAddresses)
 	return cl.Provider, nil

@@ -148,10 +148,12 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	if u := c.Mosquitto.User; u == "" || strings.ContainsAny(u, ": \t\r\n") {
 		r.fail("mqttUser", u, "a non-empty user name without ':' or white space")
 	}
+	c.Mosquitto.Bridges = r.bridges(c.Stack)
 
 	c.Scaleway = loadScaleway(r, c)
 	c.Scaleway.Cluster.CI = loadCIPath(r)
 	c.Addons = loadAddons(r, c)
+	loadDataTLS(r, c)
 
 	keys, err := configKeys(ctx)
 	if err != nil {
@@ -163,6 +165,21 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		return nil, &ConfigError{Stack: ctx.Stack(), Problems: r.problems}
 	}
 	return c, nil
+}
+
+// loadDataTLS reads which listeners the data services open: TLS ones need
+// certificates of the namespace's CA, which cert-manager keeps. Without
+// cert-manager the broker keeps the plain listener, and says so unless the
+// stack asks for it.
+func loadDataTLS(r *reader, c *Config) {
+	c.Mosquitto.TLS = c.Addons.CertManager != AddonNone
+	c.Mosquitto.Plain = r.boolean("mqttPlainListener")
+	if !c.Mosquitto.TLS && !c.Mosquitto.Plain {
+		c.Mosquitto.Plain = true
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			`%s:certManager = "none": the data namespace has no CA to sign Mosquitto's TLS listener, so MQTT keeps the plain listener (1883) and its passwords cross the network in plain text; set mqttPlainListener to true to say that is meant`,
+			Project))
+	}
 }
 
 // defaultIssuer is Let's Encrypt staging for a disposable stack, which is
@@ -270,15 +287,37 @@ func (r *reader) integer(name string, lo, hi int32) int32 {
 	return int32(n)
 }
 
-// quantity reads a positive Kubernetes quantity such as "5Gi".
+// quantity reads a Kubernetes quantity such as "5Gi", at least the key's
+// floor.
 func (r *reader) quantity(name string) resource.Quantity {
 	v := r.str(name)
+	f := floors[name]
 	q, err := resource.ParseQuantity(v)
-	if err != nil || q.Sign() <= 0 {
-		r.fail(name, v, `a positive Kubernetes quantity such as "512Mi" or "5Gi"`)
+	switch {
+	case err != nil || q.Sign() <= 0:
+		r.fail(name, v, fmt.Sprintf(`a positive Kubernetes quantity such as %q, at least %s`, defaultValue(name), f.Min))
+		return resource.Quantity{}
+	case q.Cmp(resource.MustParse(f.Min)) < 0:
+		r.fail(name, v, fmt.Sprintf("at least %s: %s", f.Min, f.Why))
 		return resource.Quantity{}
 	}
 	return q
+}
+
+// A floor is the smallest value of a size key that its service runs on,
+// and why. A size below it passes the API server and fails at run time:
+// a volume full at once, a JVM killed at start.
+type floor struct{ Min, Why string }
+
+// floors are the size keys' floors: memory limits and storage sizes as
+// Kubernetes quantities, heaps as JVM sizes.
+var floors = map[string]floor{
+	"zookeeperHeap":        {"128m", "a member's in-memory database and sessions need it"},
+	"zookeeperMemoryLimit": {"256Mi", "the smallest heap (128m) and the JVM's memory outside it"},
+	"zookeeperStorageSize": {"512Mi", "the three snapshots and transaction logs a member keeps between purges"},
+	"kafkaHeap":            {"256m", "a broker's request buffers and metadata need it"},
+	"kafkaMemoryLimit":     {"512Mi", "the smallest heap (256m) and the JVM's memory outside it"},
+	"kafkaStorageSize":     {"1Gi", "one log segment (log.segment.bytes, 1 GiB) fits before the broker rolls and deletes it"},
 }
 
 // An image is pinned by a version tag, optionally with its digest
@@ -329,6 +368,11 @@ func (r *reader) heap(heapKey, heap, limitKey string, limit resource.Quantity) {
 	size, err := workload.ParseHeap(heap)
 	if err != nil {
 		r.fail(heapKey, heap, `a JVM heap size such as "512m" or "1G"`)
+		return
+	}
+	f := floors[heapKey]
+	if least, _ := workload.ParseHeap(f.Min); size < least {
+		r.fail(heapKey, heap, fmt.Sprintf("at least %s: %s", f.Min, f.Why))
 		return
 	}
 	if limit.Sign() <= 0 {

@@ -51,8 +51,9 @@ const (
 )
 
 // settle holds the config to what the stack's last update made (the Kafka
-// mode and quorum) and lists every contradiction at once; it returns the
-// last update for the checks that need live objects (claimGrowth).
+// mode, quorum and cluster ID, the ZooKeeper ensemble's size, the cluster's Kubernetes minor) and lists every
+// contradiction at once; it returns the last update for the checks that
+// need live objects (claimGrowth).
 // Nothing but the read of the last outputs is registered before it passes.
 func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	last, err := readLastUpdate(ctx)
@@ -61,6 +62,9 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	}
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	settleKafka(r, cfg, last)
+	settleEnsemble(r, cfg, last)
+	settleK3s(r, cfg, last)
+	settleServers(r, cfg, last)
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: cfg.Stack, Problems: r.problems}
 	}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -226,6 +227,9 @@ func toString(v any) string {
 		return strconv.FormatBool(v)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
+	case []any: // an array key's default, as its declaration writes it
+		b, _ := json.Marshal(v)
+		return string(b)
 	}
 	return ""
 }
@@ -429,4 +433,59 @@ func TestLimitsTakenAtTheirEdge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "3g", cfg.Kafka.Heap)
 	assert.EqualValues(t, 2, cfg.Kafka.OffsetsTopicReplicas)
+}
+
+// TestSizeFloors: every size key refuses a value below the smallest its
+// service runs on, naming the key, the value and the floor, and takes the
+// floor itself. The memory limits are raised with the heaps at their
+// floors, so that a heap's share of the limit never decides.
+func TestSizeFloors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		key, below, floor string
+	}{
+		{"zookeeperHeap", "127m", "128m"},
+		{"zookeeperMemoryLimit", "255Mi", "256Mi"},
+		{"zookeeperStorageSize", "511Mi", "512Mi"},
+		{"kafkaHeap", "255m", "256m"},
+		{"kafkaMemoryLimit", "511Mi", "512Mi"},
+		{"kafkaStorageSize", "1023Mi", "1Gi"},
+	}
+	base := map[string]string{"zookeeperHeap": "128m", "kafkaHeap": "256m"}
+	with := func(key, value string) Run {
+		set := map[string]string{key: value}
+		for k, v := range base {
+			if k != key {
+				set[k] = v
+			}
+		}
+		return Run{Stack: "local", Set: set}
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			badConfig{tt.key + " below", with(tt.key, tt.below), []string{
+				"(1 problems)", fmt.Sprintf(`apk8s-platform:%s = %q is not allowed: must be at least %s: `, tt.key, tt.below, tt.floor),
+			}}.refused(t)
+			_, err := loadConfig(t, with(tt.key, tt.floor))
+			require.NoError(t, err, "the floor itself is taken")
+		})
+	}
+	t.Run("the key descriptions give the floors", func(t *testing.T) {
+		for _, tt := range tests {
+			k := declaredKey(t, tt.key)
+			assert.Contains(t, k.Description, "at least "+tt.floor, tt.key)
+		}
+	})
+}
+
+// declaredKey is the key of that name in stacks.Keys.
+func declaredKey(t *testing.T, name string) stacks.Key {
+	t.Helper()
+	for _, k := range stacks.Keys {
+		if k.Name == name {
+			return k
+		}
+	}
+	t.Fatalf("no key %s in stacks.Keys", name)
+	return stacks.Key{}
 }

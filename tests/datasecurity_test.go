@@ -2,6 +2,8 @@ package tests
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,6 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+
+	"github.com/apk8s/apk8s-platform/components/kafka"
 )
 
 // TestDataNamespaceEnforcesRestricted: the namespace refuses pods below the
@@ -178,34 +182,61 @@ func TestZooKeeperBudgetKeepsQuorum(t *testing.T) {
 	}
 }
 
-// TestKafkaReplicationFollowsBrokers: the internal topics get three copies
-// or one per broker, writes with acks=all survive one broker down, and
-// kafkaOffsetsReplication overrides the automatic factor.
+// TestKafkaReplicationFollowsBrokers: in both modes the internal topics
+// and every topic created without a factor (default.replication.factor)
+// get three copies or one per broker, writes with acks=all survive one
+// broker down, and no topic of the default factor has fewer replicas than
+// min.insync.replicas asks of an acks=all write; kafkaOffsetsReplication
+// overrides the internal topics' factor only.
 func TestKafkaReplicationFollowsBrokers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		brokers, offsets string
-		rf, isr          string
+		brokers, offsets  string
+		rf, isr, defaults string
 	}{
-		{"1", "0", "1", "1"},
-		{"2", "0", "2", "1"},
-		{"3", "0", "3", "2"},
-		{"5", "0", "3", "2"},
-		{"3", "1", "1", "1"},
-		{"5", "2", "2", "1"},
+		{"1", "0", "1", "1", "1"},
+		{"2", "0", "2", "1", "2"},
+		{"3", "0", "3", "2", "3"},
+		{"5", "0", "3", "2", "3"},
+		{"3", "1", "1", "1", "3"},
+		{"5", "2", "2", "1", "3"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.brokers+"/"+tt.offsets, func(t *testing.T) {
-			g := dataGraph(t, Run{Stack: "dev3", Set: map[string]string{"kafkaReplicas": tt.brokers, "kafkaOffsetsReplication": tt.offsets}})
-			var s appsv1.StatefulSet
-			g.Object(t, tokSTS, "kafka").Decode(t, &s)
-			env := envMap(s.Spec.Template.Spec.Containers[0].Env)
-			assert.Equal(t, tt.rf, env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])
-			assert.Equal(t, tt.rf, env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"])
-			assert.Equal(t, tt.isr, env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"])
-			assert.Equal(t, tt.isr, env["KAFKA_MIN_INSYNC_REPLICAS"])
-		})
+	for _, mode := range []string{kafka.ModeZooKeeper, kafka.ModeKRaft} {
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.brokers+"/"+tt.offsets, func(t *testing.T) {
+				g := dataGraph(t, Run{Stack: "dev3", Set: map[string]string{"kafkaMode": mode, "kafkaReplicas": tt.brokers, "kafkaOffsetsReplication": tt.offsets}})
+				env := brokerEnv(t, kraftSet(t, g))
+				assert.Equal(t, tt.rf, env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])
+				assert.Equal(t, tt.rf, env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"])
+				assert.Equal(t, tt.isr, env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"])
+				assert.Equal(t, tt.isr, env["KAFKA_MIN_INSYNC_REPLICAS"])
+				assert.Equal(t, tt.defaults, env["KAFKA_DEFAULT_REPLICATION_FACTOR"])
+				defaults, _ := strconv.Atoi(env["KAFKA_DEFAULT_REPLICATION_FACTOR"])
+				isr, _ := strconv.Atoi(env["KAFKA_MIN_INSYNC_REPLICAS"])
+				brokers, _ := strconv.Atoi(tt.brokers)
+				assert.LessOrEqual(t, defaults, brokers, "a default topic fits on the brokers")
+				assert.Less(t, isr, max(defaults, 2), "an acks=all write to a default topic goes on with one broker down (or is the only copy)")
+			})
+		}
 	}
+}
+
+// TestKafkaDataDirsOnTheClaim: the Confluent image's start script checks
+// KAFKA_DATA_DIRS for writing; it names the directory the claim is mounted
+// at, under which the logs live.
+func TestKafkaDataDirsOnTheClaim(t *testing.T) {
+	t.Parallel()
+	s := kraftSet(t, dataGraph(t, Run{Stack: "dev3"}))
+	env := brokerEnv(t, s)
+	var mount string
+	for _, m := range s.Spec.Template.Spec.Containers[0].VolumeMounts {
+		if m.Name == kafka.ClaimName {
+			mount = m.MountPath
+		}
+	}
+	require.NotEmpty(t, mount, "the claim is mounted")
+	assert.Equal(t, mount, env["KAFKA_DATA_DIRS"])
+	assert.True(t, strings.HasPrefix(env["KAFKA_LOG_DIRS"], mount+"/"), "the logs are on the claim: %s", env["KAFKA_LOG_DIRS"])
 }
 
 // TestEvenEnsembleWarningNamesTheBudget: the warning about an even

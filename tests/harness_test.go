@@ -128,7 +128,21 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		DependsOn:               rpc.GetDependencies(),
 		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),
 	})
-	return args.Name + "-id", keptSalt(g.stack, autoNamed(args)), nil
+	state := keptSalt(g.stack, autoNamed(args))
+	if args.TypeToken == tokPrivateKey {
+		state = state.Copy()
+		state["privateKeyOpenssh"], state["publicKeyOpenssh"] = fakeKeyPair(args.Name, "graph")
+	}
+	return args.Name + "-id", state, nil
+}
+
+// fakeKeyPair is what the TLS provider answers for the key named name: an
+// OpenSSH key pair, a different one for every key, the private half a
+// secret that holds salt (and the public half does not).
+func fakeKeyPair(name, salt string) (private, public resource.PropertyValue) {
+	body := hex.EncodeToString([]byte(name))
+	return resource.MakeSecret(resource.NewProperty("-----BEGIN OPENSSH PRIVATE KEY-----\n" + salt + body + "\n-----END OPENSSH PRIVATE KEY-----\n")),
+		resource.NewProperty("ssh-ed25519 AAAAC3" + body + "\n")
 }
 
 // saltKeeper is the ConfigMap whose annotation the engine keeps as first
@@ -314,6 +328,9 @@ type Run struct {
 	// are set as empty strings, Unset removes keys.
 	Set   map[string]string
 	Unset []string
+	// Secrets set keys as secrets, as `pulumi config set --secret` (or a
+	// secret inside a structured value, `--path --secret`) stores them.
+	Secrets map[string]string
 	// PlainPassword stores the passwords as plain config instead of secrets.
 	PlainPassword bool
 	// Program replaces stacks.Run (to call stacks.Load alone).
@@ -363,6 +380,10 @@ func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 			secrets = append(secrets, k)
 		}
 	}
+	for k, v := range run.Secrets {
+		cfg[stacks.Project+":"+k] = v
+		secrets = append(secrets, stacks.Project+":"+k)
+	}
 	program := run.Program
 	if program == nil {
 		program = stacks.Run
@@ -389,7 +410,7 @@ type sharedRun struct {
 // outputs, StorageClasses, a program of their own) call MustRecord or Do.
 func (run Run) Shared(t testing.TB) *Recorded {
 	t.Helper()
-	require.True(t, run.Unset == nil && !run.PlainPassword && run.Program == nil && run.Last == nil &&
+	require.True(t, run.Unset == nil && run.Secrets == nil && !run.PlainPassword && run.Program == nil && run.Last == nil &&
 		run.Classes == nil && run.UnreadableOutputs == 0 && run.DefaultClass == "",
 		"only a stack and its overrides are shared: %+v", run)
 	v, _ := sharedRuns.LoadOrStore(runName(run), &sharedRun{})

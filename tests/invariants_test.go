@@ -653,6 +653,7 @@ const (
 	zookeeperImageSrc  = "https://github.com/31z4/zookeeper-docker (Dockerfile ENV and docker-entrypoint.sh, which writes dataDir/dataLogDir from them)"
 	zookeeperAdminDocs = "https://zookeeper.apache.org/doc/r3.8.4/zookeeperAdmin.html (JVMFLAGS, read by bin/zkEnv.sh)"
 	confluentDocs      = "https://docs.confluent.io/platform/7.9/installation/docker/config-reference.html (KAFKA_<property>, dots as underscores)"
+	confluentImageSrc  = "https://github.com/confluentinc/kafka-images (kafka/include/etc/confluent/docker/ensure checks that KAFKA_DATA_DIRS is writable)"
 	confluentJMXDocs   = "https://docs.confluent.io/platform/7.9/installation/docker/operations/monitoring.html (KAFKA_JMX_PORT)"
 	kafkaScriptsDocs   = "https://kafka.apache.org/documentation/ (bin/kafka-server-start.sh reads KAFKA_HEAP_OPTS)"
 	apacheKafkaDocs    = "https://hub.docker.com/r/apache/kafka and https://kafka.apache.org/documentation/#brokerconfigs (KAFKA_<property>)"
@@ -690,6 +691,7 @@ var imageSettings = map[string]map[string]string{
 		"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP":           confluentDocs,
 		"KAFKA_INTER_BROKER_LISTENER_NAME":               confluentDocs,
 		"KAFKA_LOG_DIRS":                                 confluentDocs,
+		"KAFKA_DATA_DIRS":                                confluentImageSrc,
 		"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR":         confluentDocs,
 		"KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": confluentDocs,
 		"KAFKA_TRANSACTION_STATE_LOG_MIN_ISR":            confluentDocs,

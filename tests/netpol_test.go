@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,6 +24,7 @@ import (
 
 // endpoint is a pod as the policies see it.
 type endpoint struct {
+	ip        string // an address outside the cluster, for egress
 	namespace string
 	labels    map[string]string
 	ports     []corev1.ContainerPort // where it listens, for named ports
@@ -236,8 +238,9 @@ func TestDataNetworkPolicies(t *testing.T) {
 			"Prometheus does not use Kafka":       {prometheus, broker, 9092, false},
 			"a stranger does not use Kafka":       {stranger, broker, 9092, false},
 			"no JMX to reach":                     {clientPod, broker, 5555, false},
-			"MQTT clients anywhere in cluster":    {stranger, mqtt, 1883, true},
-			"MQTT clients in data":                {newPod, mqtt, 1883, true},
+			"MQTT clients anywhere in cluster":    {stranger, mqtt, 8883, true},
+			"MQTT clients in data":                {newPod, mqtt, 8883, true},
+			"no plain MQTT by default":            {stranger, mqtt, 1883, false},
 			"only MQTT on the broker":             {stranger, mqtt, 8080, false},
 			"Prometheus scrapes the exporter":     {prometheus, exporter, 9308, true},
 			"a stranger does not scrape exporter": {stranger, exporter, 9308, false},
@@ -255,6 +258,8 @@ func TestDataNetworkPolicies(t *testing.T) {
 			"without monitoring nobody scrapes":          {prometheus, member, 7000, false},
 			"any ingress controller solves":              {ingress, solver, 8089, true},
 			"without an exporter nobody else uses Kafka": {exporter, broker, 9092, false},
+			"plain MQTT without cert-manager":            {stranger, mqtt, 1883, true},
+			"no TLS MQTT without cert-manager":           {stranger, mqtt, 8883, false},
 		}},
 		{Run{Stack: "local", Set: map[string]string{"kafkaMode": "kraft"}}, map[string]flow{
 			"brokers reach the controllers":        {broker, broker, 9093, true},
@@ -300,4 +305,49 @@ func TestEveryDataPodIsSelected(t *testing.T) {
 			}
 		})
 	}
+}
+
+// endpointOutside is an address outside the cluster.
+func endpointOutside(ip string) endpoint { return endpoint{ip: ip} }
+
+// egressAdmits says whether policy lets its pods open a connection to port
+// (over protocol) on dst: a pod or, with dst.ip, an address outside the
+// cluster. An ipBlock admits addresses only; a pod selector pods only.
+func egressAdmits(t *testing.T, policy networkingv1.NetworkPolicy, dst endpoint, port int32, protocol corev1.Protocol) bool {
+	t.Helper()
+	for _, rule := range policy.Spec.Egress {
+		portOK := len(rule.Ports) == 0
+		for _, rp := range rule.Ports {
+			proto := corev1.ProtocolTCP
+			if rp.Protocol != nil {
+				proto = *rp.Protocol
+			}
+			portOK = portOK || (proto == protocol && (rp.Port == nil || rp.Port.IntVal == port))
+		}
+		toOK := len(rule.To) == 0
+		for _, peer := range rule.To {
+			if peer.IPBlock != nil {
+				require.Empty(t, peer.IPBlock.Except, "the evaluator does not model except")
+				_, block, err := net.ParseCIDR(peer.IPBlock.CIDR)
+				require.NoError(t, err)
+				toOK = toOK || (dst.ip != "" && block.Contains(net.ParseIP(dst.ip)))
+				continue
+			}
+			toOK = toOK || (dst.ip == "" && peerMatches(t, peer, policy.Namespace, dst))
+		}
+		if portOK && toOK {
+			return true
+		}
+	}
+	return false
+}
+
+// refused runs a config that must fail before anything is registered and
+// returns its error message.
+func refused(t *testing.T, run Run) string {
+	t.Helper()
+	g, err := run.Do(t)
+	require.Error(t, err)
+	assert.Empty(t, g.All, "no resource may be registered")
+	return err.Error()
 }

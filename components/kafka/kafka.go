@@ -66,7 +66,10 @@ type Config struct {
 	// Voters is the size of the KRaft controller quorum: pods 0 to Voters-1
 	// are controllers as well as brokers. It is fixed when the cluster is
 	// created (the image only supports a static voter list).
-	Voters               int32
+	Voters int32
+	// ClusterID is the KRaft cluster ID the ConfigMap is created with:
+	// the one the stack recorded, or drawn for a new cluster.
+	ClusterID            string
 	Heap                 string
 	MemoryLimit          resource.Quantity
 	StorageSize          resource.Quantity
@@ -84,12 +87,33 @@ func Replication(brokers int32) int32 { return min(3, brokers) }
 // copies where there are three.
 func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
 
+// MinInSyncReplicas is the min.insync.replicas the brokers run with.
+func (c Config) MinInSyncReplicas() int32 { return MinInSync(c.replication()) }
+
 // replication is the factor the internal topics get under c.
 func (c Config) replication() int32 {
 	if c.OffsetsTopicReplicas > 0 {
 		return c.OffsetsTopicReplicas
 	}
 	return Replication(c.Replicas)
+}
+
+// topicEnv are the replication settings of both modes: the internal
+// topics' factor, default.replication.factor (what a topic created without
+// one gets, an auto-created one included) by the same rule, and
+// min.insync.replicas to match. Left unset, the default factor is 1, and
+// at three brokers (min.insync.replicas 2) every such topic refuses
+// acks=all writes.
+func (c Config) topicEnv() []corev1.EnvVar {
+	rf := fmt.Sprint(c.replication())
+	isr := fmt.Sprint(c.MinInSyncReplicas())
+	return []corev1.EnvVar{
+		{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},
+		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: rf},
+		{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: rf},
+		{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
+		{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
+	}
 }
 
 // Args are the inputs of the component.
@@ -128,6 +152,9 @@ type Kafka struct {
 	// ClaimSize is the size every broker's claim has once this update
 	// patched them.
 	ClaimSize pulumi.StringOutput
+	// ClusterIDValue is, in KRaft mode, the ID the ConfigMap holds in the
+	// cluster: the stack records it, and the next run settles it.
+	ClusterIDValue pulumi.StringOutput
 }
 
 // New creates the cluster.
@@ -142,10 +169,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
 	var set workload.Set
 	if args.Config.Mode == ModeKRaft {
-		// The ID is drawn on every run, but only the first is ever applied:
-		// the ConfigMap keeps it from then on, and the brokers read it
-		// from there, so their spec never changes with it.
-		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, NewClusterID())},
+		// The ID is the stack's (settled from its last outputs); the
+		// ConfigMap mirrors it, immutable, and the brokers read it from
+		// there, so their spec never changes with it. Its data is
+		// ignored after creation as well: a run whose predecessor was
+		// interrupted before recording the ID must not write another.
+		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, args.Config.ClusterID)},
 			pulumi.IgnoreChanges([]string{"data"}))
 		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker, Controller)})
 		set = kraftStatefulSet(ns, args.Config)
@@ -165,6 +194,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
 	if err := c.Err(); err != nil {
 		return nil, err
+	}
+	if k.ClusterID != nil {
+		k.ClusterIDValue = k.ClusterID.Data.ApplyT(func(data map[string]any) string {
+			id, _ := data[ClusterIDKey].(string)
+			return id
+		}).(pulumi.StringOutput)
 	}
 	k.Bootstrap = pulumi.Sprintf("%s:%d", Name, Broker.Port)
 	return k, ctx.RegisterResourceOutputs(k, pulumi.Map{"bootstrap": k.Bootstrap})
@@ -212,22 +247,21 @@ exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
 }
 
 func statefulSet(ns, zookeeper string, c Config) workload.Set {
-	rf := c.replication()
-	isr := fmt.Sprint(MinInSync(rf))
-	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)},
-		[]corev1.EnvVar{
-			{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
-			heapEnv(c),
-			{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
-			{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
-			// Kafka creates its internal topics once, with the values
-			// of that moment (docs/data-services.md, "Replication").
-			{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
-			{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: fmt.Sprint(rf)},
-			{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
-			{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
-			{Name: "LOG_DIR", Value: logDir},
-		}, Broker)
+	env := []corev1.EnvVar{
+		{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
+		heapEnv(c),
+		{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
+		{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
+		// The image's start script checks that this directory is
+		// writable (default /var/lib/kafka/data, the image's volume
+		// path, which no claim backs): the claim.
+		{Name: "KAFKA_DATA_DIRS", Value: dataDir},
+		{Name: "LOG_DIR", Value: logDir},
+	}
+	// Kafka creates its internal topics once, with the values of that
+	// moment (docs/data-services.md, "Replication").
+	env = append(env, c.topicEnv()...)
+	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)}, env, Broker)
 	// The root file system is read-only. The Confluent entrypoint writes
 	// kafka.properties and the log4j files into /etc/kafka beside the
 	// image's own. (Read from the image's scripts, not tried on a cluster here.)

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/apk8s/apk8s-platform/internal/workload"
 )
@@ -85,13 +86,21 @@ func NewClusterID() string {
 }
 
 // clusterIDMap keeps the cluster ID in the namespace for the brokers to
-// read; the program registers it with its data ignored after creation.
+// read. Immutable: the API server refuses any edit of the ID, which would
+// make every broker refuse its own log directory.
 func clusterIDMap(ns, id string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: brokerApp(ns).Meta(ClusterIDName),
 		Data:       map[string]string{ClusterIDKey: id},
+		Immutable:  ptr.To(true),
 	}
+}
+
+// IsClusterID tells a KRaft cluster ID: 16 bytes in unpadded base64url.
+func IsClusterID(id string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil && len(b) == 16
 }
 
 // kraftStartCommand picks each pod's node id, roles and listeners from its
@@ -112,12 +121,12 @@ exec "$@"`, HeadlessName, ns, Broker.Port, voters, ProcessRoles(0, 1), Controlle
 
 func kraftStatefulSet(ns string, c Config) workload.Set {
 	rf := c.replication()
-	replication, isr := fmt.Sprint(rf), fmt.Sprint(MinInSync(rf))
+	replication, isr := fmt.Sprint(rf), fmt.Sprint(c.MinInSyncReplicas())
 	// Setting any KAFKA_* variable drops the image's defaults: every
 	// property the cluster needs is here. The internal topics' factors
 	// default to 3, more than a small cluster has; they and min.insync
 	// follow the ZooKeeper mode's (docs/data-services.md, "Replication").
-	env := []corev1.EnvVar{
+	env := append(c.topicEnv(), []corev1.EnvVar{
 		{Name: "CLUSTER_ID", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: ClusterIDName}, Key: ClusterIDKey,
 		}}},
@@ -126,15 +135,11 @@ func kraftStatefulSet(ns string, c Config) workload.Set {
 		{Name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"},
 		{Name: "KAFKA_INTER_BROKER_LISTENER_NAME", Value: "PLAINTEXT"},
 		{Name: "KAFKA_LOG_DIRS", Value: kraftDataDir + "/logs"},
-		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: replication},
-		{Name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", Value: replication},
-		{Name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", Value: isr},
 		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", Value: replication},
 		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", Value: isr},
-		{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: isr},
 		{Name: "LOG_DIR", Value: logDir},
 		heapEnv(c),
-	}
+	}...)
 	spec := brokerSpec(ns, c, kraftDataDir,
 		[]string{"sh", "-ec", kraftStartCommand(ns, c.Voters), "kafka", runPath}, env, Broker, Controller)
 	// The root file system is read-only; the image's run script renders

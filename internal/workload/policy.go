@@ -101,3 +101,71 @@ const DenyIngressName = "default-deny-ingress"
 func DenyIngress(ns string) *networkingv1.NetworkPolicy {
 	return Policy(ns, DenyIngressName, nil)
 }
+
+// Egress lets the pods open connections to Ports on To (pods of the
+// cluster) or CIDRs (addresses outside it). NetworkPolicy knows addresses,
+// not names: a remote given by host name is reached only at the addresses
+// listed here.
+type Egress struct {
+	Ports []int32
+	// Protocols of the ports; nil is TCP alone.
+	Protocols []corev1.Protocol
+	To        []Peer
+	CIDRs     []string
+}
+
+// DNSLabels select the cluster's DNS pods (CoreDNS keeps kube-dns's label).
+var DNSLabels = map[string]string{"k8s-app": "kube-dns"}
+
+// DNS lets the pods resolve names through the cluster's DNS in
+// kube-system, on port 53 over UDP and TCP.
+func DNS() Egress {
+	return Egress{
+		Ports:     []int32{53},
+		Protocols: []corev1.Protocol{corev1.ProtocolUDP, corev1.ProtocolTCP},
+		To:        []Peer{{Namespace: "kube-system", Labels: DNSLabels}},
+	}
+}
+
+// EgressPolicy is the NetworkPolicy name in ns that lets the pods with
+// selector open exactly the connections of rules and no other (where the
+// network plugin enforces policies). Answers to connections the pods
+// accept are not egress: an ingress policy governs those. A rule without
+// destinations is dropped, not read as "anywhere".
+func EgressPolicy(ns, name string, selector map[string]string, rules ...Egress) *networkingv1.NetworkPolicy {
+	p := &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: selector},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: selector},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			// An empty list, not a missing one: nothing is allowed until a
+			// rule says so.
+			Egress: []networkingv1.NetworkPolicyEgressRule{},
+		},
+	}
+	for _, r := range rules {
+		if len(r.To) == 0 && len(r.CIDRs) == 0 {
+			continue
+		}
+		protocols := r.Protocols
+		if protocols == nil {
+			protocols = []corev1.Protocol{corev1.ProtocolTCP}
+		}
+		var out networkingv1.NetworkPolicyEgressRule
+		for _, protocol := range protocols {
+			for _, port := range r.Ports {
+				proto, n := protocol, intstr.FromInt32(port)
+				out.Ports = append(out.Ports, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &n})
+			}
+		}
+		for _, peer := range r.To {
+			out.To = append(out.To, peer.rule())
+		}
+		for _, cidr := range r.CIDRs {
+			out.To = append(out.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+		}
+		p.Spec.Egress = append(p.Spec.Egress, out)
+	}
+	return p
+}

@@ -4,6 +4,7 @@
 package projectfile
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,10 +24,11 @@ description: >-
 `
 
 type configKey struct {
-	Type        string `json:"type"`
-	Description string `json:"description"`
-	Default     any    `json:"default,omitempty"`
-	Secret      bool   `json:"secret,omitempty"`
+	Type        string     `json:"type"`
+	Items       *itemsType `json:"items,omitempty"`
+	Description string     `json:"description"`
+	Default     any        `json:"default,omitempty"`
+	Secret      bool       `json:"secret,omitempty"`
 }
 
 // Render is Pulumi.yaml: the project and every key of stacks.Keys.
@@ -34,6 +36,9 @@ func Render() ([]byte, error) {
 	config := map[string]configKey{}
 	for _, k := range stacks.Keys {
 		c := configKey{Type: k.Type, Description: k.Description, Secret: k.Secret}
+		if k.Items != "" {
+			c.Items = &itemsType{Type: k.Items}
+		}
 		if k.HasDefault {
 			v, err := typed(k)
 			if err != nil {
@@ -58,6 +63,10 @@ func typed(k stacks.Key) (any, error) {
 		return strconv.Atoi(k.Default)
 	case "boolean":
 		return strconv.ParseBool(k.Default)
+	case "array":
+		var v []any
+		err := json.Unmarshal([]byte(k.Default), &v)
+		return v, err
 	case "string":
 		if k.Default == "" {
 			return emptyString{}, nil
@@ -65,6 +74,11 @@ func typed(k stacks.Key) (any, error) {
 		return k.Default, nil
 	}
 	return nil, fmt.Errorf("key %s: unknown type %q", k.Name, k.Type)
+}
+
+// itemsType is an array's item type.
+type itemsType struct {
+	Type string `json:"type"`
 }
 
 // emptyString marshals as "" where omitempty would drop a plain "".

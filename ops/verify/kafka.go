@@ -28,9 +28,10 @@ const TopicPrefix = "apk8s-verify-"
 // kafkaSession is the Kafka client the brokers check makes and the topic
 // and round-trip checks reuse.
 type kafkaSession struct {
-	dialer *brokerDialer
-	client *kgo.Client
-	topic  string // created by the topic check
+	dialer  *brokerDialer
+	client  *kgo.Client
+	brokers int    // pods of the StatefulSet
+	topic   string // created by the topic check
 }
 
 // brokerDialer maps the brokers' advertised in-cluster names
@@ -120,7 +121,7 @@ func kafkaBrokers(ctx context.Context, s *Session) (string, error) {
 		listed = meta.Brokers
 	}
 	if len(d.forwards) > 0 {
-		s.kafka = &kafkaSession{dialer: d}
+		s.kafka = &kafkaSession{dialer: d, brokers: n}
 		if s.kafka.client, err = s.kafkaClient(); err != nil {
 			return "", err
 		}
@@ -167,15 +168,18 @@ func brokersReport(ns string, n int, listed kadm.BrokerDetails, answered, proble
 	return fmt.Sprintf("%d of %d answer: %s", len(ok), n, strings.Join(ok, ", ")), nil
 }
 
-// kafkaTopic is the book's `kafka-topics --create` (1 partition, 1 replica)
-// on a topic of this run's own; the session deletes it at the end.
+// kafkaTopic is the book's `kafka-topics --create` with 1 partition, on a
+// topic of this run's own (the session deletes it at the end), but without
+// a replication factor: the brokers give it default.replication.factor,
+// which must follow the internal topics' rule (the book's factor 1 refuses
+// acks=all writes once min.insync.replicas is 2, at three brokers).
 func kafkaTopic(ctx context.Context, s *Session) (string, error) {
 	if s.kafka == nil {
 		return "", Skipped("no broker to ask (see kafka brokers)")
 	}
 	topic := TopicPrefix + randomHex(4)
 	adm := kadm.NewClient(s.kafka.client)
-	resp, err := adm.CreateTopic(ctx, 1, 1, nil, topic)
+	resp, err := adm.CreateTopic(ctx, 1, -1, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
@@ -193,7 +197,18 @@ func kafkaTopic(ctx context.Context, s *Session) (string, error) {
 		}
 		return nil
 	})
-	return fmt.Sprintf("%s, 1 partition, 1 replica", topic), nil
+	return topicReport(topic, resp.ReplicationFactor, s.kafka.brokers)
+}
+
+// topicReport passes when a topic created without a factor got the
+// default the brokers should have: three copies, or one per broker.
+func topicReport(topic string, replicas int16, brokers int) (string, error) {
+	want := kafka.Replication(int32(brokers))
+	if int32(replicas) != want {
+		return "", fmt.Errorf("%s was created with %d replicas by the brokers' default.replication.factor; %d brokers should give %d (min(3, brokers))",
+			topic, replicas, brokers, want)
+	}
+	return fmt.Sprintf("%s, 1 partition, %d replicas (the brokers' default)", topic, replicas), nil
 }
 
 // kafkaRoundTrip is the book's console producer and consumer: one record

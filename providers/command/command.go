@@ -41,6 +41,9 @@ type ConnectionArgs struct {
 	PrivateKey     pulumi.StringInput  `pulumi:"privateKey"`
 	DialErrorLimit pulumi.IntInput     `pulumi:"dialErrorLimit"`
 	PerDialTimeout pulumi.IntInput     `pulumi:"perDialTimeout"`
+	// HostKey is the one host key the server may present, as a line of
+	// authorized_keys ("ssh-ed25519 AAAA..."); nil accepts any key.
+	HostKey pulumi.StringInput `pulumi:"hostKey"`
 }
 
 // Defaults fills the unset fields as the generated SDK does.

@@ -82,13 +82,16 @@ func TestLocalStackLifecycle(t *testing.T) {
 	})
 
 	t.Run("a smaller kafkaStorageSize is refused at preview", func(t *testing.T) {
-		// Below the template the program refuses; between the template
-		// and the grown claims it is the API server, through the
-		// provider's dry run of the patches.
-		for _, size := range []string{"512Mi", "1536Mi"} {
+		// Below the template (here the floor, 1Gi) the program refuses;
+		// between the template and the grown claims it is the API
+		// server, through the provider's dry run of the patches.
+		for size, refusal := range map[string]string{
+			"512Mi":  `kafkaStorageSize = "512Mi" is not allowed: must be at least 1Gi`,
+			"1536Mi": "spec.resources.requests.storage: Forbidden",
+		} {
 			setConfig(t, s, map[string]string{"kafkaStorageSize": size})
 			err := previewError(t, s)
-			assert.Regexp(t, "cannot shrink to 512Mi|spec.resources.requests.storage: Forbidden", err.Error(), size)
+			assert.Contains(t, err.Error(), refusal, size)
 		}
 		setConfig(t, s, map[string]string{"kafkaStorageSize": "2Gi"})
 		expectNoChanges(t, s)
@@ -223,7 +226,7 @@ func (e env) checkObjects(t *testing.T, class, password string, brokers int32) {
 	assert.Equal(t, int32(1), mqtt.Status.AvailableReplicas)
 	var cm corev1.ConfigMap
 	e.get(t, &cm, "-n", "data", "configmap", "mqtt")
-	assert.Equal(t, mosquitto.Conf(1883, "", mosquitto.PasswordFile), cm.Data["mosquitto.conf"])
+	assert.Equal(t, mosquitto.Conf("", mosquitto.PasswordFile, mosquitto.Listener{Port: mosquitto.MQTT.Port}), cm.Data["mosquitto.conf"])
 
 	// Pod Security enforced, and every pod admitted under it.
 	assert.Equal(t, "restricted", ns.Labels["pod-security.kubernetes.io/enforce"])
