@@ -79,7 +79,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"image upper case", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "Eclipse-Mosquitto:2"}},
 			[]string{`apk8s-platform:mosquittoImage = "Eclipse-Mosquitto:2"`, `the name "Eclipse-Mosquitto" is not lower-case`}},
 		{"unknown cluster source", Run{Stack: "local", Set: map[string]string{"cluster": "gke"}},
-			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "scaleway"`}},
+			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "kapsule", "scaleway"`}},
 		{"not a boolean", Run{Stack: "local", Set: map[string]string{"certificate": "maybe"}},
 			[]string{`apk8s-platform:certificate = "maybe"`, "true or false"}},
 		{"a typo in a key", Run{Stack: "local", Set: map[string]string{"kafkaReplica": "3"}},

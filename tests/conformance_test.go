@@ -317,6 +317,8 @@ func TestProviderSchemaConformance(t *testing.T) {
 	runs["dev3 with options"] = Run{Stack: "dev3", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555",
 		"cephVolumeIops":    "15000", "serverImage": "ubuntu_jammy"}}
+	runs["kapsule with options"] = Run{Stack: "kapsule", Set: map[string]string{
+		"scalewayProjectId": "11111111-2222-3333-4444-555555555555", "poolMax": "5"}}
 	for name, run := range runs {
 		t.Run(name, func(t *testing.T) {
 			rec, err := run.Record(t, true)
@@ -332,6 +334,11 @@ func TestProviderSchemaConformance(t *testing.T) {
 			if run.Stack == "dev3" {
 				for _, pkg := range standIns {
 					assert.NotZero(t, checked[pkg], "dev3 registers %s resources", pkg)
+				}
+			}
+			if run.Stack == "kapsule" {
+				for _, tok := range []string{tokKapsuleCluster, tokKapsulePool, tokLBIP, tokPN, tokVPC} {
+					assert.Len(t, rec.Find(tok), 1, "the Kapsule stack registers one %s", tok)
 				}
 			}
 			if name == "dev3 with options" {
@@ -405,6 +412,9 @@ func TestStandInTypesMatchTheSDKs(t *testing.T) {
 		{scaleway.SecurityGroupType, scaleway.SecurityGroupArgs{}},
 		{scaleway.ServerType, scaleway.ServerArgs{}},
 		{scaleway.BlockVolumeType, scaleway.BlockVolumeArgs{}},
+		{scaleway.KubernetesClusterType, scaleway.KubernetesClusterArgs{}},
+		{scaleway.KubernetesPoolType, scaleway.KubernetesPoolArgs{}},
+		{scaleway.LoadBalancerIpType, scaleway.LoadBalancerIpArgs{}},
 		{tls.PrivateKeyType, tls.PrivateKeyArgs{}},
 		{random.RandomPasswordType, random.RandomPasswordArgs{}},
 		{command.RemoteCommandType, command.RemoteCommandArgs{}},
