@@ -15,6 +15,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/rookceph"
 	"github.com/apk8s/apk8s-platform/components/traefik"
@@ -409,17 +410,21 @@ func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kub
 		Scrapers:  metricsScrapers(cfg),
 		Kafka:     kf.StatefulSet,
 		CRDs:      addons.MonitorCRDs,
-		Targets:   scrapeTargets(cfg.Kafka.Mode),
+		Targets:   scrapeTargets(cfg),
 		Config:    cfg.Addons.Scrape,
 	}, k8s)
 	return err
 }
 
 // scrapeTargets are Kafka at its bootstrap address, which both modes
-// serve, and the ensemble only in the mode that has one.
-func scrapeTargets(mode string) monitoring.Targets {
+// serve, the ensemble only in the mode that has one, and the Connect
+// workers when there are routes.
+func scrapeTargets(cfg *Config) monitoring.Targets {
 	t := monitoring.Targets{KafkaBootstrap: fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port)}
-	if mode == kafka.ModeZooKeeper {
+	if len(cfg.Connect.Routes) > 0 {
+		t.Pods = append(t.Pods, monitoring.PodTarget{Name: kafkaconnect.Name, Labels: kafkaconnect.Labels, Port: kafkaconnect.Metrics.Name})
+	}
+	if cfg.Kafka.Mode == kafka.ModeZooKeeper {
 		t.ZooKeeperName = zookeeper.Name
 		t.ZooKeeperLabels = zookeeper.Labels
 		t.ZooKeeperMetricsPort = zookeeper.Metrics.Name
