@@ -307,7 +307,7 @@ func (b bridgeCheck) credentials(e bridgeEntry, secret bool) {
 // pipelineKeys configure the MQTT → Kafka half of the pipeline.
 var pipelineKeys = []Key{
 	{Name: "mqttToKafka", Type: "array", Items: "object", Default: "[]", HasDefault: true, Description: "Routes from MQTT into Kafka on a Kafka Connect cluster: a list of {name, mqttTopics: [filters], kafkaTopic, qos}; each record's key is the MQTT topic it came from. Needs kafkaConnectImage pinned by digest (docs/mqtt-pipeline.md)."},
-	def("kafkaConnectImage", "string", "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-11.2.0", "Kafka Connect image with the MQTT source connector's jars (images/kafka-connect-mqtt, published by the workflow connect-image); with mqttToKafka it must be pinned by digest (name:tag@sha256:…)."),
+	def("kafkaConnectImage", "string", "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2", "Kafka Connect image with the MQTT source connector's jars (images/kafka-connect-mqtt, published by the workflow connect-image); with mqttToKafka it must be pinned by digest (name:tag@sha256:…)."),
 }
 
 // routeEntry is one entry of mqttToKafka as the stack file writes it.

@@ -26,7 +26,7 @@ const (
 func connectRun(set map[string]string) Run {
 	s := map[string]string{
 		"mqttToKafka":       connectTest,
-		"kafkaConnectImage": "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-11.2.0@sha256:" + digest,
+		"kafkaConnectImage": "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2@sha256:" + digest,
 	}
 	for k, v := range set {
 		s[k] = v
@@ -139,7 +139,7 @@ func TestKafkaConnectGraph(t *testing.T) {
 	pod := d.Spec.Template.Spec
 	require.Len(t, pod.Containers, 1)
 	worker0 := pod.Containers[0]
-	assert.Equal(t, "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-11.2.0@sha256:"+digest, worker0.Image)
+	assert.Equal(t, "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2@sha256:"+digest, worker0.Image)
 	assert.Equal(t, []string{"/opt/kafka/bin/connect-distributed.sh", "/etc/kafka-connect/" + kafkaconnect.WorkerFile}, worker0.Command,
 		"the worker runs on the mounted properties file")
 	mounts := map[string]string{}
@@ -231,7 +231,7 @@ func TestNoRoutesNoConnect(t *testing.T) {
 func TestBadRoutesRefused(t *testing.T) {
 	checkBadConfigs(t, []badConfig{
 		{"image without digest", Run{Stack: "local", Set: map[string]string{"mqttToKafka": connectTest}},
-			[]string{`apk8s-platform:kafkaConnectImage = "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-11.2.0" is not allowed: must be pinned by digest`}},
+			[]string{`apk8s-platform:kafkaConnectImage = "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2" is not allowed: must be pinned by digest`}},
 		{"no MQTT topic", connectRun(map[string]string{"mqttToKafka": `[{"name":"m","mqttTopics":[],"kafkaTopic":"m"}]`}),
 			[]string{`apk8s-platform:mqttToKafka[0].mqttTopics = "[]" (route "m") is not allowed`}},
 		{"a Kafka topic name Kafka refuses", connectRun(map[string]string{"mqttToKafka": `[{"name":"m","mqttTopics":["a/#"],"kafkaTopic":"a/b"}]`}),
