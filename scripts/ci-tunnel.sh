@@ -3,20 +3,28 @@
 # (docs/delivery.md, "Reaching the cluster"):
 #
 #   scripts/ci-tunnel.sh open             connect if the stack's control plane exists
+#                                         and its API server answers through the tunnel
+#                                         (then reached=true in $GITHUB_OUTPUT)
 #   scripts/ci-tunnel.sh open-when-ready  the same, or, while `pulumi up` creates the
 #                                         control plane, connect in the background as
 #                                         soon as it publishes its key
 #   scripts/ci-tunnel.sh close            take it all down again (run it always)
 #
-# Environment: STACK, SCW_SECRET_KEY, SCW_DEFAULT_ZONE, CI_WIREGUARD_PRIVATE_KEY,
-# CI_WIREGUARD_PORT (default 51820), RUNNER_TEMP.
+# Environment: STACK, SCW_SECRET_KEY, CI_WIREGUARD_PRIVATE_KEY, CI_WIREGUARD_PORT
+# (default 51820), RUNNER_TEMP; the Pulumi CLI logged in to the stack's backend.
 #
-# The secrets go into files (mode 0600) through printf, a shell builtin: no
-# secret is ever a word of a command line. The control plane's WireGuard key
-# comes from the Scaleway API (authenticated), where the node published it.
-# Traffic to the control plane's public address on ports 22 and 6443 is
-# redirected into the tunnel, so the stack's kubeconfig and SSH connection
-# work unchanged.
+# The control plane is the server whose ID the stack's state holds (`pulumi
+# stack export`), never a server found by its name: an orphaned server of an
+# earlier stack may carry the same name. The secrets go into files (mode
+# 0600) through printf, a shell builtin: no secret is ever a word of a
+# command line. The control plane's WireGuard key comes from the Scaleway
+# API (authenticated), where the node published it. Traffic to the control
+# plane's public address on ports 22 and 6443 is redirected into the tunnel,
+# so the stack's kubeconfig and SSH connection work unchanged.
+#
+# One peer per stack: every job that opens the tunnel to a stack joins the
+# concurrency group pulumi-stack-<stack>, so no two hold it at once
+# (TestWorkflowTunnelOnePeerAtATime).
 set -euo pipefail
 
 state=${RUNNER_TEMP:?}/ci-tunnel
@@ -25,6 +33,9 @@ iface=wg-ci
 server_address=100.96.0.1
 peer_address=100.96.0.2
 user_data_key=wireguard-public-key
+# The control plane's URN ends with its resource name ("cluster" + "-cp").
+server_type=scaleway:instance/server:Server
+server_urn_suffix=::cluster-cp
 port=${CI_WIREGUARD_PORT:-51820}
 # How long to wait for the control plane's key: a running one published it
 # long ago; one that `up` is creating needs its boot and apt-get first.
@@ -36,19 +47,10 @@ fi
 
 log() { echo "ci-tunnel: $*" >&2; }
 
-# The control plane's name as the program makes it (stacks.ResourcePrefix,
-# cluster.ControlPlaneName) for a stack whose name is a DNS label already.
-control_plane() {
-  if [[ ! ${STACK:?} =~ ^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$ ]]; then
-    log "stack '$STACK': CI reaches stacks whose names are DNS labels of at most 30 characters"
-    return 1
-  fi
-  echo "apk8s-$STACK-cp"
-}
-
+# scw GETs path of the Instance API in zone.
 scw() {
   curl -sfS --retry 3 -H "@$state/auth.header" \
-    "https://api.scaleway.com/instance/v1/zones/${SCW_DEFAULT_ZONE:?}/$1"
+    "https://api.scaleway.com/instance/v1/zones/$1/$2"
 }
 
 prepare() {
@@ -61,28 +63,43 @@ prepare() {
   )
 }
 
-# lookup prints "<server id> <public address>" of the control plane, or
-# nothing when there is none.
+# lookup prints "<zone> <server id> <public address>" of the control plane
+# in the stack's state, or nothing when the state holds none. A server
+# the state holds and Scaleway does not is an error.
 lookup() {
-  local name
-  name=$(control_plane)
-  scw "servers?name=$name" | jq -r --arg name "$name" \
-    '[.servers[] | select(.name == $name)][0] // empty
-     | "\(.id) \(.public_ips[0].address // .public_ip.address // "")"'
+  local id zone uuid address
+  id=$(pulumi stack export --stack "${STACK:?}" |
+    jq -r --arg type "$server_type" --arg suffix "$server_urn_suffix" \
+      '[.deployment.resources[]? | select(.type == $type and (.urn | endswith($suffix)) and (.delete | not))][0].id // empty') || {
+    log "cannot read the state of stack $STACK"
+    return 1
+  }
+  [ -n "$id" ] || return 0
+  # The provider's IDs are <zone>/<uuid>.
+  if [[ ! $id =~ ^([a-z]{2}-[a-z]{3}-[0-9])/([0-9a-f-]{36})$ ]]; then
+    log "the control plane's ID in the state is not <zone>/<uuid>: '$id'"
+    return 1
+  fi
+  zone=${BASH_REMATCH[1]} uuid=${BASH_REMATCH[2]}
+  address=$(scw "$zone" "servers/$uuid" | jq -r '.server.public_ips[0].address // .server.public_ip.address // ""') || {
+    log "the control plane $id of the state is not at Scaleway (deleted outside Pulumi?)"
+    return 1
+  }
+  echo "$zone $uuid $address"
 }
 
 # connect waits for the control plane's published key, then brings the
 # tunnel up and redirects SSH and the API server into it.
 connect() {
-  local id=$1 address=$2 key="" deadline=$((SECONDS + wait_seconds))
+  local zone=$1 id=$2 address=$3 key="" deadline=$((SECONDS + wait_seconds))
   if [[ ! $address =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then
     log "the control plane $id has no public IPv4 address ('$address')"
     return 1
   fi
-  until key=$(scw "servers/$id/user_data/$user_data_key" 2>/dev/null) && [ -n "$key" ]; do
+  until key=$(scw "$zone" "servers/$id/user_data/$user_data_key" 2>/dev/null) && [ -n "$key" ]; do
     if [ "$SECONDS" -ge "$deadline" ]; then
       log "the control plane publishes no WireGuard key (user data $user_data_key) after ${wait_seconds}s:" \
-        "set ciWireguardPublicKey for stack $STACK (docs/delivery.md)"
+        "set ciWireguardPublicKey for stack $STACK, and run pulumi up once to publish it again (docs/delivery.md)"
       return 1
     fi
     sleep 10
@@ -105,9 +122,18 @@ connect() {
   log "tunnel to $STACK's control plane ($address) is up; SSH and the API server go through it"
 }
 
+# answers tells whether the API server at address answers through the
+# tunnel: any HTTP status will do (it wants credentials that curl has not).
+answers() {
+  local code
+  code=$(curl -sk -o /dev/null -w '%{http_code}' --retry 5 --retry-delay 3 --retry-all-errors \
+    --connect-timeout 5 --max-time 10 "https://$1:6443/readyz") || true
+  [ "${code:-000}" != 000 ]
+}
+
 # watch polls for a control plane that `pulumi up` is creating.
 watch() {
-  local found="" id address deadline=$((SECONDS + wait_seconds))
+  local found="" zone id address deadline=$((SECONDS + wait_seconds))
   until found=$(lookup) && [ -n "$found" ]; do
     if [ "$SECONDS" -ge "$deadline" ]; then
       log "no control plane of $STACK appeared within ${wait_seconds}s"
@@ -115,8 +141,8 @@ watch() {
     fi
     sleep 10
   done
-  read -r id address <<< "$found"
-  connect "$id" "$address"
+  read -r zone id address <<< "$found"
+  connect "$zone" "$id" "$address"
 }
 
 close() {
@@ -143,8 +169,18 @@ open | open-when-ready)
   prepare
   found=$(lookup)
   if [ -n "$found" ]; then
-    read -r id address <<< "$found"
-    connect "$id" "$address"
+    read -r zone id address <<< "$found"
+    connect "$zone" "$id" "$address"
+    if answers "$address"; then
+      if [ -n "${GITHUB_OUTPUT:-}" ]; then echo "reached=true" >> "$GITHUB_OUTPUT"; fi
+      log "the API server of $STACK answers"
+    elif [ "$1" = open ]; then
+      log "the API server of $STACK ($address) does not answer through the tunnel"
+      exit 1
+    else
+      # up may be the run that repairs it.
+      log "the API server of $STACK ($address) does not answer through the tunnel (yet)"
+    fi
   elif [ "$1" = open-when-ready ]; then
     nohup "$0" watch > "$state/watcher.log" 2>&1 &
     echo $! > "$state/watcher.pid"

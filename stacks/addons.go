@@ -17,6 +17,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/rookceph"
 	"github.com/apk8s/apk8s-platform/components/traefik"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
@@ -78,6 +79,9 @@ var addonKeys = []Key{
 	def("kubePrometheusStackChartVersion", "string", "92.1.0", "Version of the kube-prometheus-stack chart (https://prometheus-community.github.io/helm-charts)."),
 	def("prometheusRetention", "string", "7d", `How long Prometheus keeps samples, a Prometheus duration such as "7d" or "36h".`),
 	def("kafkaExporterImage", "string", "danielqsj/kafka-exporter:v1.9.0", "Image of the Kafka exporter that Prometheus scrapes for broker, topic and consumer-group metrics."),
+	def("alertConsumerLag", "integer", "10000", `Consumer-group lag, in messages per topic, above which a lag that keeps growing for 15 minutes raises KafkaConsumerGroupLag, 1 to 2000000000 (docs/alerts.md).`),
+	def("alertVolumeUsedPercent", "integer", "80", "How full, in percent, a claim of the data namespace may get before DataVolumeFilling fires, 50 to 99 (docs/alerts.md)."),
+	def("alertZooKeeperOutstandingRequests", "integer", "10", "Requests a ZooKeeper member may queue for 5 minutes before ZooKeeperOutstandingRequests fires, 1 to 100000 (docs/alerts.md)."),
 }
 
 // AddonsConfig is the validated shape of the add-ons.
@@ -168,6 +172,7 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 
 	if a.RookCeph == AddonInstall {
 		a.Storage = loadRook(r, c)
+		a.Storage.Monitored = a.Monitoring != AddonNone
 		if c.Kafka.StorageClass != rookceph.StorageClassName {
 			c.Warnings = append(c.Warnings, fmt.Sprintf(
 				"%s:rookCeph = %q but storageClass = %q: Ceph is installed and the ZooKeeper and Kafka claims do not use it",
@@ -187,7 +192,14 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 		}
 	}
 	if a.Monitoring != AddonNone {
-		a.Scrape = monitoring.ScrapeConfig{ExporterImage: r.image("kafkaExporterImage")}
+		a.Scrape = monitoring.ScrapeConfig{
+			ExporterImage: r.image("kafkaExporterImage"),
+			Alerts: monitoring.AlertConfig{
+				ConsumerLag:          r.integer("alertConsumerLag", 1, 2_000_000_000),
+				VolumeUsedPercent:    r.integer("alertVolumeUsedPercent", 50, 99),
+				ZooKeeperOutstanding: r.integer("alertZooKeeperOutstandingRequests", 1, 100_000),
+			},
+		}
 	}
 	return a
 }
@@ -375,15 +387,6 @@ func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (
 			out.Issuer = m.Staging
 		}
 	}
-	if a.RookCeph == AddonInstall {
-		rc, err := rookceph.New(ctx, "rook-ceph", rookceph.Args{Config: a.Storage}, k8s)
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Kafka.StorageClass == rookceph.StorageClassName {
-			out.StorageClass = rc.StorageClass
-		}
-	}
 	if a.Monitoring == AddonInstall {
 		m, err := monitoring.New(ctx, "monitoring", monitoring.Args{Config: a.Metrics}, k8s)
 		if err != nil {
@@ -391,6 +394,15 @@ func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (
 		}
 		out.MonitorCRDs = m.Release
 		ctx.Export("grafanaAdminPassword", m.GrafanaPassword)
+	}
+	if a.RookCeph == AddonInstall {
+		rc, err := rookceph.New(ctx, "rook-ceph", rookceph.Args{Config: a.Storage, MonitorCRDs: out.MonitorCRDs}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Kafka.StorageClass == rookceph.StorageClassName {
+			out.StorageClass = rc.StorageClass
+		}
 	}
 	return out, nil
 }
@@ -418,9 +430,14 @@ func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kub
 
 // scrapeTargets are Kafka at its bootstrap address, which both modes
 // serve, the ensemble only in the mode that has one, and the Connect
-// workers when there are routes.
+// workers when there are routes; with the sizes the alerts hold them to.
 func scrapeTargets(cfg *Config) monitoring.Targets {
-	t := monitoring.Targets{KafkaBootstrap: fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port)}
+	t := monitoring.Targets{
+		KafkaBootstrap: fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+		Brokers:        cfg.Kafka.Replicas,
+		MinInSync:      cfg.Kafka.MinInSyncReplicas(),
+		Mosquitto:      mosquitto.Name,
+	}
 	if len(cfg.Connect.Routes) > 0 {
 		t.Pods = append(t.Pods, monitoring.PodTarget{Name: kafkaconnect.Name, Labels: kafkaconnect.Labels, Port: kafkaconnect.Metrics.Name})
 	}
@@ -428,6 +445,7 @@ func scrapeTargets(cfg *Config) monitoring.Targets {
 		t.ZooKeeperName = zookeeper.Name
 		t.ZooKeeperLabels = zookeeper.Labels
 		t.ZooKeeperMetricsPort = zookeeper.Metrics.Name
+		t.ZooKeeperMembers = cfg.ZooKeeper.Replicas
 	}
 	return t
 }

@@ -426,7 +426,8 @@ func TestSwitchingAnAddonOff(t *testing.T) {
 		{"Rook of the cluster", map[string]string{"rookCeph": "existing"}, []string{compRook}, nil},
 		{"no Rook, default class", map[string]string{"rookCeph": "none", "storageClass": ""}, []string{compRook}, nil},
 		{"Prometheus Operator of the cluster", map[string]string{"monitoring": "existing"}, []string{compMonitoring}, nil},
-		{"no monitoring", map[string]string{"monitoring": "none"}, []string{compMonitoring, compScrape}, nil},
+		{"no monitoring", map[string]string{"monitoring": "none"}, []string{compMonitoring, compScrape},
+			[]string{tokPrometheusRule + " " + rookceph.RulesName}}, // Ceph's rules need the Prometheus Operator
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/apk8s/apk8s-platform/components/cluster"
-	"github.com/apk8s/apk8s-platform/stacks"
 )
 
 // The runner's side of the tunnel, run against stubs: curl answers as the
@@ -30,22 +29,40 @@ for a in "$@"; do
 done
 url=${!#}
 case $url in
-*"servers?name=apk8s-dev3-cp")
-  n=$(( $(cat "$dir/lookups" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$dir/lookups"
-  if [ "$n" -ge "${APPEAR_AFTER:-1}" ]; then
-    echo '{"servers":[{"id":"srv-1","name":"apk8s-dev3-cp","public_ips":[{"address":"51.15.0.10"}]},{"id":"srv-2","name":"apk8s-dev3-cp2"}]}'
-  else
-    echo '{"servers":[]}'
-  fi ;;
-*/servers/srv-1/user_data/wireguard-public-key)
+*/zones/nl-ams-1/servers/` + cpUUID + `)
+  [ -z "${SERVER_GONE:-}" ] || exit 22
+  echo '{"server":{"id":"` + cpUUID + `","name":"apk8s-dev3-cp","public_ips":[{"address":"51.15.0.10"}]}}' ;;
+*/zones/nl-ams-1/servers/` + cpUUID + `/user_data/wireguard-public-key)
   [ -n "$SERVER_KEY" ] || exit 22
   printf '%s' "$SERVER_KEY" ;;
+https://51.15.0.10:6443/readyz)
+  if [ -n "${API_DOWN:-}" ]; then printf 000; exit 7; fi
+  printf 401 ;;
 *) exit 22 ;;
 esac
+`
+	// The state of the stack: the control plane appears in it on the
+	// APPEAR_AFTER-th export, beside a server of another component whose
+	// name ends the same way and a control plane pending deletion.
+	stubPulumi = `#!/bin/bash
+dir=$(dirname "$0")
+printf '%s\n' "$*" >> "$dir/pulumi.log"
+[ "$*" = "stack export --stack dev3" ] || exit 2
+n=$(( $(cat "$dir/exports" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$dir/exports"
+if [ "$n" -lt "${APPEAR_AFTER:-1}" ]; then echo '{"deployment":{"resources":[]}}'; exit 0; fi
+cat <<'JSON'
+{"deployment":{"resources":[
+ {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-cp","id":"fr-par-1/00000000-0000-0000-0000-00000000dead","delete":true},
+ {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-worker-1","id":"fr-par-1/11111111-1111-1111-1111-111111111111"},
+ {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-cp","id":"nl-ams-1/` + cpUUID + `"}
+]}}
+JSON
 `
 	stubSudo  = "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$(dirname \"$0\")/sudo.log\"\n"
 	stubSleep = "#!/bin/sh\nexit 0\n"
 	stubWg    = "#!/bin/sh\nexit 0\n"
+	// cpUUID is the control plane's server ID in the stub state.
+	cpUUID = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 )
 
 type tunnelRun struct {
@@ -65,12 +82,12 @@ func newTunnelRun(t *testing.T, appearAfter string, serverKey string) *tunnelRun
 		}
 	}
 	r := &tunnelRun{t: t, bin: t.TempDir(), temp: t.TempDir(), private: ciPeerKey(t), token: "scw-" + randomHex(16)}
-	for name, body := range map[string]string{"curl": stubCurl, "sudo": stubSudo, "sleep": stubSleep, "wg": stubWg} {
+	for name, body := range map[string]string{"curl": stubCurl, "pulumi": stubPulumi, "sudo": stubSudo, "sleep": stubSleep, "wg": stubWg} {
 		require.NoError(t, os.WriteFile(filepath.Join(r.bin, name), []byte(body), 0o755))
 	}
 	r.env = append(os.Environ(),
 		"PATH="+r.bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"RUNNER_TEMP="+r.temp, "STACK=dev3", "SCW_DEFAULT_ZONE=fr-par-1",
+		"RUNNER_TEMP="+r.temp, "STACK=dev3", "SCW_DEFAULT_ZONE=fr-par-1", "GITHUB_OUTPUT="+filepath.Join(r.temp, "github-output"),
 		"SCW_SECRET_KEY="+r.token, "EXPECT_TOKEN="+r.token,
 		"CI_WIREGUARD_PRIVATE_KEY="+r.private, "CI_TUNNEL_WAIT_SECONDS=5",
 		"APPEAR_AFTER="+appearAfter, "SERVER_KEY="+serverKey)
@@ -127,6 +144,13 @@ func TestCITunnelOpenAndClose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	assert.Contains(t, r.log("curl.log"), "auth-ok", "curl reads the key from the header file")
+	assert.Contains(t, r.log("curl.log"), "instance/v1/zones/nl-ams-1/servers/"+cpUUID+"\n",
+		"the control plane of the state, by its ID and in its zone")
+	assert.NotContains(t, r.log("curl.log"), "servers?", "no server is looked up by name")
+	assert.Contains(t, r.log("curl.log"), "https://51.15.0.10:6443/readyz", "the API server is asked through the tunnel")
+	output, err := os.ReadFile(filepath.Join(r.temp, "github-output"))
+	require.NoError(t, err)
+	assert.Equal(t, "reached=true\n", string(output), "the step says the cluster answers")
 	r.noSecretInArguments()
 
 	out, err = r.run("close")
@@ -199,12 +223,24 @@ func TestCITunnelRefusals(t *testing.T) {
 		assert.Contains(t, out, "is not a WireGuard key")
 		assert.Empty(t, r.log("sudo.log"))
 	})
-	t.Run("stack name the program would rename", func(t *testing.T) {
+	t.Run("API server does not answer", func(t *testing.T) {
 		r := newTunnelRun(t, "1", ciPeerKey(t))
-		r.env = append(r.env, "STACK=Dev_3")
+		r.env = append(r.env, "API_DOWN=1")
 		out, err := r.run("open")
 		assert.Error(t, err)
-		assert.Contains(t, out, "DNS labels")
+		assert.Contains(t, out, "does not answer through the tunnel")
+		assert.NoFileExists(t, filepath.Join(r.temp, "github-output"), "no reached=true")
+		out, err = r.run("close")
+		require.NoError(t, err, out)
+		r.undone()
+	})
+	t.Run("control plane of the state gone at Scaleway", func(t *testing.T) {
+		r := newTunnelRun(t, "1", ciPeerKey(t))
+		r.env = append(r.env, "SERVER_GONE=1")
+		out, err := r.run("open")
+		assert.Error(t, err)
+		assert.Contains(t, out, "is not at Scaleway")
+		assert.Empty(t, r.log("sudo.log"))
 	})
 }
 
@@ -223,8 +259,13 @@ func TestCITunnelAgreesWithTheProgram(t *testing.T) {
 	} {
 		assert.Contains(t, script, "\n"+line+"\n")
 	}
-	assert.Contains(t, script, `echo "apk8s-$STACK-cp"`)
-	for _, stack := range []string{"dev3", "dev4-alice", "staging", "a", strings.Repeat("x", 30)} {
-		assert.Equal(t, "apk8s-"+stack+"-cp", cluster.ControlPlaneName(stacks.ResourcePrefix(stack)), stack)
+	// The script finds the control plane in the state by type and URN.
+	g := Run{Stack: "dev3"}.MustDo(t)
+	cp, _ := servers(t, g)
+	assert.Contains(t, script, "\nserver_type="+cp.Type+"\n")
+	m := regexp.MustCompile(`\nserver_urn_suffix=(\S+)\n`).FindStringSubmatch(script)
+	require.NotNil(t, m)
+	for _, s := range g.Find(tokServer) {
+		assert.Equal(t, s == cp, strings.HasSuffix(s.URN, m[1]), "%s: the control plane, and only it, ends with %s", s.URN, m[1])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -130,7 +131,7 @@ func TestClusterCIPath(t *testing.T) {
 	}
 	script := file(t, cc, cluster.CIScriptPath)
 	assert.Equal(t, "0755", script.Permissions)
-	for _, want := range []string{"wg genkey", "--local-port 1-1023", "http://169.254.42.42/user_data/$CI_USER_DATA_KEY", "--dports 22,6443 -j ACCEPT", "-i %i -j DROP"} {
+	for _, want := range []string{"wg genkey", "--local-port 1-1023", "http://169.254.42.42/user_data/$CI_USER_DATA_KEY", "--dports 22,6443 -j ACCEPT", "-i %i -j DROP", `iifname "$CI_INTERFACE" counter drop`} {
 		assert.Contains(t, script.Content, want, "the node makes its own key, publishes the public half, lets the peer reach SSH and the API only")
 	}
 	for _, f := range cc.WriteFiles {
@@ -180,6 +181,12 @@ esac`,
 		require.NoError(t, n.err, "run %d: %s", run, n.stderr)
 	}
 	calls := strings.Join(n.calls(), "\n")
+	assert.Equal(t, 1, strings.Count(calls, "systemctl restart wg-quick@wg-ci"), "a second run with the same settings leaves the interface up")
+	assert.Equal(t, 2, strings.Count(calls, "/user_data/"+cluster.CIPublicKeyUserData), "every run publishes the key again")
+	forward := n.read("/etc/apk8s/ci-forward.nft")
+	for _, want := range []string{"hook forward priority filter - 10", `iifname "wg-ci" counter drop`, `oifname "wg-ci" counter drop`, "delete table inet apk8s_ci"} {
+		assert.Contains(t, forward, want, "nothing is forwarded from or into the tunnel")
+	}
 	assert.Equal(t, 1, strings.Count(calls, "wg genkey"), "the key is made once and kept")
 	assert.Equal(t, private+"\n", n.read("/etc/wireguard/wg-ci.key"))
 	info, err := os.Stat(filepath.Join(n.root, "etc", "wireguard", "wg-ci.key"))
@@ -196,6 +203,18 @@ esac`,
 	assert.Contains(t, calls, "systemctl restart wg-quick@wg-ci")
 	assert.Contains(t, calls, "curl -sfS --retry 10 --retry-delay 3 --retry-all-errors --local-port 1-1023 -X PATCH -H Content-Type: text/plain --data-binary @- http://169.254.42.42/user_data/"+cluster.CIPublicKeyUserData)
 	assert.Contains(t, calls, "stdin "+public, "the public key is what is published")
+	assert.Contains(t, conf, "PostUp = nft -f "+filepath.Join(n.root, "etc", "apk8s", "ci-forward.nft"))
+	assert.Contains(t, conf, "PostDown = nft delete table inet apk8s_ci")
+
+	// A new CI key: the interface takes it, the node's key stays.
+	other := ciPeerKey(t)
+	n.file(cluster.CIEnvPath, strings.Replace(file(t, cc, cluster.CIEnvPath).Content, peer, other, 1))
+	n.run(script, "STUB_PRIVATE="+private, "STUB_PUBLIC="+public)
+	require.NoError(t, n.err, n.stderr)
+	calls = strings.Join(n.calls(), "\n")
+	assert.Equal(t, 2, strings.Count(calls, "systemctl restart wg-quick@wg-ci"), "new settings restart the interface")
+	assert.Contains(t, n.read("/etc/wireguard/wg-ci.conf"), "PublicKey = "+other)
+	assert.Equal(t, 1, strings.Count(calls, "wg genkey"))
 
 	require.NoError(t, os.Remove(filepath.Join(n.bin, "wg")))
 	n.env = append(n.env, "PATH="+n.bin) // no wg anywhere
@@ -243,4 +262,46 @@ func TestClusterComponentChecksItsCIPath(t *testing.T) {
 			assert.Empty(t, g.Find(tokServer), "no server registered")
 		})
 	}
+}
+
+// TestClusterCIKeyRepublished: a change of the control plane's user data
+// (the provider writes it as a whole, dropping the key the node published
+// there) is followed by a command on the control plane that publishes the
+// key again and applies the endpoint's current settings; a change that
+// leaves the user data as it was does not run it.
+func TestClusterCIKeyRepublished(t *testing.T) {
+	peer := ciPeerKey(t)
+	record := func(set map[string]string, like *Recorded) *Recorded {
+		set["ciWireguardPublicKey"] = peer
+		rec, err := Run{Stack: "dev3", Set: set}.recordLike(t, true, like)
+		require.NoError(t, err)
+		return rec
+	}
+	rec := record(map[string]string{}, nil)
+	cp, _ := servers(t, rec.Graph)
+	cmd := one(t, rec.Graph, tokRemoteCmd, "cluster-cp-ci")
+	reconcile := one(t, rec.Graph, tokRemoteCmd, "cluster-cp-k3s")
+	assert.Contains(t, cmd.DependsOn, cp.URN, "after the server's update, which rewrites the user data")
+	assert.Contains(t, cmd.DependsOn, reconcile.URN, "after cloud-init's first run")
+	script := str(cmd.Plain(), "create")
+	assert.Equal(t, script, str(cmd.Plain(), "update"), "an update runs it again")
+	assert.False(t, cmd.Inputs["create"].IsSecret(), "its diff is readable in a preview")
+	for _, want := range []string{cluster.CIEnvPath, cluster.CIScriptPath, "CI_PEER_PUBLIC_KEY='" + peer + "'", "exec " + cluster.CIScriptPath} {
+		assert.Contains(t, script, want)
+	}
+	kubeconfig := one(t, rec.Graph, tokRemoteCmd, "cluster-kubeconfig")
+	assert.Contains(t, kubeconfig.DependsOn, cmd.URN)
+
+	digest := regexp.MustCompile(`after the user data (sha256:[0-9a-f]{64})`)
+	before := digest.FindStringSubmatch(script)
+	require.NotNil(t, before)
+	// A new k3s version changes the control plane's user data.
+	upgraded := str(one(t, record(map[string]string{"k3sVersion": "v1.34.10+k3s1"}, rec).Graph, tokRemoteCmd, "cluster-cp-ci").Plain(), "create")
+	assert.NotEqual(t, before[1], digest.FindStringSubmatch(upgraded)[1], "a new user data, the key published again")
+	// Another worker type leaves it as it was.
+	same := str(one(t, record(map[string]string{"workerType": "DEV1-XL"}, rec).Graph, tokRemoteCmd, "cluster-cp-ci").Plain(), "create")
+	assert.Equal(t, script, same, "the same user data, nothing to do")
+
+	assert.Empty(t, slices.DeleteFunc(Run{Stack: "dev3"}.MustDo(t).Find(tokRemoteCmd), func(r *Res) bool { return r.Name != "cluster-cp-ci" }),
+		"no CI path, no republish")
 }

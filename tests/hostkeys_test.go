@@ -21,7 +21,8 @@ const hostKeySuffix = "-ssh-host-key"
 // node, would hand the agent token or take a kubeconfig from whoever
 // answers at that address.
 func TestClusterHostKeysPinned(t *testing.T) {
-	rec := Run{Stack: "dev3"}.MustRecord(t)
+	// With the CI path, so that every kind of remote command is there.
+	rec := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": ciPeerKey(t)}}.MustRecord(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
 
@@ -49,7 +50,7 @@ func TestClusterHostKeysPinned(t *testing.T) {
 	require.Len(t, publics, 1+len(workers))
 
 	cmds := g.Find(tokRemoteCmd)
-	require.Len(t, cmds, 1+(1+len(workers))+1, "agent token, one reconcile per node, the kubeconfig")
+	require.Len(t, cmds, 1+(1+len(workers))+1+1, "agent token, one reconcile per node, the CI key's republish, the kubeconfig")
 	for _, cmd := range cmds {
 		conn, _ := cmd.Plain()["connection"].(map[string]any)
 		host := str(conn, "host")

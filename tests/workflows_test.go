@@ -54,6 +54,8 @@ type wfStep struct {
 	Run  string            `yaml:"run"`
 	With map[string]any    `yaml:"with"`
 	Env  map[string]string `yaml:"env"`
+	// ContinueOnError lets the job go on as if the step had passed.
+	ContinueOnError bool `yaml:"continue-on-error"`
 }
 
 // action is the repository a step uses, without its ref.

@@ -28,6 +28,7 @@ type ClusterSpec struct {
 	Resources            map[string]corev1.ResourceRequirements `json:"resources,omitempty"`
 	CleanupPolicy        CleanupPolicySpec                      `json:"cleanupPolicy"`
 	DisruptionManagement DisruptionManagementSpec               `json:"disruptionManagement"`
+	Monitoring           MonitoringSpec                         `json:"monitoring"`
 }
 
 // CephVersionSpec is the Ceph image the daemons run.
@@ -119,6 +120,12 @@ type CleanupPolicySpec struct {
 // DisruptionManagementSpec lets the operator manage PodDisruptionBudgets.
 type DisruptionManagementSpec struct {
 	ManagePodBudgets bool `json:"managePodBudgets"`
+}
+
+// MonitoringSpec makes the operator create a ServiceMonitor for the
+// manager's Prometheus module (it needs the monitoring.coreos.com CRDs).
+type MonitoringSpec struct {
+	Enabled bool `json:"enabled"`
 }
 
 // CephBlockPool is a RADOS pool for RBD images.

@@ -1,5 +1,5 @@
 // Package monitoringv1 holds the monitoring.coreos.com/v1 objects this program
-// creates (the Prometheus Operator's scrape targets), as Go structs with the
+// creates (the Prometheus Operator's scrape targets and alert rules), as Go structs with the
 // fields it sets.
 package monitoringv1
 
@@ -43,3 +43,28 @@ type PodMonitorSpec struct {
 // Operator's type has more fields, the ones this program sets are an
 // Endpoint's.
 type PodMetricsEndpoint = Endpoint
+
+// PrometheusRule holds alerting and recording rules; Prometheus loads the
+// ones its ruleSelector and ruleNamespaceSelector select.
+type PrometheusRule = crd.Object[PrometheusRuleSpec]
+
+// PrometheusRuleSpec is a Prometheus rule file's content.
+type PrometheusRuleSpec struct {
+	Groups []RuleGroup `json:"groups"`
+}
+
+// RuleGroup is a named list of rules evaluated together.
+type RuleGroup struct {
+	Name  string `json:"name"`
+	Rules []Rule `json:"rules"`
+}
+
+// Rule is an alerting rule (Alert set) or a recording rule (Record set).
+type Rule struct {
+	Alert       string            `json:"alert,omitempty"`
+	Record      string            `json:"record,omitempty"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}

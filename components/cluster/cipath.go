@@ -1,11 +1,17 @@
 package cluster
 
 import (
+	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/apk8s/apk8s-platform/providers/command"
 	"github.com/apk8s/apk8s-platform/providers/scaleway"
 )
 
@@ -19,7 +25,8 @@ import (
 // The endpoint's private key is made on the node and never leaves it; the
 // node publishes the public half as its user data key CIPublicKeyUserData,
 // where CI reads it through the Scaleway API (authenticated, so CI knows
-// whom it dials).
+// whom it dials), and publishes it again whenever the program has rewritten
+// the user data (republish).
 type CIPath struct {
 	// PeerPublicKey is the CI's WireGuard public key (base64, 32 bytes);
 	// "" is no CI path.
@@ -89,6 +96,57 @@ func (p CIPath) addTo(cc CloudConfig) (CloudConfig, error) {
 	if !p.Enabled() {
 		return cc, nil
 	}
+	files, err := p.files()
+	if err != nil {
+		return cc, err
+	}
+	cc.Packages = append(cc.Packages, "wireguard-tools")
+	cc.WriteFiles = append(cc.WriteFiles, files...)
+	cc.RunCmd = append([][]string{{CIScriptPath}}, cc.RunCmd...)
+	return cc, nil
+}
+
+// ReconcileScript is the remote command that brings a running control
+// plane's endpoint to what its cloud-init would make of p today (a new CI
+// key or port applied) and publishes the node's public key again.
+// userDataDigest is a digest of the server's user data: any change of the
+// user data makes the Scaleway provider write it anew as a whole, which
+// drops the key the node published there, and changes this script, so
+// that the command runs again after it and publishes the key back.
+func (p CIPath) ReconcileScript(userDataDigest string) (string, error) {
+	files, err := p.files()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# after the user data %s\nset -eu\numask 022\n", userDataDigest)
+	for _, f := range files {
+		if err := writeFile(&b, f); err != nil {
+			return "", err
+		}
+	}
+	b.WriteString("exec " + CIScriptPath + "\n")
+	return b.String(), nil
+}
+
+// republish runs ReconcileScript on the control plane srv at ip after
+// after, whenever the server's user data changes.
+func (b *builder) republish(name string, ip *scaleway.Ip, srv *scaleway.Server, after pulumi.Resource) (*command.RemoteCommand, error) {
+	script := pulumi.Unsecret(b.userData[srv].ApplyT(func(ud string) (string, error) {
+		sum := sha256.Sum256([]byte(ud))
+		return b.cfg.CI.ReconcileScript("sha256:" + hex.EncodeToString(sum[:]))
+	})).(pulumi.StringOutput)
+	return command.NewRemoteCommand(b.ctx, name, &command.RemoteCommandArgs{
+		Connection: b.ssh(ip, srv),
+		Create:     script,
+		Update:     script,
+		Triggers:   pulumi.Array{srv.ID()},
+		Logging:    pulumi.String(command.LogStdoutAndStderr),
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{srv, after}))
+}
+
+// files are the endpoint's script and its parameters.
+func (p CIPath) files() ([]WriteFile, error) {
 	env, err := envFile(map[string]string{
 		"CI_PEER_PUBLIC_KEY": p.PeerPublicKey,
 		"CI_PORT":            strconv.Itoa(p.Port),
@@ -98,13 +156,10 @@ func (p CIPath) addTo(cc CloudConfig) (CloudConfig, error) {
 		"CI_USER_DATA_KEY":   CIPublicKeyUserData,
 	})
 	if err != nil {
-		return cc, err
+		return nil, err
 	}
-	cc.Packages = append(cc.Packages, "wireguard-tools")
-	cc.WriteFiles = append(cc.WriteFiles,
-		WriteFile{Path: CIEnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
-		WriteFile{Path: CIScriptPath, Content: ciScript, Owner: "root:root", Permissions: "0755"},
-	)
-	cc.RunCmd = append([][]string{{CIScriptPath}}, cc.RunCmd...)
-	return cc, nil
+	return []WriteFile{
+		{Path: CIEnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
+		{Path: CIScriptPath, Content: ciScript, Owner: "root:root", Permissions: "0755"},
+	}, nil
 }

@@ -173,6 +173,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	reconciled := []pulumi.Resource{last}
+	// The CI's tunnel key, published again after every rewrite of the
+	// control plane's user data.
+	if cfg.CI.Enabled() {
+		ci, err := b.republish(name+"-cp-ci", cpIP, c.ControlPlane, last)
+		if err != nil {
+			return nil, err
+		}
+		reconciled = append(reconciled, ci)
+	}
 
 	for i := 1; i <= cfg.Workers; i++ {
 		worker := fmt.Sprintf("%s-worker-%d", name, i)
@@ -282,8 +291,9 @@ type builder struct {
 	pn         *scaleway.PrivateNetwork
 	sg         *scaleway.SecurityGroup
 	// hostKeys are the servers' SSH host keys, which every connection to
-	// a server insists on.
+	// a server insists on; userData their rendered cloud-configs.
 	hostKeys map[*scaleway.Server]*tls.PrivateKey
+	userData map[*scaleway.Server]pulumi.StringOutput
 }
 
 func (b *builder) project() pulumi.StringInput {
@@ -403,9 +413,9 @@ func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVol
 		return nil, err
 	}
 	if b.hostKeys == nil {
-		b.hostKeys = map[*scaleway.Server]*tls.PrivateKey{}
+		b.hostKeys, b.userData = map[*scaleway.Server]*tls.PrivateKey{}, map[*scaleway.Server]pulumi.StringOutput{}
 	}
-	b.hostKeys[srv] = hostKey
+	b.hostKeys[srv], b.userData[srv] = hostKey, userData
 	return srv, nil
 }
 

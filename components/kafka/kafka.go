@@ -88,6 +88,9 @@ func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
 // rule every internal topic of the platform follows (Kafka Connect's too).
 func (c Config) InternalReplication() int32 { return c.replication() }
 
+// MinInSyncReplicas is the min.insync.replicas the brokers run with.
+func (c Config) MinInSyncReplicas() int32 { return MinInSync(c.replication()) }
+
 // replication is the factor the internal topics get under c.
 func (c Config) replication() int32 {
 	if c.OffsetsTopicReplicas > 0 {
@@ -104,7 +107,7 @@ func (c Config) replication() int32 {
 // acks=all writes.
 func (c Config) topicEnv() []corev1.EnvVar {
 	rf := fmt.Sprint(c.replication())
-	isr := fmt.Sprint(MinInSync(c.replication()))
+	isr := fmt.Sprint(c.MinInSyncReplicas())
 	return []corev1.EnvVar{
 		{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},
 		{Name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", Value: rf},

@@ -112,7 +112,7 @@ exec "$@"`, HeadlessName, ns, Broker.Port, voters, ProcessRoles(0, 1), Controlle
 
 func kraftStatefulSet(ns string, c Config) workload.Set {
 	rf := c.replication()
-	replication, isr := fmt.Sprint(rf), fmt.Sprint(MinInSync(rf))
+	replication, isr := fmt.Sprint(rf), fmt.Sprint(c.MinInSyncReplicas())
 	// Setting any KAFKA_* variable drops the image's defaults: every
 	// property the cluster needs is here. The internal topics' factors
 	// default to 3, more than a small cluster has; they and min.insync

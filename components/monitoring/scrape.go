@@ -34,6 +34,8 @@ type ScrapeConfig struct {
 	// image has no Prometheus endpoint; the exporter reads brokers, topics
 	// and consumer-group lag through the Kafka protocol.
 	ExporterImage string
+	// Alerts are the thresholds of the data namespace's alert rules.
+	Alerts AlertConfig
 }
 
 // Targets are the data services to scrape, as their own packages name
@@ -51,6 +53,16 @@ type Targets struct {
 	// Pods are further pods scraped at a metrics port of their own (the
 	// Kafka Connect workers).
 	Pods []PodTarget
+
+	// What the alerts compare against, as the stack configured it: no
+	// exporter reports the sizes a cluster should have. Brokers is the
+	// broker count, MinInSync the brokers' min.insync.replicas,
+	// ZooKeeperMembers the ensemble's size (with ZooKeeperName set) and
+	// Mosquitto the MQTT broker's Deployment.
+	Brokers          int32
+	MinInSync        int32
+	ZooKeeperMembers int32
+	Mosquitto        string
 }
 
 // PodTarget is a set of pods Prometheus scrapes through a PodMonitor.
@@ -79,7 +91,8 @@ type ScrapeArgs struct {
 // Scrape is the component that makes Prometheus scrape the data namespace:
 // ZooKeeper's own Prometheus endpoint (container port "metrics") through a
 // PodMonitor when there is an ensemble, and Kafka in either mode through
-// the exporter, a client of the brokers, and a ServiceMonitor.
+// the exporter, a client of the brokers, and a ServiceMonitor; and the
+// alert rules over what it scrapes.
 type Scrape struct {
 	pulumi.ResourceState
 
@@ -90,6 +103,8 @@ type Scrape struct {
 	KafkaMonitor     *kube.Resource
 	ZooKeeperMonitor *kube.Resource
 	PodMonitors      []*kube.Resource
+	// Rules are the alerts of the data namespace (rules.go).
+	Rules *kube.Resource
 }
 
 // NewScrape creates the exporter and the monitors.
@@ -120,6 +135,7 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 	for _, p := range args.Targets.Pods {
 		s.PodMonitors = append(s.PodMonitors, c.Add(p.Name, kube.Args{Object: PodMonitor(ns, p)}, afterCRDs...))
 	}
+	s.Rules = c.Add(RulesName, kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)}, afterCRDs...)
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

@@ -78,11 +78,17 @@ type Config struct {
 	// PoolReplicas is the replica count of replicapool, at most one per
 	// node.
 	PoolReplicas int32
+	// Monitored turns on the manager's ServiceMonitor and Ceph's alert
+	// rules: the stack has the Prometheus Operator.
+	Monitored bool
 }
 
 // Args are the inputs of the component.
 type Args struct {
 	Config Config
+	// MonitorCRDs is the release that brings the monitoring.coreos.com
+	// CRDs, when this program installs it: the rules wait for it.
+	MonitorCRDs pulumi.Resource
 }
 
 // RookCeph is the storage component.
@@ -95,6 +101,7 @@ type RookCeph struct {
 	Cluster      *kube.Resource
 	Pool         *kube.Resource
 	StorageClass *kube.Resource
+	Rules        *kube.Resource // Ceph's alerts; nil unless Monitored
 
 	// StorageClassName is the class claims name.
 	StorageClassName pulumi.StringOutput `pulumi:"storageClassName"`
@@ -128,6 +135,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m", Delete: "15m"}))
 	r.Pool = in.Add(PoolName, kube.Args{Object: BlockPool(cfg)},
 		pulumi.DependsOn([]pulumi.Resource{r.Cluster, r.Drivers}))
+	if cfg.Monitored {
+		rules, err := Rules()
+		if err != nil {
+			return nil, err
+		}
+		var after []pulumi.ResourceOption
+		if args.MonitorCRDs != nil {
+			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.MonitorCRDs}))
+		}
+		r.Rules = in.Add(RulesName, kube.Args{Object: rules}, after...)
+	}
 	if err := in.Err(); err != nil {
 		return nil, err
 	}
@@ -196,6 +214,8 @@ func CephCluster(c Config) *cephv1.CephCluster {
 			// cluster, so it cannot be set ahead of time (docs/addons.md, "Rook-Ceph details").
 			CleanupPolicy:        cephv1.CleanupPolicySpec{Confirmation: "", AllowUninstallWithVolumes: false},
 			DisruptionManagement: cephv1.DisruptionManagementSpec{ManagePodBudgets: true},
+			// The manager's metrics, which Ceph's alert rules read.
+			Monitoring: cephv1.MonitoringSpec{Enabled: c.Monitored},
 		},
 	}
 }
