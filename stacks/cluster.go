@@ -21,6 +21,7 @@ var clusterKeys = []Key{
 	def("scalewayZone", "string", "fr-par-1", "Scaleway zone of the servers, IPs and volumes; the VPC and private network go to its region. DEV1 types are not offered in every zone."),
 	def("scalewayProjectId", "string", "", `Scaleway project ID ("" = the provider's default, SCW_DEFAULT_PROJECT_ID or scaleway:projectId).`),
 	def("controlPlaneType", "string", "DEV1-M", "Instance type of the control plane (k3s server); the book's master is a DEV1-M (3 vCPU, 4 GB)."),
+	def("controlPlaneCount", "integer", "1", `Number of k3s servers: 1 (the book's single DEV1-M, SQLite unless etcdSnapshots is set) or 3 (embedded etcd; the cluster survives the loss of one). A running single server moves to etcd in place; 3 back to 1 is refused.`),
 	def("workerType", "string", "DEV1-L", "Instance type of the workers (k3s agents); the book's workers are DEV1-L (4 vCPU, 8 GB)."),
 	def("workerCount", "integer", "3", "Number of workers, 1 to 6 (to 20 with allowLargeCluster); each gets a raw Block Storage volume for Ceph."),
 	def("serverImage", "string", "ubuntu_noble", `Image of every server: "ubuntu_noble" (Ubuntu 24.04 LTS) or "ubuntu_jammy" (22.04 LTS).`),
@@ -99,6 +100,7 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 		PrivateCIDR:      r.privateCIDR("privateNetworkCidr"),
 		CephVolumeSizeGB: r.bounded("cephVolumeSizeGb", 10, smallVolumeGB, maxVolume, large),
 		K3sVersion:       r.k3sVersion("k3sVersion"),
+		ControlPlanes:    r.controlPlanes("controlPlaneCount"),
 	}}
 	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
@@ -173,6 +175,45 @@ func settleK3s(r *reader, cfg *Config, last lastUpdate) {
 	}
 }
 
+// controlPlanes reads the number of servers: 1 or 3.
+func (r *reader) controlPlanes(name string) int {
+	v := r.str(name)
+	if v != "1" && v != "3" {
+		r.fail(name, v, `1 (one server) or 3 (embedded etcd, survives the loss of one): etcd needs a majority, so 2 survives no loss and more than 3 is not offered`)
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// Outputs that remember the cluster's shape: how many servers it has and
+// what the Kubernetes provider knows it as.
+const (
+	outputServers  = "controlPlaneCount"
+	outputIdentity = "clusterIdentity"
+)
+
+// settleServers holds a deployed cluster to what its servers can do: etcd
+// members are not taken away by an update (3 back to 1 would drop two of
+// three members, and the datastore with them), and a cluster from before
+// the CA identity keeps its first server's ID as the provider's identity
+// (a new identifier would replace every Kubernetes object).
+func settleServers(r *reader, cfg *Config, last lastUpdate) {
+	if cfg.Cluster != ClusterScaleway || last[outputControlPlane] == nil {
+		return
+	}
+	c := &cfg.Scaleway.Cluster
+	if _, ok := last[outputIdentity].(string); !ok {
+		c.IdentityIsServerID = true
+	} else if id, _ := last[outputIdentity].(string); !strings.HasPrefix(id, "ca-sha256:") {
+		c.IdentityIsServerID = true
+	}
+	if ran, ok := last[outputServers].(float64); ok && int(ran) > c.ControlPlanes && c.ControlPlanes > 0 {
+		r.fail("controlPlaneCount", strconv.Itoa(c.ControlPlanes), fmt.Sprintf(
+			"%d, the servers this cluster runs: fewer would remove etcd members with their data (docs/cluster.md, \"Three servers\")", int(ran)))
+	}
+}
+
 // serverType reads an instance type: a small one, or any well-formed one
 // with allowLargeCluster.
 func (r *reader) serverType(name string, large bool) string {
@@ -217,6 +258,8 @@ func scalewayProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.Provide
 	ctx.Export("kubeconfig", cl.Kubeconfig)
 	ctx.Export(outputControlPlane, cl.ControlPlaneAddress)
 	ctx.Export(outputK3sVersion, pulumi.String(cfg.Scaleway.Cluster.K3sVersion))
+	ctx.Export(outputServers, pulumi.Int(cfg.Scaleway.Cluster.ControlPlanes))
+	ctx.Export(outputIdentity, cl.Identity)
 	ctx.Export("publicAddresses", cl.PublicAddresses)
 	ctx.Export("privateAddresses", cl.PrivateAddresses)
 	return cl.Provider, nil

@@ -63,6 +63,7 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	settleKafka(r, cfg, last)
 	settleK3s(r, cfg, last)
+	settleServers(r, cfg, last)
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: cfg.Stack, Problems: r.problems}
 	}

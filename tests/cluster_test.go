@@ -50,6 +50,9 @@ type Recorded struct {
 	outputs  map[string]resource.PropertyMap
 
 	Token, PrivateKey, PublicKey, ClientKey string
+	// ServerToken is the k3s server token's fake value; CA the cluster CA
+	// of the fake kubeconfig (the cluster's identity).
+	ServerToken, CA string
 	// HostKeySalt is in every fake SSH host private key (fakeKeyPair).
 	HostKeySalt string
 }
@@ -80,7 +83,7 @@ func (rec *Recorded) Output(r *Res, key string) string {
 // Secrets are the fake secret values, each of which may appear in the
 // inputs only inside a Pulumi secret.
 func (rec *Recorded) Secrets() map[string]string {
-	return map[string]string{"k3s agent token": rec.Token, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey,
+	return map[string]string{"k3s agent token": rec.Token, "k3s server token": rec.ServerToken, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey,
 		"SSH host private key": rec.HostKeySalt}
 }
 
@@ -105,6 +108,9 @@ func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource
 	switch args.TypeToken {
 	case tokPassword:
 		out["result"] = secret(rec.Token)
+		if strings.HasSuffix(args.Name, "-server-token") {
+			out["result"] = secret(rec.ServerToken)
+		}
 		out["bcryptHash"] = secret("$2a$10$" + randomHex(20))
 	case tokPrivateKey:
 		if strings.HasSuffix(args.Name, hostKeySuffix) {
@@ -129,7 +135,7 @@ func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource
 		if m := publicIPArg.FindStringSubmatch(args.Inputs["create"].StringValue()); m != nil {
 			ip = m[1]
 		}
-		out["stdout"] = secret(fmt.Sprintf("apiVersion: v1\nclusters:\n- cluster:\n    server: https://%s:6443\n  name: default\nusers:\n- name: default\n  user:\n    client-key-data: %s\n", ip, rec.ClientKey))
+		out["stdout"] = secret(fmt.Sprintf("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: https://%s:6443\n  name: default\nusers:\n- name: default\n  user:\n    client-key-data: %s\n", rec.CA, ip, rec.ClientKey))
 		out["stderr"] = resource.NewProperty("apk8s: 4 nodes Ready")
 	}
 	rec.outputs[key] = out
@@ -171,9 +177,12 @@ func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, 
 		PublicKey:   "ssh-ed25519 AAAAC3" + randomHex(16),
 		ClientKey:   "LS0t" + randomHex(24),
 		HostKeySalt: "host" + randomHex(12),
+		ServerToken: "srv" + randomHex(22),
+		CA:          "Q0Et" + randomHex(16),
 	}
 	if like != nil {
 		rec.Token, rec.PrivateKey, rec.PublicKey, rec.ClientKey, rec.HostKeySalt = like.Token, like.PrivateKey, like.PublicKey, like.ClientKey, like.HostKeySalt
+		rec.ServerToken, rec.CA = like.ServerToken, like.CA
 	}
 	return rec, run.Exec(t, rec)
 }
@@ -475,10 +484,10 @@ func TestClusterCloudInit(t *testing.T) {
 
 // TestClusterTokens traces every value the program generates (the fake
 // RandomPassword results) into the servers' user data: the control plane's
-// holds none of them and no token at all (k3s makes the server token on
-// the node), each worker's k3s config holds the agent token and only in
-// k3s's config file; the control plane gets the agent token over SSH, on
-// the command's stdin, before its bootstrap runs.
+// holds none of them and no token at all, each worker's k3s config holds
+// the agent token and only in k3s's config file; the control plane gets the
+// server token and the agent token over SSH, on the command's stdin,
+// before its bootstrap runs.
 func TestClusterTokens(t *testing.T) {
 	rec := Run{Stack: "dev3"}.MustRecord(t)
 	g := rec.Graph
@@ -490,13 +499,17 @@ func TestClusterTokens(t *testing.T) {
 			passwords = append(passwords, p)
 		}
 	}
-	require.Len(t, passwords, 1, "one generated token: the agent token")
-	agent := passwords[0]
-	assert.Equal(t, "cluster-k3s-agent-token", agent.Name)
-	assert.Equal(t, float64(48), agent.Plain()["length"])
-	assert.Equal(t, false, agent.Plain()["special"])
+	require.Len(t, passwords, 2, "two generated tokens: the agent token and the server token")
+	agent := one(t, g, tokPassword, "cluster-k3s-agent-token")
+	server := one(t, g, tokPassword, "cluster-k3s-server-token")
+	for _, p := range passwords {
+		assert.Equal(t, float64(48), p.Plain()["length"])
+		assert.Equal(t, false, p.Plain()["special"])
+	}
 	token := rec.Output(agent, "result")
 	require.Equal(t, rec.Token, token)
+	serverToken := rec.Output(server, "result")
+	require.Equal(t, rec.ServerToken, serverToken)
 
 	generated := map[string]string{}
 	for _, p := range passwords {
@@ -508,7 +521,7 @@ func TestClusterTokens(t *testing.T) {
 	}
 	var cpK3s map[string]any
 	require.NoError(t, yaml.Unmarshal([]byte(file(t, cloudConfig(t, cp), cluster.K3sConfigPath).Content), &cpK3s))
-	assert.NotContains(t, cpK3s, "token", "the server token is made on the node")
+	assert.NotContains(t, cpK3s, "token", "the server token comes over SSH")
 	assert.NotContains(t, cpK3s, "agent-token", "the agent token comes over SSH")
 
 	for _, w := range workers {
@@ -529,13 +542,12 @@ func TestClusterTokens(t *testing.T) {
 	require.True(t, deliver.Inputs["stdin"].IsSecret(), "the token goes in as a secret")
 	var stdin map[string]any
 	require.NoError(t, yaml.UnmarshalStrict([]byte(str(in, "stdin")), &stdin))
-	assert.Equal(t, map[string]any{"agent-token": token}, stdin, "stdin carries the agent token as k3s's config key, and nothing else")
+	assert.Equal(t, map[string]any{"token": serverToken, "agent-token": token}, stdin, "stdin carries the two tokens as k3s's config keys, and nothing else")
 	assert.Contains(t, deliver.AdditionalSecretOutputs, "stdin")
 	for _, key := range []string{"create", "update"} {
 		assert.NotContains(t, in[key], token, "never on the command line")
-		assert.Contains(t, in[key], "umask 077", "only root reads the token")
-		assert.Contains(t, in[key], "cat > ")
-		assert.Contains(t, in[key], "/etc/rancher/k3s/config.yaml.d/10-agent-token.yaml", "a drop-in k3s reads")
+		assert.NotContains(t, in[key], serverToken, "never on the command line")
+		assert.Equal(t, cluster.TokensScript(), in[key])
 	}
 	assert.Equal(t, "stderr", in["logging"])
 	assert.Equal(t, []any{idOf(cp)}, in["triggers"], "a new control plane gets the token again")
@@ -649,7 +661,10 @@ func TestClusterKubeconfigAndProvider(t *testing.T) {
 	assert.Equal(t, rec.Output(cmd, "stdout"), kubeconfig, "the provider uses the kubeconfig read from the cluster")
 	assert.Contains(t, kubeconfig, "server: https://"+cpIP+":6443")
 	assert.NotContains(t, prov.Plain(), "deleteUnreachable", "a refresh that cannot reach the cluster must not empty the state")
-	assert.Equal(t, idOf(cp), prov.Plain()["clusterIdentifier"], "objects are replaced only with a new control plane")
+	identity, err := cluster.CAIdentity(kubeconfig)
+	require.NoError(t, err)
+	assert.Regexp(t, "^ca-sha256:[0-9a-f]{64}$", identity)
+	assert.Equal(t, identity, prov.Plain()["clusterIdentifier"], "objects are replaced only with a new cluster CA, not with a new server")
 	assert.Nil(t, prov.Plain()["context"])
 	assert.Equal(t, one(t, g, tokCluster, "cluster").URN, prov.Parent)
 
@@ -854,7 +869,7 @@ func TestClusterScriptsParse(t *testing.T) {
 	}
 	scripts, err := filepath.Glob(filepath.Join(repoRoot, "components", "cluster", "*.sh"))
 	require.NoError(t, err)
-	require.Len(t, scripts, 3, "k3s-bootstrap.sh, kubeconfig.sh, ci-wireguard.sh")
+	require.Len(t, scripts, 4, "k3s-bootstrap.sh, k3s-tokens.sh, kubeconfig.sh, ci-wireguard.sh")
 	for _, s := range scripts {
 		out, err := exec.Command(bash, "-n", s).CombinedOutput()
 		assert.NoError(t, err, "%s: %s", s, out)
@@ -887,7 +902,7 @@ func TestClusterUpgradesInPlace(t *testing.T) {
 			assert.Equal(t, rec.Output(one(t, g, tokIP, s.Name+"-ip"), "address"), in["connection"].(map[string]any)["host"], "%s runs on its node", cmd.Name)
 			node := cluster.Node{Role: cluster.RoleAgent, K3sVersion: version, PrivateCIDR: "172.16.16.0/22", ServerHost: cluster.ControlPlaneHost(prefix)}
 			if s == cp {
-				node.Role = cluster.RoleServer
+				node.Role, node.Datastore = cluster.RoleServer, cluster.DatastoreSQLite
 			}
 			want, err := cluster.ReconcileScript(node)
 			require.NoError(t, err)

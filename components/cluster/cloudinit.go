@@ -18,8 +18,9 @@ const (
 	// K3sConfigPath is k3s's own config file: on an agent the agent token,
 	// on the control plane the server flags and no token. Readable by root only.
 	K3sConfigPath = "/etc/rancher/k3s/config.yaml"
-	// AgentTokenPath is where the program puts the agent token on the
-	// control plane over SSH (AgentTokenCommand); the bootstrap waits for it.
+	// AgentTokenPath is where the program puts the server token and the
+	// agent token on every server over SSH (TokensScript); the bootstrap
+	// waits for it.
 	AgentTokenPath = "/etc/rancher/k3s/config.yaml.d/10-agent-token.yaml"
 	// AuthorizedKeysPath gets the program's SSH public key (appended, so
 	// the project's keys stay).
@@ -105,9 +106,17 @@ type Node struct {
 	// PrivateCIDR is the private network's subnet; the node finds its
 	// private interface by the address it has in it.
 	PrivateCIDR string
-	// ServerHost is the control plane's name on the private network's DNS,
-	// which agents resolve to join (and the server adds to its certificate).
+	// ServerHost is, on an agent, the servers' names on the private
+	// network's DNS, space-separated, which it tries in turn to join; on a
+	// server, its own name (for its certificate).
 	ServerHost string
+	// Datastore is a server's: DatastoreSQLite (k3s's single-server
+	// default) or DatastoreEtcd (embedded etcd: several servers, snapshots).
+	Datastore string
+	// JoinHost is, on a server that joins a cluster, the first server's name
+	// on the private network's DNS; "" on the first server (which starts
+	// etcd with cluster-init) and on agents.
+	JoinHost string
 	// PublicIP is the control plane's public address, for its certificate.
 	PublicIP string
 	// AuthorizedKey is the OpenSSH public key the kubeconfig is read with.
@@ -131,8 +140,8 @@ func (n Node) K3sConfig() K3sConfig {
 	if n.Role != RoleServer {
 		return K3sConfig{Token: n.AgentToken}
 	}
-	// No token: k3s makes the server token on first start and keeps it on
-	// the node (/var/lib/rancher/k3s/server/token).
+	// No token: the server token and the agent token come over SSH
+	// (TokensScript), never in user data.
 	c := K3sConfig{
 		SecretsEncryption:   true,
 		Disable:             DisabledComponents,
@@ -147,14 +156,25 @@ func (n Node) K3sConfig() K3sConfig {
 	return c
 }
 
+// Datastores of a k3s server.
+const (
+	DatastoreSQLite = "sqlite"
+	DatastoreEtcd   = "etcd"
+)
+
 // Env is the bootstrap script's parameters.
 func (n Node) Env() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"K3S_ROLE":     n.Role,
 		"K3S_VERSION":  n.K3sVersion,
 		"PRIVATE_CIDR": n.PrivateCIDR,
 		"SERVER_HOST":  n.ServerHost,
 	}
+	if n.Role == RoleServer {
+		env["K3S_DATASTORE"] = n.Datastore
+		env["K3S_JOIN"] = n.JoinHost
+	}
+	return env
 }
 
 // CloudConfig is the node's cloud-config: the files, then the bootstrap.

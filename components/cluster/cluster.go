@@ -12,7 +12,9 @@
 package cluster
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -22,6 +24,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
 
 	"github.com/apk8s/apk8s-platform/providers/command"
 	"github.com/apk8s/apk8s-platform/providers/random"
@@ -50,6 +53,15 @@ type Config struct {
 	CephVolumeSizeGB int
 	CephVolumeIOPS   int // 5000 or 15000
 	K3sVersion       string
+	// ControlPlanes is the number of k3s servers: 1 (the book's) or 3
+	// (embedded etcd, one may fail).
+	ControlPlanes int
+	// Snapshots, when set, is where etcd snapshots go (a single server then
+	// runs embedded etcd too).
+	Snapshots *Snapshots
+	// IdentityIsServerID keeps the provider's clusterIdentifier of a stack
+	// created before the CA identity: the first server's ID.
+	IdentityIsServerID bool
 	// CI is the WireGuard path of the CI to the control plane (cipath.go).
 	CI CIPath
 }
@@ -58,6 +70,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.Zone == "" || c.Region == "" || !strings.HasPrefix(c.Zone, c.Region+"-") {
 		errs = append(errs, fmt.Errorf("zone %q is not in region %q", c.Zone, c.Region))
+	}
+	if c.ControlPlanes != 1 && c.ControlPlanes != 3 {
+		errs = append(errs, fmt.Errorf("%d servers: want 1 or 3 (etcd needs a majority)", c.ControlPlanes))
 	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("%d workers: want at least one", c.Workers))
@@ -72,6 +87,15 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// Datastore is the servers' datastore: embedded etcd with several
+// servers or with snapshots, else k3s's single-server SQLite.
+func (c Config) Datastore() string {
+	if c.ControlPlanes > 1 || c.Snapshots != nil {
+		return DatastoreEtcd
+	}
+	return DatastoreSQLite
+}
+
 // Names of the cluster's things on Scaleway and in Kubernetes; the prefix
 // (apk8s-<stack>) keeps stacks apart in one project. A server's name is
 // its hostname and so its Kubernetes node name.
@@ -83,10 +107,55 @@ func WorkerName(prefix string, i int) string { return prefix + "-worker-" + strc
 // PrivateNetworkName is the private network's name (and DNS zone).
 func PrivateNetworkName(prefix string) string { return prefix }
 
-// ControlPlaneHost is the control plane's name on the private network's
+// ControlPlaneHost is the first server's name on the private network's
 // DNS: <server>.<private network>.internal.
-func ControlPlaneHost(prefix string) string {
-	return ControlPlaneName(prefix) + "." + PrivateNetworkName(prefix) + ".internal"
+func ControlPlaneHost(prefix string) string { return ServerHost(prefix, 1) }
+
+// ServerName is the name of server i, counting from 1: the first keeps the
+// single server's name, so a cluster that grows to three keeps it.
+func ServerName(prefix string, i int) string {
+	if i == 1 {
+		return ControlPlaneName(prefix)
+	}
+	return ControlPlaneName(prefix) + "-" + strconv.Itoa(i)
+}
+
+// ServerResource is the Pulumi name of server i of component name.
+func ServerResource(name string, i int) string {
+	if i == 1 {
+		return name + "-cp"
+	}
+	return name + "-cp-" + strconv.Itoa(i)
+}
+
+// ServerHost is server i's name on the private network's DNS.
+func ServerHost(prefix string, i int) string {
+	return ServerName(prefix, i) + "." + PrivateNetworkName(prefix) + ".internal"
+}
+
+// CAIdentity is the cluster's identity: "ca-sha256:" and the SHA-256 of the
+// cluster CA certificate in kubeconfig. The CA lives in the datastore, so a
+// server restored from a snapshot has the same identity, and a new, empty
+// cluster another.
+func CAIdentity(kubeconfig string) (string, error) {
+	if kubeconfig == "" {
+		return "", nil // not read yet (a mocked or dry run)
+	}
+	var kc struct {
+		Clusters []struct {
+			Cluster struct {
+				CA string `json:"certificate-authority-data"`
+			} `json:"cluster"`
+		} `json:"clusters"`
+	}
+	if err := yaml.Unmarshal([]byte(kubeconfig), &kc); err != nil {
+		return "", fmt.Errorf("the kubeconfig: %w", err)
+	}
+	if len(kc.Clusters) == 0 || kc.Clusters[0].Cluster.CA == "" {
+		return "", errors.New("the kubeconfig names no cluster CA")
+	}
+	sum := sha256.Sum256([]byte(kc.Clusters[0].Cluster.CA))
+	return "ca-sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
 // Args are the inputs of the component.
@@ -103,9 +172,12 @@ type Args struct {
 type Cluster struct {
 	pulumi.ResourceState
 
-	ControlPlane *scaleway.Server
-	Workers      []*scaleway.Server
-	CephVolumes  []*scaleway.BlockVolume
+	// ControlPlane is the first server (cluster-init with etcd); ControlPlanes
+	// are all of them, the first first.
+	ControlPlane  *scaleway.Server
+	ControlPlanes []*scaleway.Server
+	Workers       []*scaleway.Server
+	CephVolumes   []*scaleway.BlockVolume
 	// NodeNames are the Kubernetes node names, control plane first.
 	NodeNames []string
 
@@ -117,6 +189,8 @@ type Cluster struct {
 	// PublicAddresses and PrivateAddresses list the nodes, control plane first.
 	PublicAddresses  pulumi.StringArrayOutput `pulumi:"publicAddresses"`
 	PrivateAddresses pulumi.StringArrayOutput `pulumi:"privateAddresses"`
+	// Identity is the provider's clusterIdentifier (CAIdentity).
+	Identity pulumi.StringOutput `pulumi:"identity"`
 	// Provider deploys to the cluster.
 	Provider *kubernetes.Provider
 }
@@ -141,47 +215,70 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	// The servers boot in parallel: the agents find the control plane by its
 	// private DNS name, so no worker waits for the control plane's outputs.
-	cpIP, err := b.ip(name + "-cp-ip")
-	if err != nil {
-		return nil, err
+	// Every node runs the same k3s on the same network; the agents try the
+	// servers by name in turn to join; only the first server opens the CI
+	// path.
+	var serverHosts []string
+	for i := 1; i <= cfg.ControlPlanes; i++ {
+		serverHosts = append(serverHosts, ServerHost(args.Prefix, i))
 	}
-	// Every node runs the same k3s on the same network and finds the
-	// server by name; only the control plane opens the CI path.
 	nodeOf := func(role string) Node {
-		return Node{Role: role, K3sVersion: cfg.K3sVersion, PrivateCIDR: cfg.PrivateCIDR, ServerHost: ControlPlaneHost(args.Prefix)}
+		return Node{Role: role, K3sVersion: cfg.K3sVersion, PrivateCIDR: cfg.PrivateCIDR, ServerHost: strings.Join(serverHosts, " ")}
 	}
-	cpNode := nodeOf(RoleServer)
-	cpNode.CI = cfg.CI
-	c.ControlPlane, err = b.server(name+"-cp", cpIP, nil, cpNode, ControlPlaneName(args.Prefix), cfg.ControlPlaneType)
-	if err != nil {
-		return nil, err
-	}
-	c.NodeNames = append(c.NodeNames, ControlPlaneName(args.Prefix))
-	public := pulumi.StringArray{cpIP.Address}
-	private := pulumi.StringArray{privateIPv4(c.ControlPlane)}
-
-	// The agent token reaches the control plane over SSH, on stdin; its
-	// bootstrap waits for it before k3s starts.
-	delivered, err := b.deliverAgentToken(name+"-cp-agent-token", cpIP, c.ControlPlane)
-	if err != nil {
-		return nil, err
-	}
-	// Each node is brought to the config's k3s version in turn, the control
-	// plane first: a changed k3sVersion upgrades the running nodes in place.
-	last, err := b.reconcile(name+"-cp-k3s", cpIP, c.ControlPlane, cpNode, delivered)
-	if err != nil {
-		return nil, err
-	}
-	reconciled := []pulumi.Resource{last}
-	// The CI's tunnel key, published again after every rewrite of the
-	// control plane's user data.
-	if cfg.CI.Enabled() {
-		ci, err := b.republish(name+"-cp-ci", cpIP, c.ControlPlane, last)
+	public, private := pulumi.StringArray{}, pulumi.StringArray{}
+	var cpIP *scaleway.Ip
+	var last pulumi.Resource
+	var reconciled []pulumi.Resource
+	for i := 1; i <= cfg.ControlPlanes; i++ {
+		res := ServerResource(name, i)
+		ip, err := b.ip(res + "-ip")
 		if err != nil {
 			return nil, err
 		}
-		reconciled = append(reconciled, ci)
+		node := nodeOf(RoleServer)
+		node.ServerHost, node.Datastore = ServerHost(args.Prefix, i), cfg.Datastore()
+		if i == 1 {
+			cpIP, node.CI = ip, cfg.CI
+		} else {
+			node.JoinHost = ServerHost(args.Prefix, 1)
+		}
+		srv, err := b.server(res, ip, nil, node, ServerName(args.Prefix, i), cfg.ControlPlaneType)
+		if err != nil {
+			return nil, err
+		}
+		// The tokens reach each server over SSH, on stdin; its bootstrap
+		// waits for them before k3s starts. A joining server waits for the
+		// first to be up.
+		deps := []pulumi.Resource{srv}
+		if last != nil {
+			deps = append(deps, last)
+		}
+		delivered, err := b.deliverTokens(res+"-agent-token", ip, srv, deps)
+		if err != nil {
+			return nil, err
+		}
+		// Each node is brought to the config's k3s version in turn, the
+		// servers first: a changed k3sVersion upgrades the running nodes in
+		// place.
+		if last, err = b.reconcile(res+"-k3s", ip, srv, node, delivered); err != nil {
+			return nil, err
+		}
+		reconciled = append(reconciled, last)
+		// The CI's tunnel key, published again after every rewrite of the
+		// first server's user data.
+		if i == 1 && cfg.CI.Enabled() {
+			ci, err := b.republish(name+"-cp-ci", ip, srv, last)
+			if err != nil {
+				return nil, err
+			}
+			reconciled = append(reconciled, ci)
+		}
+		c.ControlPlanes = append(c.ControlPlanes, srv)
+		c.NodeNames = append(c.NodeNames, ServerName(args.Prefix, i))
+		public = append(public, ip.Address)
+		private = append(private, privateIPv4(srv))
 	}
+	c.ControlPlane = c.ControlPlanes[0]
 
 	for i := 1; i <= cfg.Workers; i++ {
 		worker := fmt.Sprintf("%s-worker-%d", name, i)
@@ -221,7 +318,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	// The kubeconfig, once every node is Ready. A new control plane is a
 	// new cluster: the command runs again when the server is replaced.
-	nodes := 1 + cfg.Workers
+	nodes := cfg.ControlPlanes + cfg.Workers
 	read, err := command.NewRemoteCommand(ctx, name+"-kubeconfig", &command.RemoteCommandArgs{
 		Connection: b.ssh(cpIP, c.ControlPlane),
 		Create: cpIP.Address.ApplyT(func(addr string) string {
@@ -246,8 +343,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	k8s.Kubeconfig = c.Kubeconfig
 	// Replace the provider (and so every object) only with a new cluster,
-	// not when the kubeconfig's text changes.
-	k8s.ClusterIdentifier = c.ControlPlane.ID().ToStringOutput()
+	// not when the kubeconfig's text changes, nor when a server is replaced
+	// and its datastore restored: the cluster is its CA (the datastore
+	// keeps it), so a restored server keeps every object and an empty new
+	// cluster gets them all anew. Stacks from before keep the server's ID.
+	c.Identity = pulumi.ToSecret(c.Kubeconfig).(pulumi.StringOutput).ApplyT(CAIdentity).(pulumi.StringOutput)
+	if cfg.IdentityIsServerID {
+		c.Identity = c.ControlPlane.ID().ToStringOutput()
+	}
+	k8s.ClusterIdentifier = c.Identity
 	// No deleteUnreachable: a refresh from a machine that cannot reach the
 	// API server would drop every object from the state. The teardown sets
 	// PULUMI_K8S_DELETE_UNREACHABLE for the one run that needs it.
@@ -261,6 +365,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"controlPlaneAddress": c.ControlPlaneAddress,
 		"publicAddresses":     c.PublicAddresses,
 		"privateAddresses":    c.PrivateAddresses,
+		"identity":            c.Identity,
 	})
 }
 
@@ -286,10 +391,11 @@ type builder struct {
 	cfg    Config
 	parent pulumi.ResourceOption
 
-	agentToken *random.RandomPassword
-	key        *tls.PrivateKey
-	pn         *scaleway.PrivateNetwork
-	sg         *scaleway.SecurityGroup
+	agentToken  *random.RandomPassword
+	serverToken *random.RandomPassword
+	key         *tls.PrivateKey
+	pn          *scaleway.PrivateNetwork
+	sg          *scaleway.SecurityGroup
 	// hostKeys are the servers' SSH host keys, which every connection to
 	// a server insists on; userData their rendered cloud-configs.
 	hostKeys map[*scaleway.Server]*tls.PrivateKey
@@ -307,11 +413,19 @@ func (b *builder) tags() pulumi.StringArray {
 	return pulumi.StringArray{pulumi.String(b.prefix)}
 }
 
-// shared creates the agent token, the SSH key, the network and the firewall.
+// shared creates the tokens, the SSH key, the network and the firewall.
 // The agent token lets a node join and nothing more; the server token (full
-// admin) is made by k3s on the control plane and never leaves it.
+// admin) reaches the servers only, and a restore needs it: the state keeps
+// it.
 func (b *builder) shared() error {
 	var err error
+	b.serverToken, err = random.NewRandomPassword(b.ctx, b.name+"-k3s-server-token", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(TokenLength),
+		Special: pulumi.Bool(false),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
 	b.agentToken, err = random.NewRandomPassword(b.ctx, b.name+"-k3s-agent-token", &random.RandomPasswordArgs{
 		Length:  pulumi.Int(TokenLength),
 		Special: pulumi.Bool(false),
@@ -434,19 +548,21 @@ func (b *builder) ssh(ip *scaleway.Ip, srv *scaleway.Server) *command.Connection
 	}
 }
 
-// deliverAgentToken writes the agent token on the control plane, from
-// stdin; a new control plane gets it again.
-func (b *builder) deliverAgentToken(name string, ip *scaleway.Ip, cp *scaleway.Server) (*command.RemoteCommand, error) {
-	stdin := b.agentToken.Result.ApplyT(AgentTokenConfig).(pulumi.StringOutput)
-	script := pulumi.String(AgentTokenScript())
+// deliverTokens writes the server token and the agent token on server srv,
+// from stdin, after deps; a new server gets them again.
+func (b *builder) deliverTokens(name string, ip *scaleway.Ip, srv *scaleway.Server, deps []pulumi.Resource) (*command.RemoteCommand, error) {
+	stdin := pulumi.All(b.serverToken.Result, b.agentToken.Result).ApplyT(func(v []any) (string, error) {
+		return TokensConfig(v[0].(string), v[1].(string))
+	}).(pulumi.StringOutput)
+	script := pulumi.String(TokensScript())
 	return command.NewRemoteCommand(b.ctx, name, &command.RemoteCommandArgs{
-		Connection: b.ssh(ip, cp),
+		Connection: b.ssh(ip, srv),
 		Create:     script,
 		Update:     script,
 		Stdin:      pulumi.ToSecret(stdin).(pulumi.StringOutput),
-		Triggers:   pulumi.Array{cp.ID()},
+		Triggers:   pulumi.Array{srv.ID()},
 		Logging:    pulumi.String(command.LogStderr),
-	}, b.parent, pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	}, b.parent, pulumi.DependsOn(deps), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 }
 
 // reconcile runs the node's bootstrap again over SSH after after: on the

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Installs k3s on a node of the apk8s cluster, or brings it to the version
 # and settings of /etc/apk8s/k3s.env (K3S_ROLE, K3S_VERSION, PRIVATE_CIDR,
-# SERVER_HOST). cloud-init runs it at first boot; the program runs it again
-# over SSH on every `pulumi up` that changes it (a new k3sVersion), after
-# rewriting that file. Running it twice changes nothing.
+# SERVER_HOST; on a server K3S_DATASTORE and K3S_JOIN). cloud-init runs it
+# at first boot; the program runs it again over SSH on every `pulumi up`
+# that changes it (a new k3sVersion), after rewriting that file. Running it twice changes nothing.
 # Pods never reach the metadata API: the firewall is loaded before k3s is
 # installed or restarted. The script never prints a token.
 # APK8S_ROOT prefixes every file path, for the tests; empty on a node.
@@ -71,14 +71,20 @@ log "private network: $iface $addr"
 network="node-ip: $addr
 flannel-iface: $iface"
 
+# An agent joins through the first of the servers that resolves (any one may
+# be gone), a joining server through the first server; both by their names
+# on the private network's DNS, which follow the servers' addresses (the
+# servers' certificates carry them).
+join=""
 if [ "$K3S_ROLE" = agent ]; then
-  # The agent names the control plane by its private DNS name, which
-  # follows the server's address; the server's certificate carries it.
-  network="$network
-server: https://$SERVER_HOST:6443"
+  join=$SERVER_HOST
+elif [ -n "${K3S_JOIN:-}" ]; then
+  join=$K3S_JOIN
+fi
+if [ -n "$join" ]; then
   # *.internal resolves on the private network's DNS (169.254.169.254)
-  # through the private link: set now and before every start of the agent.
-  dropin=$root/etc/systemd/system/k3s-agent.service.d
+  # through the private link: set now and before every start of k3s.
+  dropin=$root/etc/systemd/system/$unit.service.d
   mkdir -p "$dropin"
   put "$dropin/apk8s-private-dns.conf" "[Service]
 ExecStartPre=-/usr/bin/resolvectl dns $iface 169.254.169.254
@@ -86,17 +92,34 @@ ExecStartPre=-/usr/bin/resolvectl domain $iface ~internal"
   resolvectl dns "$iface" 169.254.169.254 || true
   resolvectl domain "$iface" '~internal' || true
   deadline=$(($(now) + 900))
-  until getent ahostsv4 "$SERVER_HOST" >/dev/null; do
-    [ "$(now)" -lt "$deadline" ] || fail "$SERVER_HOST did not resolve in 15 minutes"
+  server=""
+  while [ -z "$server" ]; do
+    for host in $join; do
+      if getent ahostsv4 "$host" >/dev/null; then
+        server=$host
+        break
+      fi
+    done
+    [ -n "$server" ] && break
+    [ "$(now)" -lt "$deadline" ] || fail "none of $join resolved in 15 minutes"
     sleep 5
   done
-  log "control plane: $SERVER_HOST resolves"
-else
-  # The agents' join token comes over SSH from the program, never in user
-  # data; the server's own token is made by k3s on this node and stays here.
+  log "control plane: $server resolves"
+  network="$network
+server: https://$server:6443"
+fi
+if [ "$K3S_ROLE" = server ]; then
+  # Embedded etcd: the first server starts the cluster (and migrates a
+  # running single server's SQLite datastore into it on the restart that
+  # follows this change); the others join it.
+  if [ "${K3S_DATASTORE:-sqlite}" = etcd ] && [ -z "${K3S_JOIN:-}" ]; then
+    network="$network
+cluster-init: true"
+  fi
+  # The tokens come over SSH from the program, never in user data.
   deadline=$(($(now) + 900))
   until [ -s "$conf_d/10-agent-token.yaml" ]; do
-    [ "$(now)" -lt "$deadline" ] || fail "the agent token was not delivered in 15 minutes"
+    [ "$(now)" -lt "$deadline" ] || fail "the tokens were not delivered in 15 minutes"
     sleep 5
   done
 fi

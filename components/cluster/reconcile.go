@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	_ "embed"
 	"fmt"
 	"path"
 	"strings"
@@ -38,18 +39,21 @@ func ReconcileScript(n Node) (string, error) {
 	return b.String(), nil
 }
 
-// AgentTokenScript is the remote command that writes the agent token, read
-// from stdin (never from the command line, which any process on the node
-// can see), where the control plane's bootstrap waits for it.
-func AgentTokenScript() string {
-	dir, tmp := path.Dir(AgentTokenPath), path.Dir(AgentTokenPath)+"/."+path.Base(AgentTokenPath)
-	return fmt.Sprintf("set -eu\numask 077\nmkdir -p %s\ncat > %s\nmv -f %s %s\n", dir, tmp, tmp, AgentTokenPath)
-}
+//go:embed k3s-tokens.sh
+var tokensScript string
 
-// AgentTokenConfig is the k3s config drop-in that AgentTokenScript reads
-// from stdin: a secret.
-func AgentTokenConfig(token string) (string, error) {
-	b, err := yaml.Marshal(K3sConfig{AgentToken: token})
+// TokensScript is the remote command that writes a server's tokens drop-in
+// (AgentTokenPath), read from stdin (never from the command line, which any
+// process on the node can see); the bootstrap waits for it. A server whose
+// datastore k3s started with a token of its own is rotated to the
+// program's (k3s-tokens.sh).
+func TokensScript() string { return tokensScript }
+
+// TokensConfig is the k3s config drop-in that TokensScript reads from
+// stdin: the server token (every server's, and what a restore needs) and
+// the agent token. A secret.
+func TokensConfig(server, agent string) (string, error) {
+	b, err := yaml.Marshal(K3sConfig{Token: server, AgentToken: agent})
 	return string(b), err
 }
 
