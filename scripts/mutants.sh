@@ -70,6 +70,7 @@ mutants=(
 	'components/mosquitto/bridge.go|s/names = names || net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
 	'components/kafkaconnect/kafkaconnect.go|s/"tasks.max":                    "1",/"tasks.max":                    "2",/|two MQTT source tasks write every message twice'
 	'components/kafkaconnect/kafkaconnect.go|s/rf := fmt.Sprint(args.Replication)/rf := "1"/|Connect'"'"'s internal topics on one replica'
+	'components/kafkaconnect/kafkaconnect.go|s/cert.Spec.PrivateKey.Encoding = "PKCS1"/cert.Spec.PrivateKey.Encoding = "PKCS8"/|Connect'"'"'s MQTT client key in a form the connector cannot read'
 	'components/monitoring/rules.go|s/unless on (namespace, topic, partition) kafka_topic_partition_leader/unless on (namespace, topic) kafka_topic_partition_leader/|offline-partition alert joins on the topic only (one led partition hides the rest)'
 	'components/monitoring/rules.go|s/if t.ZooKeeperMembers > 1 {/if t.ZooKeeperMembers > 0 {/|quorum alert on a standalone ZooKeeper, which never has a leader'
 	'components/monitoring/rules.go|s/%s < %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/%s <= %d and on (namespace, topic, partition) kafka_topic_partition_replicas%s >= %d/|in-sync alert fires at min.insync.replicas, not below it'

@@ -146,7 +146,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if err != nil {
 		return err
 	}
-	if err := deployConnect(ctx, cfg, data.Ref(), kf, k8s); err != nil {
+	if err := deployConnect(ctx, cfg, data.Ref(), kf, issuerOf(ca), k8s); err != nil {
 		return err
 	}
 	if err := deployScrape(ctx, cfg, addons, data.Ref(), kf, k8s); err != nil {
@@ -207,9 +207,15 @@ func kafkaClients(cfg *Config) []workload.Peer {
 
 // deployConnect runs the Kafka Connect cluster of the MQTT → Kafka routes
 // once the brokers run; nothing without routes.
-func deployConnect(ctx *pulumi.Context, cfg *Config, ns kube.Namespace, kf *kafka.Kafka, k8s pulumi.ResourceOption) error {
+func deployConnect(ctx *pulumi.Context, cfg *Config, ns kube.Namespace, kf *kafka.Kafka, ca pulumi.Resource, k8s pulumi.ResourceOption) error {
 	if len(cfg.Connect.Routes) == 0 {
 		return nil
+	}
+	// The broker's TLS listener where it has one (its first port), with a
+	// client certificate of the namespace's CA.
+	mqttPort := mosquitto.MQTT.Port
+	if cfg.Mosquitto.TLS {
+		mqttPort = mosquitto.MQTTS.Port
 	}
 	_, err := kafkaconnect.New(ctx, "kafka-connect", kafkaconnect.Args{
 		Namespace:    ns,
@@ -217,9 +223,11 @@ func deployConnect(ctx *pulumi.Context, cfg *Config, ns kube.Namespace, kf *kafk
 		BrokerLabels: kafka.Labels,
 		BrokerPort:   kafka.Broker.Port,
 		Replication:  cfg.Kafka.InternalReplication(),
-		MQTT:         fmt.Sprintf("%s:%d", mosquitto.Name, mosquitto.MQTT.Port),
+		MQTT:         fmt.Sprintf("%s:%d", mosquitto.Name, mqttPort),
 		MQTTLabels:   mosquitto.Labels,
-		MQTTPort:     mosquitto.MQTT.Port,
+		MQTTPort:     mqttPort,
+		MQTTTLS:      cfg.Mosquitto.TLS,
+		CA:           ca,
 		MQTTUser:     cfg.Mosquitto.User,
 		MQTTPassword: cfg.Mosquitto.Password,
 		Scrapers:     metricsScrapers(cfg),

@@ -54,7 +54,7 @@ var workerKeys = map[string]bool{
 // source's own, from lensesio/stream-reactor
 // kafka-connect-mqtt/src/main/scala/io/lenses/streamreactor/connect/mqtt/config/MqttConfigConstants.scala
 // (connect.mqtt.hosts, .username, .password, .client.id,
-// .service.quality, .clean, .kcql), and Connect's, from apache/kafka
+// .service.quality, .clean, .kcql, .ssl.ca.cert, .ssl.cert, .ssl.key), and Connect's, from apache/kafka
 // connect/runtime/src/main/java/org/apache/kafka/connect/runtime/ConnectorConfig.java
 // (connector.class, tasks.max, transforms and transforms.<alias>.type) and
 // SourceConnectorConfig.java (topic.creation.default.*); the transform's
@@ -63,6 +63,7 @@ var connectorKeys = map[string]bool{
 	"connector.class": true, "tasks.max": true,
 	"connect.mqtt.hosts": true, "connect.mqtt.username": true, "connect.mqtt.password": true,
 	"connect.mqtt.client.id": true, "connect.mqtt.service.quality": true, "connect.mqtt.clean": true, "connect.mqtt.kcql": true,
+	"connect.mqtt.ssl.ca.cert": true, "connect.mqtt.ssl.cert": true, "connect.mqtt.ssl.key": true,
 	"transforms": true, "transforms.mqttTopicKey.type": true, "transforms.mqttTopicKey.field": true,
 	"topic.creation.default.replication.factor": true, "topic.creation.default.partitions": true,
 }
@@ -241,4 +242,51 @@ func TestBadRoutesRefused(t *testing.T) {
 		{"QoS 3", connectRun(map[string]string{"mqttToKafka": `[{"name":"m","mqttTopics":["a/#"],"kafkaTopic":"m","qos":3}]`}),
 			[]string{`mqttToKafka[0].qos = "3"`}},
 	})
+}
+
+// TestKafkaConnectMQTTOverTLS: where the broker has its TLS listener, the
+// connector connects there with a client certificate of the namespace's
+// CA, whose key is in the traditional PKCS#1 form the connector reads.
+func TestKafkaConnectMQTTOverTLS(t *testing.T) {
+	g := connectRun(map[string]string{"certManager": "existing"}).MustDo(t)
+	var cm corev1.ConfigMap
+	g.Object(t, tokConfigMap, kafkaconnect.Name).Decode(t, &cm)
+	var connector map[string]string
+	require.NoError(t, json.Unmarshal([]byte(cm.Data["mqtt-machines.json"]), &connector))
+	for k := range connector {
+		assert.True(t, connectorKeys[k], "connector key %s is none of the connector's or Connect's", k)
+	}
+	assert.Equal(t, "ssl://mqtt:8883", connector["connect.mqtt.hosts"])
+	assert.Equal(t, kafkaconnect.MQTTTLSDir+"/ca.crt", connector["connect.mqtt.ssl.ca.cert"])
+	assert.Equal(t, kafkaconnect.MQTTTLSDir+"/tls.crt", connector["connect.mqtt.ssl.cert"])
+	assert.Equal(t, kafkaconnect.MQTTTLSDir+"/tls.key", connector["connect.mqtt.ssl.key"])
+
+	var cert struct {
+		Spec struct {
+			SecretName string
+			PrivateKey struct{ Encoding string }
+			IssuerRef  struct{ Name string }
+		}
+	}
+	g.Object(t, tokCert, kafkaconnect.ClientCertificateName).Decode(t, &cert)
+	assert.Equal(t, "PKCS1", cert.Spec.PrivateKey.Encoding)
+	assert.Equal(t, "data-ca", cert.Spec.IssuerRef.Name)
+
+	var d appsv1.Deployment
+	g.Object(t, tokDeploy, kafkaconnect.Name).Decode(t, &d)
+	found := false
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == cert.Spec.SecretName {
+			found = true
+		}
+	}
+	assert.True(t, found, "the workers mount the certificate's Secret")
+	assert.Contains(t, d.Spec.Template.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "mqtt-tls", MountPath: kafkaconnect.MQTTTLSDir, ReadOnly: true})
+
+	var egress networkingv1.NetworkPolicy
+	g.Object(t, tokNetPol, kafkaconnect.EgressPolicyName).Decode(t, &egress)
+	mqttPod := endpoint{namespace: "data", labels: map[string]string{"app": "mqtt"}}
+	assert.True(t, egressAdmits(t, egress, mqttPod, 8883, corev1.ProtocolTCP))
+	assert.False(t, egressAdmits(t, egress, mqttPod, 1883, corev1.ProtocolTCP), "not the plain listener")
+	assert.True(t, admits(t, policies(t, g), endpoint{namespace: "data", labels: kafkaconnect.Labels}, mqttPod, 8883), "the broker admits the workers")
 }

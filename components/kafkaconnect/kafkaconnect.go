@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/apk8s/apk8s-platform/apis/certmanagerv1"
+	"github.com/apk8s/apk8s-platform/components/dataca"
 	"github.com/apk8s/apk8s-platform/internal/workload"
 	"github.com/apk8s/apk8s-platform/providers/kube"
 )
@@ -48,6 +50,11 @@ const (
 	// MQTTCredentialsFile is the properties file of the MQTT user.
 	MQTTCredentialsFile = "mqtt.properties"
 	connectorsDir       = "/etc/kafka-connect/connectors"
+	// MQTTTLSDir holds the client certificate, its key and the CA of the
+	// broker's TLS listener (tls.crt, tls.key, ca.crt).
+	MQTTTLSDir = "/etc/kafka-connect/mqtt-tls"
+	// ClientCertificateName names the Certificate and its Secret.
+	ClientCertificateName = Name + "-mqtt-client"
 
 	// Where the image (images/kafka-connect-mqtt) puts things.
 	PluginPath     = "/opt/connect-plugins"
@@ -113,6 +120,10 @@ type Args struct {
 	MQTTPort     int32
 	MQTTUser     string
 	MQTTPassword pulumi.StringOutput
+	// MQTTTLS connects to the broker's TLS listener with a client
+	// certificate of the namespace's CA, which CA issues.
+	MQTTTLS bool
+	CA      pulumi.Resource
 	// Scrapers may reach the metrics port (Prometheus).
 	Scrapers []workload.Peer
 	// After are what the workers wait for (the brokers' StatefulSet).
@@ -132,6 +143,7 @@ type Connect struct {
 	Policy         *kube.Resource
 	Egress         *kube.Resource
 	Configure      *kube.Resource
+	ClientCert     *kube.Resource
 	ConfigureAcct  *kube.Resource
 	ConfigurePol   *kube.Resource
 	// REST is the workers' REST address in the namespace.
@@ -148,6 +160,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	ns := args.Namespace.Name
 	workers, job := app(ns), configureApp(ns)
 	files := ConfigFiles(args)
+	if args.MQTTTLS {
+		k.ClientCert = c.Add(ClientCertificateName, kube.Args{Object: ClientCertificate(ns)}, pulumi.DependsOn([]pulumi.Resource{args.CA}))
+	}
 	k.ServiceAccount = c.Add(name, kube.Args{Object: workers.ServiceAccount()})
 	k.ConfigMap = c.Add(name, kube.Args{Object: configMap(ns, files)})
 	k.Credentials = c.Add(name+"-mqtt", kube.Args{
@@ -166,14 +181,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// A new password is a new Secret under a new name, which rolls the
 		// workers (they read the file when a task starts).
 		spec := k.Credentials.Name().ApplyT(func(secret string) (map[string]any, error) {
-			body, err := kube.Body(Deployment(ns, args.Config.Image, files, secret))
+			body, err := kube.Body(Deployment(ns, args, files, secret))
 			if err != nil {
 				return nil, err
 			}
 			return body["spec"].(map[string]any), nil
 		}).(pulumi.MapOutput)
 		after := append([]pulumi.Resource{k.ConfigMap, k.ServiceAccount}, args.After...)
-		k.Deployment = c.Add(name, kube.Args{Object: Deployment(ns, args.Config.Image, files, ""), Fields: pulumi.Map{"spec": spec}},
+		if k.ClientCert != nil {
+			after = append(after, k.ClientCert)
+		}
+		k.Deployment = c.Add(name, kube.Args{Object: Deployment(ns, args, files, ""), Fields: pulumi.Map{"spec": spec}},
 			pulumi.DependsOn(after))
 	}
 	k.Service = c.Add(name, kube.Args{Object: workers.Service(REST)})
@@ -254,7 +272,7 @@ func ConnectorConfig(args Args, r Route) map[string]string {
 	secret := func(key string) string {
 		return fmt.Sprintf("${file:%s/%s:%s}", SecretsDir, MQTTCredentialsFile, key)
 	}
-	return map[string]string{
+	c := map[string]string{
 		"connector.class": ConnectorClass,
 		// One task: MQTT 3.1.1 subscriptions are not shared, and a second
 		// task would receive and write every message again.
@@ -276,6 +294,27 @@ func ConnectorConfig(args Args, r Route) map[string]string {
 		"topic.creation.default.replication.factor": fmt.Sprint(args.Replication),
 		"topic.creation.default.partitions":         fmt.Sprint(topicsPerSink),
 	}
+	if args.MQTTTLS {
+		// Paho's TLS scheme; the connector takes the CA, the client
+		// certificate and its key together or none of them
+		// (MqttSourceSettings).
+		c["connect.mqtt.hosts"] = "ssl://" + args.MQTT
+		c["connect.mqtt.ssl.ca.cert"] = MQTTTLSDir + "/" + dataca.CAKey
+		c["connect.mqtt.ssl.cert"] = MQTTTLSDir + "/" + dataca.CertKey
+		c["connect.mqtt.ssl.key"] = MQTTTLSDir + "/" + dataca.PrivateKeyKey
+	}
+	return c
+}
+
+// ClientCertificate is Connect's certificate on the broker's TLS listener.
+// Its key is PKCS#1, not the namespace's usual PKCS#8: the connector reads
+// the key with BouncyCastle's PEMParser as a key pair, which only the
+// traditional form gives (MqttSSLSocketFactory.scala).
+func ClientCertificate(ns string) *certmanagerv1.Certificate {
+	cert := dataca.Certificate(ns, ClientCertificateName, ClientCertificateName, Name, nil)
+	cert.Spec.Usages = []string{"client auth", "digital signature", "key encipherment"}
+	cert.Spec.PrivateKey.Encoding = "PKCS1"
+	return cert
 }
 
 // ConnectorName is the connector of a route.
@@ -336,11 +375,11 @@ func hash(files map[string]string) string {
 const ConfigHashAnnotation = "apk8s.dev/config-sha256"
 
 // Deployment runs one worker; secret names the MQTT credentials' Secret.
-func Deployment(ns, image string, files map[string]string, secret string) *appsv1.Deployment {
+func Deployment(ns string, args Args, files map[string]string, secret string) *appsv1.Deployment {
 	workers := app(ns)
 	spec := workers.PodSpec(corev1.Container{
 		Name:    Name,
-		Image:   image,
+		Image:   args.Config.Image,
 		Command: []string{connectScript, configDir + "/" + WorkerFile},
 		Env: []corev1.EnvVar{
 			{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
@@ -379,6 +418,13 @@ func Deployment(ns, image string, files map[string]string, secret string) *appsv
 			SecretName: secret, DefaultMode: ptr.To(int32(0o440)),
 		}}},
 	)
+	if args.MQTTTLS {
+		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "mqtt-tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: ClientCertificateName, DefaultMode: ptr.To(int32(0o440)),
+		}}})
+		spec.Containers[0].VolumeMounts = append(spec.Containers[0].VolumeMounts,
+			corev1.VolumeMount{Name: "mqtt-tls", MountPath: MQTTTLSDir, ReadOnly: true})
+	}
 	return workers.Deployment(spec, map[string]string{ConfigHashAnnotation: hash(files)})
 }
 
