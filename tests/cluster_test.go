@@ -869,7 +869,7 @@ func TestClusterScriptsParse(t *testing.T) {
 	}
 	scripts, err := filepath.Glob(filepath.Join(repoRoot, "components", "cluster", "*.sh"))
 	require.NoError(t, err)
-	require.Len(t, scripts, 4, "k3s-bootstrap.sh, k3s-tokens.sh, kubeconfig.sh, ci-wireguard.sh")
+	require.Len(t, scripts, 5, "k3s-bootstrap.sh, k3s-tokens.sh, kubeconfig.sh, ci-wireguard.sh, k3s-renew.sh")
 	for _, s := range scripts {
 		out, err := exec.Command(bash, "-n", s).CombinedOutput()
 		assert.NoError(t, err, "%s: %s", s, out)
