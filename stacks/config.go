@@ -13,8 +13,8 @@ import (
 
 	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/kafka"
-	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/disposable"
