@@ -316,6 +316,7 @@ func TestProviderSchemaConformance(t *testing.T) {
 	runs["dev3 with options"] = Run{Stack: "dev3", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555",
 		"cephVolumeIops":    "15000", "serverImage": "ubuntu_jammy"}}
+	runs["dev3 with three servers and snapshots"] = Run{Stack: "dev3", Set: snapshotSet(map[string]string{"controlPlaneCount": "3"})}
 	for name, run := range runs {
 		t.Run(name, func(t *testing.T) {
 			rec, err := run.Record(t, true)
@@ -402,6 +403,10 @@ func TestStandInTypesMatchTheSDKs(t *testing.T) {
 		{scaleway.SecurityGroupType, scaleway.SecurityGroupArgs{}},
 		{scaleway.ServerType, scaleway.ServerArgs{}},
 		{scaleway.BlockVolumeType, scaleway.BlockVolumeArgs{}},
+		{scaleway.BucketType, scaleway.BucketArgs{}},
+		{scaleway.BucketPolicyType, scaleway.BucketPolicyArgs{}},
+		{scaleway.IamApplicationType, scaleway.IamApplicationArgs{}},
+		{scaleway.IamApiKeyType, scaleway.IamApiKeyArgs{}},
 		{tls.PrivateKeyType, tls.PrivateKeyArgs{}},
 		{random.RandomPasswordType, random.RandomPasswordArgs{}},
 		{command.RemoteCommandType, command.RemoteCommandArgs{}},
