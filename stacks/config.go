@@ -153,6 +153,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	c.Scaleway = loadScaleway(r, c)
 	c.Scaleway.Cluster.CI = loadCIPath(r)
 	c.Addons = loadAddons(r, c)
+	loadDataTLS(r, c)
 
 	keys, err := configKeys(ctx)
 	if err != nil {
@@ -164,6 +165,21 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		return nil, &ConfigError{Stack: ctx.Stack(), Problems: r.problems}
 	}
 	return c, nil
+}
+
+// loadDataTLS reads which listeners the data services open: TLS ones need
+// certificates of the namespace's CA, which cert-manager keeps. Without
+// cert-manager the broker keeps the plain listener, and says so unless the
+// stack asks for it.
+func loadDataTLS(r *reader, c *Config) {
+	c.Mosquitto.TLS = c.Addons.CertManager != AddonNone
+	c.Mosquitto.Plain = r.boolean("mqttPlainListener")
+	if !c.Mosquitto.TLS && !c.Mosquitto.Plain {
+		c.Mosquitto.Plain = true
+		c.Warnings = append(c.Warnings, fmt.Sprintf(
+			`%s:certManager = "none": the data namespace has no CA to sign Mosquitto's TLS listener, so MQTT keeps the plain listener (1883) and its passwords cross the network in plain text; set mqttPlainListener to true to say that is meant`,
+			Project))
+	}
 }
 
 // defaultIssuer is Let's Encrypt staging for a disposable stack, which is

@@ -11,14 +11,16 @@ import (
 const (
 	outputKafkaMode   = "kafkaMode"
 	outputVoters      = "kafkaControllerVoters"
+	outputClusterID   = "kafkaClusterId"
 	outputKafkaBroker = "kafkaBootstrap" // every stack with Kafka has it
 )
 
 // lastKafka is what the stack's last update left: the mode ("" for a stack
 // without Kafka yet) and, in KRaft mode, the controller quorum.
 type lastKafka struct {
-	Mode   string
-	Voters int32
+	Mode      string
+	Voters    int32
+	ClusterID string // "" when the last update predates the output
 }
 
 // readLastKafka is the Kafka the stack's last update left.
@@ -33,6 +35,7 @@ func readLastKafka(last lastUpdate) lastKafka {
 		if n, ok := last[outputVoters].(float64); ok {
 			k.Voters = int32(n)
 		}
+		k.ClusterID, _ = last[outputClusterID].(string)
 	}
 	return k
 }
@@ -56,6 +59,7 @@ func settleKafka(r *reader, cfg *Config, lastOutputs lastUpdate) {
 			`%q, the mode this stack's Kafka runs in: a switch starts an empty cluster and every topic is lost (docs/kafka-modes.md, "Switching modes", tells how to move)`, last.Mode))
 	}
 	if k.Mode == kafka.ModeKRaft {
+		settleClusterID(r, k, last)
 		switch {
 		case last.Voters == 0: // a new KRaft cluster
 			if k.Voters == 0 {
@@ -71,5 +75,22 @@ func settleKafka(r *reader, cfg *Config, lastOutputs lastUpdate) {
 					"at least %d: pods 0 to %d are the controllers of this stack's cluster", last.Voters, last.Voters-1))
 			}
 		}
+	}
+}
+
+// settleClusterID keeps a KRaft cluster's ID to the one its stack
+// recorded, and draws one, once, for a new cluster (or a stack whose last
+// update predates the record: its ConfigMap keeps the ID it has, and this
+// update records that one).
+func settleClusterID(r *reader, k *kafka.Config, last lastKafka) {
+	switch {
+	case last.ClusterID == "":
+		k.ClusterID = kafka.NewClusterID()
+	case !kafka.IsClusterID(last.ClusterID):
+		r.problems = append(r.problems, fmt.Sprintf(
+			"the stack output %s = %q of the last update is not a KRaft cluster ID (16 bytes in unpadded base64url): "+
+				"restore it from the ConfigMap %s (docs/kafka-modes.md)", outputClusterID, last.ClusterID, kafka.ClusterIDName))
+	default:
+		k.ClusterID = last.ClusterID
 	}
 }

@@ -38,7 +38,7 @@ var coreKeys = []Key{
 	{Name: "basicAuthPassword", Type: "string", Secret: true, Description: "Password of the basic-auth user, 8 to 72 bytes; set it with `pulumi config set --secret`."},
 	def("storageClass", "string", "rook-ceph-block", `StorageClass of the ZooKeeper and Kafka claims ("" = the cluster's default class).`),
 	def("zookeeperImage", "string", "zookeeper:3.8.6", "ZooKeeper container image."),
-	def("zookeeperReplicas", "integer", "2", "ZooKeeper ensemble size, 1 to 7 (an even size tolerates no more failures than the odd size below it)."),
+	def("zookeeperReplicas", "integer", "2", "ZooKeeper ensemble size, 1 to 7 (an even size tolerates no more failures than the odd size below it). Fixed once the ensemble runs: a change is refused (docs/data-services.md, \"Resizing the ensemble\")."),
 	def("zookeeperHeap", "string", "1G", "ZooKeeper JVM heap (-Xmx/-Xms), at least 128m."),
 	def("zookeeperMemoryLimit", "string", "2Gi", "ZooKeeper container memory limit, at least 256Mi; the heap may take at most 75% of it."),
 	def("zookeeperStorageSize", "string", "1Gi", "ZooKeeper claim size per member, at least 512Mi."),
@@ -46,7 +46,7 @@ var coreKeys = []Key{
 	def("kafkaImage", "string", "confluentinc/cp-kafka:7.9.6", `Kafka broker and client image in kafkaMode "zookeeper" (Confluent Platform 7.9, the last line that runs on ZooKeeper).`),
 	def("kafkaKraftImage", "string", "apache/kafka:4.3.1", `Kafka broker and client image in kafkaMode "kraft" (the official Apache Kafka image).`),
 	def("kafkaControllerVoters", "integer", "0", `Controller quorum in kafkaMode "kraft": 1 or 3 of the brokers (pods 0 to n-1), at most kafkaReplicas; 0 = chosen when the cluster is created (3 with 3 or more brokers, else 1). Fixed for the cluster's life.`),
-	def("kafkaClusterReset", "boolean", "false", "Lift the refusal to change kafkaMode or kafkaControllerVoters of an existing stack, for the update after its Kafka was destroyed (docs/kafka-modes.md, \"Switching modes\"); set it back to false afterwards."),
+	def("kafkaClusterReset", "boolean", "false", "Lift the refusal to change kafkaMode, kafkaControllerVoters or zookeeperReplicas of an existing stack, for the update after its Kafka (and ZooKeeper) was destroyed (docs/kafka-modes.md, \"Switching modes\"); set it back to false afterwards."),
 	def("kafkaReplicas", "integer", "2", "Number of Kafka brokers, 1 to 32."),
 	def("kafkaHeap", "string", "1G", "Kafka broker JVM heap (KAFKA_HEAP_OPTS), at least 256m."),
 	def("kafkaMemoryLimit", "string", "2Gi", "Kafka broker container memory limit, at least 512Mi; the heap may take at most 75% of it."),
@@ -55,4 +55,5 @@ var coreKeys = []Key{
 	def("mosquittoImage", "string", "eclipse-mosquitto:2.0.22", "Mosquitto MQTT broker image."),
 	def("mqttUser", "string", "apk8s", "User MQTT clients authenticate as."),
 	{Name: "mqttPassword", Type: "string", Secret: true, Description: "Password of the MQTT user, 8 to 72 bytes; set it with `pulumi config set --secret`."},
+	def("mqttPlainListener", "boolean", "false", `Keep the book's plain MQTT listener (1883) beside the TLS one (8883), for the book's exercises; passwords then cross the network in plain text. With certManager "none" there is no TLS listener (it needs a certificate of the namespace's CA) and the plain one stays on whatever this says.`),
 }

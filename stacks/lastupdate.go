@@ -51,7 +51,7 @@ const (
 )
 
 // settle holds the config to what the stack's last update made (the Kafka
-// mode and quorum, the cluster's Kubernetes minor) and lists every
+// mode, quorum and cluster ID, the ZooKeeper ensemble's size, the cluster's Kubernetes minor) and lists every
 // contradiction at once; it returns the last update for the checks that
 // need live objects (claimGrowth).
 // Nothing but the read of the last outputs is registered before it passes.
@@ -62,6 +62,7 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	}
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	settleKafka(r, cfg, last)
+	settleEnsemble(r, cfg, last)
 	settleK3s(r, cfg, last)
 	settleServers(r, cfg, last)
 	if len(r.problems) > 0 {

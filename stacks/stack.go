@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/apk8s/apk8s-platform/components/dataca"
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
@@ -121,8 +122,20 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if err != nil {
 		return err
 	}
+	var ca *dataca.CA
+	if cfg.Addons.CertManager != AddonNone {
+		var after []pulumi.Resource
+		if addons.Issuer != nil {
+			after = append(after, addons.Issuer) // cert-manager runs
+		}
+		ca, err = dataca.New(ctx, "data-ca", dataca.Args{Namespace: data.Ref(), After: after}, k8s)
+		if err != nil {
+			return err
+		}
+	}
 	mq, err := mosquitto.New(ctx, "mqtt", mosquitto.Args{
 		Namespace: data.Ref(),
+		CA:        issuerOf(ca),
 		Clients:   []workload.Peer{workload.Cluster()},
 		Config:    cfg.Mosquitto,
 	}, k8s)
@@ -136,8 +149,10 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
 	if zk != nil {
 		ctx.Export("zookeeper", zk.Connect)
+		ctx.Export(outputEnsemble, pulumi.Int(int(cfg.ZooKeeper.Replicas)))
 	} else {
 		ctx.Export(outputVoters, pulumi.Int(int(cfg.Kafka.Voters)))
+		ctx.Export(outputClusterID, kf.ClusterIDValue)
 	}
 	ctx.Export(outputKafkaBroker, kf.Bootstrap)
 	// The size each StatefulSet's claims reached, resolved once they are
@@ -149,6 +164,15 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	ctx.Export(outputClaims, claims)
 	ctx.Export("mqtt", mq.Address)
 	return nil
+}
+
+// issuerOf is the CA Issuer that the services' certificates wait for; nil
+// without a CA.
+func issuerOf(ca *dataca.CA) pulumi.Resource {
+	if ca == nil {
+		return nil
+	}
+	return ca.Issuer
 }
 
 // metricsScrapers are the pods that scrape the data services' metrics

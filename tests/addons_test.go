@@ -41,6 +41,7 @@ const (
 	compTraefik    = "apk8s:addons:Traefik"
 	compNginx      = "apk8s:addons:IngressNginx"
 	compCerts      = "apk8s:addons:CertManager"
+	compDataCA     = "apk8s:data:CertificateAuthority"
 	compRook       = "apk8s:addons:RookCeph"
 	compMonitoring = "apk8s:addons:Monitoring"
 	compScrape     = "apk8s:addons:DataScrape"
@@ -422,7 +423,8 @@ func TestSwitchingAnAddonOff(t *testing.T) {
 	}{
 		{"ingress controller of the cluster", map[string]string{"ingressController": "existing", "ingressClass": "traefik"}, []string{compTraefik}, nil},
 		{"cert-manager of the cluster", map[string]string{"certManager": "existing"}, []string{compCerts}, nil},
-		{"no cert-manager, no certificate", map[string]string{"certManager": "none", "certificate": "false"}, []string{compCerts}, []string{tokCert + " data-cert"}},
+		{"no cert-manager, no certificate", map[string]string{"certManager": "none", "certificate": "false"}, []string{compCerts, compDataCA},
+			[]string{tokCert + " data-cert", tokCert + " mqtt-tls"}},
 		{"Rook of the cluster", map[string]string{"rookCeph": "existing"}, []string{compRook}, nil},
 		{"no Rook, default class", map[string]string{"rookCeph": "none", "storageClass": ""}, []string{compRook}, nil},
 		{"Prometheus Operator of the cluster", map[string]string{"monitoring": "existing"}, []string{compMonitoring}, nil},

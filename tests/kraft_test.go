@@ -294,31 +294,61 @@ func TestKraftVoters(t *testing.T) {
 	})
 }
 
-// TestKraftClusterID: the ID lives in one ConfigMap that the engine keeps
-// as first created (its data is ignored after creation) and the brokers
-// read; each run draws a fresh candidate, yet the brokers' spec is the same
-// run after run, so the ID cannot change under them.
+// TestKraftClusterID: the ID is drawn once, for a new cluster, and then
+// settled from the stack's output kafkaClusterId; the ConfigMap that
+// mirrors it for the brokers is immutable, and its data is ignored after
+// creation (an interrupted first update leaves no output, and the next
+// run's draw must not reach the live ConfigMap). A recorded ID that is not
+// one is refused before anything is registered.
 func TestKraftClusterID(t *testing.T) {
-	var ids []string
-	var sets []appsv1.StatefulSet
-	for range 2 {
-		rec := kraftRun("local", 3, lastKraft(3)).MustRecord(t)
+	idOf := func(t *testing.T, rec *Recorded) string {
+		t.Helper()
 		cm := rec.Object(t, tokConfigMap, kafka.ClusterIDName)
 		var m corev1.ConfigMap
 		cm.Decode(t, &m)
 		assert.Equal(t, "data", m.Namespace)
-		id := m.Data["CLUSTER_ID"]
+		require.NotNil(t, m.Immutable, "the ConfigMap is immutable")
+		assert.True(t, *m.Immutable, "the ConfigMap is immutable")
+		assert.Equal(t, []string{"data"}, rec.Request(cm).GetIgnoreChanges(), "an interrupted update's successor keeps the live ID")
+		return m.Data["CLUSTER_ID"]
+	}
+	t.Run("a new cluster draws one", func(t *testing.T) {
+		id := idOf(t, kraftRun("local", 3, nil).MustRecord(t))
 		raw, err := base64.RawURLEncoding.DecodeString(id)
 		require.NoError(t, err, "a KRaft cluster ID is unpadded base64url")
 		assert.Len(t, raw, 16)
 		assert.Len(t, id, 22)
-		assert.Equal(t, []string{"data"}, rec.Request(cm).GetIgnoreChanges(), "only the first ID is ever applied")
-		ids = append(ids, id)
-		sets = append(sets, kraftSet(t, rec.Graph))
+		assert.True(t, kafka.IsClusterID(id))
+	})
+	t.Run("a running cluster keeps the recorded one", func(t *testing.T) {
+		const recorded = "q1Sh-9_ISia_zwGINzRvyQ"
+		last := lastKraft(3)
+		last["kafkaClusterId"] = recorded
+		var sets []appsv1.StatefulSet
+		for range 2 {
+			rec := kraftRun("local", 3, last).MustRecord(t)
+			assert.Equal(t, recorded, idOf(t, rec), "no run draws another")
+			sets = append(sets, kraftSet(t, rec.Graph))
+		}
+		assert.Equal(t, sets[0], sets[1], "the brokers' spec does not carry the ID")
+	})
+	t.Run("kafkaClusterReset draws a new one", func(t *testing.T) {
+		last := lastKraft(3)
+		last["kafkaClusterId"] = "q1Sh-9_ISia_zwGINzRvyQ"
+		run := kraftRun("local", 3, last)
+		run.Set["kafkaClusterReset"] = "true"
+		assert.NotEqual(t, "q1Sh-9_ISia_zwGINzRvyQ", idOf(t, run.MustRecord(t)))
+	})
+	t.Run("a recorded value that is no ID is refused", func(t *testing.T) {
+		last := lastKraft(3)
+		last["kafkaClusterId"] = "not-an-id"
+		badConfig{"bad id", kraftRun("local", 3, last), []string{
+			`the stack output kafkaClusterId = "not-an-id" of the last update is not a KRaft cluster ID`, "restore it from the ConfigMap kafka-cluster-id",
+		}}.refused(t)
+	})
+	for _, id := range []string{"", "q1Sh-9_ISia_zwGINzRvy", "q1Sh-9_ISia_zwGINzRvyQA", "q1Sh+9/ISia/zwGINzRvyQ"} {
+		assert.False(t, kafka.IsClusterID(id), id)
 	}
-	assert.NotEqual(t, ids[0], ids[1], "each run draws a candidate; the state keeps the first")
-	assert.Equal(t, sets[0], sets[1], "the brokers' spec does not carry the ID")
-
 	for range 2000 {
 		id := kafka.NewClusterID()
 		require.Len(t, id, 22)
@@ -423,6 +453,37 @@ func TestLastOutputsReadAgain(t *testing.T) {
 			}
 			assert.Empty(t, g.All, "nothing is registered")
 			assert.Len(t, g.Reads, min(tt.unreadable+1, 5), "one read a look")
+		})
+	}
+}
+
+// TestZooKeeperResizeRefused: a deployed ensemble keeps its size (stack
+// output zookeeperReplicas); another is refused before anything is
+// registered, naming the safe path. The same size, a stack whose last
+// update predates the output, KRaft mode (no ensemble) and the update after
+// a destroy (kafkaClusterReset) pass.
+func TestZooKeeperResizeRefused(t *testing.T) {
+	deployed := func(n int) map[string]any {
+		return map[string]any{"kafkaMode": "zookeeper", "kafkaBootstrap": "kafka:9092", "zookeeper": "zookeeper-headless:2181", "zookeeperReplicas": n}
+	}
+	for _, step := range [][2]int{{1, 3}, {3, 5}, {3, 2}, {2, 3}} {
+		from, to := step[0], step[1]
+		badConfig{fmt.Sprintf("%d to %d", from, to), Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": fmt.Sprint(to)}, Last: deployed(from)}, []string{
+			"(1 problems)",
+			fmt.Sprintf(`apk8s-platform:zookeeperReplicas = "%d" is not allowed: must be %d, the size of this stack's running ensemble`, to, from),
+			"dynamic reconfiguration one server at a time", "build a new stack", "kafkaClusterReset = true",
+		}}.refused(t)
+	}
+	for name, run := range map[string]Run{
+		"the same size":               {Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "3"}, Last: deployed(3)},
+		"a last update without size":  {Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "3"}, Last: map[string]any{"kafkaMode": "zookeeper", "kafkaBootstrap": "kafka:9092"}},
+		"after a destroy, with reset": {Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "3", "kafkaClusterReset": "true"}, Last: deployed(1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := run.MustDo(t)
+			var s appsv1.StatefulSet
+			g.Object(t, tokSTS, "zookeeper").Decode(t, &s)
+			assert.EqualValues(t, 3, *s.Spec.Replicas)
 		})
 	}
 }

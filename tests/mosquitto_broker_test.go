@@ -1,13 +1,18 @@
 package tests
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +84,9 @@ func passwordFile(t *testing.T, name, password string) string {
 func TestMosquittoRoundTrip(t *testing.T) {
 	user, password := "apk8s", "mq-"+randomHex(8)
 	file := passwordFile(t, user, password)
-	addr, log := brokertest.MosquittoConf(t, func(port int32) string { return mosquitto.Conf(port, "127.0.0.1", file) })
+	addr, log := brokertest.MosquittoConf(t, func(port int32) string {
+		return mosquitto.Conf("127.0.0.1", file, mosquitto.Listener{Port: port})
+	})
 
 	sub, err := connect(addr, "apk8s-sub", user, password)
 	require.NoError(t, err, "broker log: %s", log)
@@ -126,4 +133,136 @@ func TestBookConfigRefusesClients(t *testing.T) {
 	_, err := connect(addr, "apk8s-book")
 	require.Error(t, err, "the book's config accepted an anonymous client; broker log: %s", log)
 	assert.Contains(t, err.Error(), "not Authorized")
+}
+
+// tlsConnect logs in over TLS, trusting pool and checking the name
+// serverName, as clients in the namespace do with the Secret's ca.crt.
+func tlsConnect(addr, id string, pool *x509.CertPool, serverName, user, password string) (mqtt.Client, error) {
+	opts := mqtt.NewClientOptions().AddBroker("ssl://" + addr).SetClientID(id).
+		SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}).
+		SetUsername(user).SetPassword(password).
+		SetConnectTimeout(5 * time.Second).SetAutoReconnect(false).SetConnectRetry(false)
+	c := mqtt.NewClient(opts)
+	tok := c.Connect()
+	if !tok.WaitTimeout(10 * time.Second) {
+		return nil, fmt.Errorf("connect to %s timed out", addr)
+	}
+	return c, tok.Error()
+}
+
+// servedSerial is the serial number of the certificate the listener at
+// addr presents.
+func servedSerial(t *testing.T, addr string, pool *x509.CertPool) *big.Int {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: mosquitto.Name})
+	require.NoError(t, err)
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].SerialNumber
+}
+
+// TestMosquittoTLS runs the broker as its pod does, through ReloadCommand
+// on the mosquitto.conf of a TLS-only stack, with a certificate of a CA
+// made here in the form of cert-manager's Secret. A client that trusts the
+// CA logs in over TLS and gets its message back; one that checks another
+// name, trusts another CA or speaks plain MQTT to the port is refused.
+// Then the certificate is renewed in place and the broker presents the new
+// one without a restart (the SIGHUP), and a TERM stops it.
+func TestMosquittoTLS(t *testing.T) {
+	name, password := "apk8s", "mq-"+randomHex(8)
+	file := passwordFile(t, name, password)
+	ca := brokertest.NewCA(t)
+	certDir := t.TempDir()
+	cert, first := ca.Issue(t, mosquitto.Name, mosquitto.Name, "mqtt.data.svc.cluster.local")
+	ca.WriteSecret(t, certDir, cert)
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := int32(l.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, l.Close())
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(mosquitto.Conf("127.0.0.1", file, mosquitto.Listener{Port: port, CertDir: certDir})+
+		brokertest.RunAs(t)+"\n"), 0o600))
+	log := fileLog(filepath.Join(t.TempDir(), "log"))
+	out, err := os.Create(string(log))
+	require.NoError(t, err)
+	defer out.Close()
+	cmd := exec.Command("sh", "-c", mosquitto.ReloadCommand(conf, certDir, 1))
+	cmd.Env = append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, which the cleanup stops whatever happened.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 50*time.Millisecond, "mosquitto did not listen: %s", log)
+
+	sub, err := tlsConnect(addr, "apk8s-tls-sub", ca.Pool(), mosquitto.Name, name, password)
+	require.NoError(t, err, "broker log: %s", log)
+	defer sub.Disconnect(100)
+	got := make(chan string, 1)
+	tok := sub.Subscribe("dev/apk8s", 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) })
+	require.True(t, tok.WaitTimeout(5*time.Second))
+	require.NoError(t, tok.Error())
+	pub, err := tlsConnect(addr, "apk8s-tls-pub", ca.Pool(), "mqtt.data.svc.cluster.local", name, password)
+	require.NoError(t, err)
+	ptok := pub.Publish("dev/apk8s", 1, false, "over TLS")
+	require.True(t, ptok.WaitTimeout(5*time.Second))
+	require.NoError(t, ptok.Error())
+	pub.Disconnect(100)
+	select {
+	case msg := <-got:
+		assert.Equal(t, "over TLS", msg)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the subscriber got nothing; broker log: %s", log)
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		_, err := tlsConnect(addr, "apk8s-wrong-name", ca.Pool(), "kafka", name, password)
+		assert.ErrorContains(t, err, "certificate is valid for", "a name the certificate does not cover")
+		_, err = tlsConnect(addr, "apk8s-other-ca", brokertest.NewCA(t).Pool(), mosquitto.Name, name, password)
+		assert.ErrorContains(t, err, "certificate signed by unknown authority")
+		_, err = tlsConnect(addr, "apk8s-tls-wrong-pw", ca.Pool(), mosquitto.Name, name, password+"x")
+		assert.ErrorContains(t, err, "not Authorized")
+		_, err = connect(addr, "apk8s-plain", name, password)
+		assert.Error(t, err, "plain MQTT on the TLS port")
+	})
+
+	assert.Equal(t, first, servedSerial(t, addr, ca.Pool()))
+	renewed, second := ca.Issue(t, mosquitto.Name, mosquitto.Name)
+	ca.WriteSecret(t, certDir, renewed)
+	require.Eventually(t, func() bool { return servedSerial(t, addr, ca.Pool()).Cmp(second) == 0 },
+		10*time.Second, 200*time.Millisecond, "the broker still presents the old certificate: %s", log)
+	assert.Contains(t, log.String(), "reloading the broker")
+	assert.True(t, sub.IsConnectionOpen(), "the reload kept the subscriber")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a TERM did not stop the broker: %s", log)
+	}
+	_, err = net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	assert.Error(t, err, "the broker still listens after TERM")
+}
+
+// fileLog is a process's log file, read whole when printed.
+type fileLog string
+
+func (f fileLog) String() string {
+	b, _ := os.ReadFile(string(f))
+	return string(b)
 }

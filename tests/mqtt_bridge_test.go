@@ -111,7 +111,7 @@ func platformBroker(t *testing.T, bridges []mosquitto.Bridge, passwords []string
 	return brokertest.MosquittoConf(t, func(port int32) string {
 		// stderr, unlike stdout, is not buffered: the test reads the log as
 		// the broker writes it.
-		conf := mosquitto.Conf(port, "127.0.0.1", passwords0) + "log_dest stderr\n" + brokertest.RunAs(t) + "\n"
+		conf := mosquitto.Conf("127.0.0.1", passwords0, mosquitto.Listener{Port: port}) + "log_dest stderr\n" + brokertest.RunAs(t) + "\n"
 		return mosquitto.IncludeBridges(conf, dir)
 	})
 }

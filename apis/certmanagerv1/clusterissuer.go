@@ -6,9 +6,20 @@ import "github.com/apk8s/apk8s-platform/apis/crd"
 type ClusterIssuer = crd.Object[IssuerSpec]
 
 // IssuerSpec is the part of an issuer's spec this program sets: an ACME
-// account.
+// account, a self-signed issuer or a certificate authority, one of them.
 type IssuerSpec struct {
-	ACME *ACMEIssuer `json:"acme,omitempty"`
+	ACME       *ACMEIssuer       `json:"acme,omitempty"`
+	SelfSigned *SelfSignedIssuer `json:"selfSigned,omitempty"`
+	CA         *CAIssuer         `json:"ca,omitempty"`
+}
+
+// SelfSignedIssuer signs each certificate with its own key: here only the
+// namespace's root.
+type SelfSignedIssuer struct{}
+
+// CAIssuer signs with the key pair in SecretName (tls.crt, tls.key).
+type CAIssuer struct {
+	SecretName string `json:"secretName"`
 }
 
 // ACMEIssuer is an account with an ACME server such as Let's Encrypt.

@@ -66,7 +66,10 @@ type Config struct {
 	// Voters is the size of the KRaft controller quorum: pods 0 to Voters-1
 	// are controllers as well as brokers. It is fixed when the cluster is
 	// created (the image only supports a static voter list).
-	Voters               int32
+	Voters int32
+	// ClusterID is the KRaft cluster ID the ConfigMap is created with:
+	// the one the stack recorded, or drawn for a new cluster.
+	ClusterID            string
 	Heap                 string
 	MemoryLimit          resource.Quantity
 	StorageSize          resource.Quantity
@@ -149,6 +152,9 @@ type Kafka struct {
 	// ClaimSize is the size every broker's claim has once this update
 	// patched them.
 	ClaimSize pulumi.StringOutput
+	// ClusterIDValue is, in KRaft mode, the ID the ConfigMap holds in the
+	// cluster: the stack records it, and the next run settles it.
+	ClusterIDValue pulumi.StringOutput
 }
 
 // New creates the cluster.
@@ -163,10 +169,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
 	var set workload.Set
 	if args.Config.Mode == ModeKRaft {
-		// The ID is drawn on every run, but only the first is ever applied:
-		// the ConfigMap keeps it from then on, and the brokers read it
-		// from there, so their spec never changes with it.
-		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, NewClusterID())},
+		// The ID is the stack's (settled from its last outputs); the
+		// ConfigMap mirrors it, immutable, and the brokers read it from
+		// there, so their spec never changes with it. Its data is
+		// ignored after creation as well: a run whose predecessor was
+		// interrupted before recording the ID must not write another.
+		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, args.Config.ClusterID)},
 			pulumi.IgnoreChanges([]string{"data"}))
 		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker, Controller)})
 		set = kraftStatefulSet(ns, args.Config)
@@ -186,6 +194,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
 	if err := c.Err(); err != nil {
 		return nil, err
+	}
+	if k.ClusterID != nil {
+		k.ClusterIDValue = k.ClusterID.Data.ApplyT(func(data map[string]any) string {
+			id, _ := data[ClusterIDKey].(string)
+			return id
+		}).(pulumi.StringOutput)
 	}
 	k.Bootstrap = pulumi.Sprintf("%s:%d", Name, Broker.Port)
 	return k, ctx.RegisterResourceOutputs(k, pulumi.Map{"bootstrap": k.Bootstrap})

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/apk8s/apk8s-platform/internal/workload"
 )
@@ -85,13 +86,21 @@ func NewClusterID() string {
 }
 
 // clusterIDMap keeps the cluster ID in the namespace for the brokers to
-// read; the program registers it with its data ignored after creation.
+// read. Immutable: the API server refuses any edit of the ID, which would
+// make every broker refuse its own log directory.
 func clusterIDMap(ns, id string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: brokerApp(ns).Meta(ClusterIDName),
 		Data:       map[string]string{ClusterIDKey: id},
+		Immutable:  ptr.To(true),
 	}
+}
+
+// IsClusterID tells a KRaft cluster ID: 16 bytes in unpadded base64url.
+func IsClusterID(id string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil && len(b) == 16
 }
 
 // kraftStartCommand picks each pod's node id, roles and listeners from its

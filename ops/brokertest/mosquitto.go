@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
 )
 
 // mosquittoBinary finds the broker. CI installs it and must never skip; a
@@ -112,6 +114,21 @@ func Mosquitto(t *testing.T, users map[string]string) string {
 	}
 	addr, _ := MosquittoConf(t, func(port int32) string {
 		return fmt.Sprintf("listener %d 127.0.0.1\n%s\n", port, strings.Join(conf, "\n"))
+	})
+	return addr
+}
+
+// MosquittoTLS runs a broker on the program's own mosquitto.conf with the
+// TLS listener alone, its certificate from ca for the names of the Service
+// mqtt, admitting users.
+func MosquittoTLS(t *testing.T, ca *CA, users map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cert, _ := ca.Issue(t, mosquitto.Name, mosquitto.Name, "mqtt.data.svc.cluster.local")
+	ca.WriteSecret(t, dir, cert)
+	passwords := PasswordFile(t, users)
+	addr, _ := MosquittoConf(t, func(port int32) string {
+		return mosquitto.Conf("127.0.0.1", passwords, mosquitto.Listener{Port: port, CertDir: dir}) + RunAs(t) + "\n"
 	})
 	return addr
 }

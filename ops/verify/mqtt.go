@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -21,17 +23,44 @@ const TopicMQTT = "dev/apk8s/verify"
 
 // mqttRoundTrip is the book's test: a subscriber and a publisher, both
 // through a port-forward to the broker pod (the book forwards svc/mqtt,
-// which is that pod), with the configured credentials.
+// which is that pod), with the configured credentials. Where the Service
+// has the TLS listener, they use it, trusting the namespace's CA (the
+// ca.crt of the broker's certificate Secret) and checking the Service's
+// name; else the book's plain listener.
 func mqttRoundTrip(ctx context.Context, s *Session) (string, error) {
 	pod, err := s.brokerPod(ctx)
 	if err != nil {
 		return "", err
 	}
-	f, err := s.forwardPod(ctx, pod, mosquitto.MQTT.Port)
+	svc, err := s.Kube.CoreV1().Services(s.Namespace).Get(ctx, mosquitto.Name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("Service %s: %w", mosquitto.Name, err)
+	}
+	var secure bool
+	for _, p := range svc.Spec.Ports {
+		secure = secure || p.Port == mosquitto.MQTTS.Port
+	}
+	if !secure {
+		f, err := s.forwardPod(ctx, pod, mosquitto.MQTT.Port)
+		if err != nil {
+			return "", err
+		}
+		return mqttExchange(ctx, "tcp://"+f.local, nil, s.MQTTUser, s.MQTTPassword)
+	}
+	secret, err := s.Kube.CoreV1().Secrets(s.Namespace).Get(ctx, mosquitto.TLSSecretName, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("the broker's certificate (Secret %s): %w", mosquitto.TLSSecretName, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(secret.Data["ca.crt"]) {
+		return "", fmt.Errorf("Secret %s holds no CA certificate under ca.crt", mosquitto.TLSSecretName)
+	}
+	f, err := s.forwardPod(ctx, pod, mosquitto.MQTTS.Port)
 	if err != nil {
 		return "", err
 	}
-	return mqttExchange(ctx, "tcp://"+f.local, s.MQTTUser, s.MQTTPassword)
+	return mqttExchange(ctx, "ssl://"+f.local, &tls.Config{RootCAs: pool, ServerName: mosquitto.Name, MinVersion: tls.VersionTLS12},
+		s.MQTTUser, s.MQTTPassword)
 }
 
 // brokerPod is the running pod behind the Service mqtt.
@@ -56,15 +85,18 @@ func (s *Session) brokerPod(ctx context.Context) (string, error) {
 }
 
 // mqttExchange subscribes to a topic of this run's own, publishes one
-// message at QoS 1 and waits for it.
-func mqttExchange(ctx context.Context, broker, user, password string) (string, error) {
+// message at QoS 1 and waits for it; with tlsConfig over TLS.
+func mqttExchange(ctx context.Context, broker string, tlsConfig *tls.Config, user, password string) (string, error) {
 	topic := TopicMQTT + "/" + randomHex(4)
 	payload := "apk8s verify " + randomHex(8)
 	who := "anonymously"
 	if user != "" {
 		who = fmt.Sprintf("as %q", user)
 	}
-	sub, err := mqttConnect(ctx, broker, "apk8s-verify-sub-"+randomHex(4), user, password)
+	if tlsConfig != nil {
+		who += " over TLS"
+	}
+	sub, err := mqttConnect(ctx, broker, tlsConfig, "apk8s-verify-sub-"+randomHex(4), user, password)
 	if err != nil {
 		return "", fmt.Errorf("subscriber cannot connect %s: %w", who, err)
 	}
@@ -78,7 +110,7 @@ func mqttExchange(ctx context.Context, broker, user, password string) (string, e
 	})); err != nil {
 		return "", fmt.Errorf("subscribe to %s: %w", topic, err)
 	}
-	pub, err := mqttConnect(ctx, broker, "apk8s-verify-pub-"+randomHex(4), user, password)
+	pub, err := mqttConnect(ctx, broker, tlsConfig, "apk8s-verify-pub-"+randomHex(4), user, password)
 	if err != nil {
 		return "", fmt.Errorf("publisher cannot connect %s: %w", who, err)
 	}
@@ -98,8 +130,8 @@ func mqttExchange(ctx context.Context, broker, user, password string) (string, e
 	}
 }
 
-func mqttConnect(ctx context.Context, broker, id, user, password string) (mqtt.Client, error) {
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).
+func mqttConnect(ctx context.Context, broker string, tlsConfig *tls.Config, id, user, password string) (mqtt.Client, error) {
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetTLSConfig(tlsConfig).
 		SetUsername(user).SetPassword(password).
 		SetConnectTimeout(10 * time.Second).SetAutoReconnect(false).SetConnectRetry(false)
 	c := mqtt.NewClient(opts)

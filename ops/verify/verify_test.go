@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
+	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/ops/brokertest"
 )
 
@@ -355,10 +357,18 @@ func TestBrokersReport(t *testing.T) {
 func TestMQTTExchange(t *testing.T) {
 	anonymous := "tcp://" + brokertest.Mosquitto(t, nil)
 	protected := "tcp://" + brokertest.Mosquitto(t, map[string]string{"sysop": "s3cret-verify"})
+	ca := brokertest.NewCA(t)
+	secure := "ssl://" + brokertest.MosquittoTLS(t, ca, map[string]string{"sysop": "s3cret-verify"})
+	trusted := &tls.Config{RootCAs: ca.Pool(), ServerName: mosquitto.Name}
+	stranger := &tls.Config{RootCAs: brokertest.NewCA(t).Pool(), ServerName: mosquitto.Name}
 	tests := []struct {
 		name, broker, user, password string
+		tls                          *tls.Config
 		detail, err                  string
 	}{
+		{name: "over TLS", broker: secure, tls: trusted, user: "sysop", password: "s3cret-verify", detail: `connected as "sysop" over TLS`},
+		{name: "over TLS, wrong password", broker: secure, tls: trusted, user: "sysop", password: "wrong", err: `subscriber cannot connect as "sysop" over TLS: not Authorized`},
+		{name: "over TLS, another CA", broker: secure, tls: stranger, user: "sysop", password: "s3cret-verify", err: "certificate signed by unknown authority"},
 		{name: "anonymous, as in the book", broker: anonymous, detail: "connected anonymously"},
 		{name: "with the configured credentials", broker: protected, user: "sysop", password: "s3cret-verify", detail: `connected as "sysop"`},
 		{name: "wrong password", broker: protected, user: "sysop", password: "wrong", err: `subscriber cannot connect as "sysop": not Authorized`},
@@ -368,9 +378,9 @@ func TestMQTTExchange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			detail, err := mqttExchange(ctx, tt.broker, tt.user, tt.password)
+			detail, err := mqttExchange(ctx, tt.broker, tt.tls, tt.user, tt.password)
 			if tt.err != "" {
-				assert.EqualError(t, err, tt.err)
+				assert.ErrorContains(t, err, tt.err)
 				return
 			}
 			require.NoError(t, err)

@@ -58,6 +58,9 @@ type Resource struct {
 	// Spec is the object's spec as the provider reports it (empty for
 	// kinds without one).
 	Spec pulumi.MapOutput `pulumi:"spec"`
+	// Data is a ConfigMap's or Secret's data as the provider reports it:
+	// what the cluster holds (empty for other kinds; a Secret's is secret).
+	Data pulumi.MapOutput `pulumi:"data"`
 }
 
 // Name is the object's metadata.name as the provider reports it.

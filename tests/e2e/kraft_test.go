@@ -46,6 +46,7 @@ func TestKraftLifecycle(t *testing.T) {
 		assert.Equal(t, "kraft", out["kafkaMode"].Value)
 		assert.EqualValues(t, 1, out["kafkaControllerVoters"].Value)
 		assert.Equal(t, "kafka:9092", out["kafkaBootstrap"].Value)
+		assert.Equal(t, clusterID, out["kafkaClusterId"].Value, "the stack records the ID the ConfigMap holds")
 	})
 
 	t.Run("a second preview changes nothing", func(t *testing.T) {

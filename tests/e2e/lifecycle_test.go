@@ -226,7 +226,7 @@ func (e env) checkObjects(t *testing.T, class, password string, brokers int32) {
 	assert.Equal(t, int32(1), mqtt.Status.AvailableReplicas)
 	var cm corev1.ConfigMap
 	e.get(t, &cm, "-n", "data", "configmap", "mqtt")
-	assert.Equal(t, mosquitto.Conf(1883, "", mosquitto.PasswordFile), cm.Data["mosquitto.conf"])
+	assert.Equal(t, mosquitto.Conf("", mosquitto.PasswordFile, mosquitto.Listener{Port: mosquitto.MQTT.Port}), cm.Data["mosquitto.conf"])
 
 	// Pod Security enforced, and every pod admitted under it.
 	assert.Equal(t, "restricted", ns.Labels["pod-security.kubernetes.io/enforce"])
