@@ -40,16 +40,16 @@ func S3Endpoint(region string) string { return "s3." + region + ".scw.cloud" }
 // SnapshotConfig is the k3s config of the snapshots (the drop-in at
 // SnapshotsPath): a secret, as it holds the secret key.
 type SnapshotConfig struct {
-	Schedule   string `json:"etcd-snapshot-schedule-cron"`
-	Retention  int    `json:"etcd-snapshot-retention"`
-	S3         bool   `json:"etcd-s3"`
-	Endpoint   string `json:"etcd-s3-endpoint"`
-	Region     string `json:"etcd-s3-region"`
-	Bucket     string `json:"etcd-s3-bucket"`
-	Lookup     string `json:"etcd-s3-bucket-lookup-type"`
-	AccessKey  string `json:"etcd-s3-access-key"`
-	SecretKey  string `json:"etcd-s3-secret-key"`
-	Compress   bool   `json:"etcd-snapshot-compress"`
+	Schedule  string `json:"etcd-snapshot-schedule-cron"`
+	Retention int    `json:"etcd-snapshot-retention"`
+	S3        bool   `json:"etcd-s3"`
+	Endpoint  string `json:"etcd-s3-endpoint"`
+	Region    string `json:"etcd-s3-region"`
+	Bucket    string `json:"etcd-s3-bucket"`
+	Lookup    string `json:"etcd-s3-bucket-lookup-type"`
+	AccessKey string `json:"etcd-s3-access-key"`
+	SecretKey string `json:"etcd-s3-secret-key"`
+	Compress  bool   `json:"etcd-snapshot-compress"`
 }
 
 // bucketPolicy is the bucket's policy document: the cluster's application
