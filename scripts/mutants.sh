@@ -65,6 +65,7 @@ mutants=(
 	'scripts/ci-tunnel.sh|s/ and (.delete | not))\]/)]/|the tunnel dials a control plane pending deletion'
 	'components/cluster/cipath.go|s/\t\tUpdate:     script,/\t\tUpdate:     nil,/|the CI key is not published again after a user-data change'
 	'components/cluster/ci-wireguard.sh|s/oifname "\$CI_INTERFACE" counter drop//|traffic into the CI tunnel is forwarded'
+	'components/cluster/cluster.go|s/return kubeconfigEpochLine(cfg.KubeconfigEpoch) + KubeconfigScript(addr, nodes)/return KubeconfigScript(addr, nodes)/|the kubeconfig in the state is never read again after k3s renews its certificate'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'

@@ -879,7 +879,7 @@ func TestClusterScriptsParse(t *testing.T) {
 	}
 	scripts, err := filepath.Glob(filepath.Join(repoRoot, "components", "cluster", "*.sh"))
 	require.NoError(t, err)
-	require.Len(t, scripts, 5, "k3s-bootstrap.sh, k3s-tokens.sh, etcd-restore.sh, kubeconfig.sh, ci-wireguard.sh")
+	require.Len(t, scripts, 6, "k3s-bootstrap.sh, k3s-tokens.sh, etcd-restore.sh, kubeconfig.sh, ci-wireguard.sh, k3s-renew.sh")
 	for _, s := range scripts {
 		out, err := exec.Command(bash, "-n", s).CombinedOutput()
 		assert.NoError(t, err, "%s: %s", s, out)
