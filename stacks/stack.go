@@ -4,17 +4,22 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/apk8s/apk8s-platform/components/dataca"
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/traefik"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/workload"
+	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
 // Run is the Pulumi program of every stack.
@@ -95,6 +100,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		// The controller this program installs; "" (any namespace) for a
 		// controller of the cluster's own.
 		IngressNamespace: addons.IngressNamespace,
+		ExtraHosts:       consoleHosts(cfg),
 	}, k8s)
 	if err != nil {
 		return err
@@ -154,8 +160,26 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if err != nil {
 		return err
 	}
+	if err := deployConnect(ctx, cfg, data.Ref(), kf, issuerOf(ca), k8s); err != nil {
+		return err
+	}
 	if err := deployScrape(ctx, cfg, addons, data.Ref(), kf, k8s); err != nil {
 		return err
+	}
+	if cfg.Console != nil {
+		console, err := kafkaconsole.New(ctx, kafkaconsole.Name, kafkaconsole.Args{
+			Namespace:    data.Ref(),
+			Bootstrap:    fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+			IngressClass: cfg.Addons.IngressClass,
+			BasicAuth:    cfg.Addons.BasicAuth(),
+			Ingress:      ingressPeer(addons),
+			After:        middleware(data),
+			Config:       *cfg.Console,
+		}, k8s)
+		if err != nil {
+			return err
+		}
+		ctx.Export("kafkaConsole", console.URL)
 	}
 	ctx.Export("namespace", data.Name)
 	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
@@ -197,10 +221,80 @@ func metricsScrapers(cfg *Config) []workload.Peer {
 }
 
 // kafkaClients are the brokers' clients besides the client pod: the
-// exporter, when the stack scrapes Kafka.
+// exporter, when the stack scrapes Kafka, the Connect workers, when it
+// routes MQTT into Kafka, and the console.
 func kafkaClients(cfg *Config) []workload.Peer {
-	if cfg.Addons.Monitoring == AddonNone {
+	var out []workload.Peer
+	if cfg.Addons.Monitoring != AddonNone {
+		out = append(out, workload.Pods(monitoring.ExporterLabels))
+	}
+	if len(cfg.Connect.Routes) > 0 {
+		out = append(out, workload.Pods(kafkaconnect.Labels))
+	}
+	if cfg.Console != nil {
+		out = append(out, workload.Pods(kafkaconsole.Labels))
+	}
+	return out
+}
+
+// deployConnect runs the Kafka Connect cluster of the MQTT → Kafka routes
+// once the brokers run; nothing without routes.
+func deployConnect(ctx *pulumi.Context, cfg *Config, ns kube.Namespace, kf *kafka.Kafka, ca pulumi.Resource, k8s pulumi.ResourceOption) error {
+	if len(cfg.Connect.Routes) == 0 {
 		return nil
 	}
-	return []workload.Peer{workload.Pods(monitoring.ExporterLabels)}
+	// The broker's TLS listener where it has one (its first port), with a
+	// client certificate of the namespace's CA.
+	mqttPort := mosquitto.MQTT.Port
+	if cfg.Mosquitto.TLS {
+		mqttPort = mosquitto.MQTTS.Port
+	}
+	_, err := kafkaconnect.New(ctx, "kafka-connect", kafkaconnect.Args{
+		Namespace:    ns,
+		Bootstrap:    fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+		BrokerLabels: kafka.Labels,
+		BrokerPort:   kafka.Broker.Port,
+		Replication:  cfg.Kafka.InternalReplication(),
+		MQTT:         fmt.Sprintf("%s:%d", mosquitto.Name, mqttPort),
+		MQTTLabels:   mosquitto.Labels,
+		MQTTPort:     mqttPort,
+		MQTTTLS:      cfg.Mosquitto.TLS,
+		CA:           ca,
+		MQTTUser:     cfg.Mosquitto.User,
+		MQTTPassword: cfg.Mosquitto.Password,
+		Scrapers:     metricsScrapers(cfg),
+		After:        []pulumi.Resource{kf.StatefulSet},
+		Config:       cfg.Connect,
+	}, k8s)
+	return err
+}
+
+// consoleHosts are the certificate's names besides the book's: the
+// console's, when it is on.
+func consoleHosts(cfg *Config) []string {
+	if cfg.Console == nil {
+		return nil
+	}
+	return []string{kafkaconsole.Host(cfg.Domain)}
+}
+
+// ingressPeer is the ingress controller as its traffic reaches a backend.
+// Both controllers this program installs bind the nodes' ports 80/443 as
+// host ports of ordinary pods (not the host network), so their requests
+// come from pod addresses in their namespace; a controller of the
+// cluster's own may run anywhere.
+func ingressPeer(addons *AddonOutputs) workload.Peer {
+	if addons.IngressNamespace == "" {
+		return workload.Cluster()
+	}
+	return workload.Namespace(addons.IngressNamespace)
+}
+
+// middleware is the basic-auth Middleware an Ingress names, when the
+// controller reads one.
+func middleware(data *datanamespace.DataNamespace) []pulumi.Resource {
+	if data.Middleware == nil {
+		return nil
+	}
+	return []pulumi.Resource{data.Middleware}
 }

@@ -307,6 +307,7 @@ func stackNames(t testing.TB) []string {
 // provider's version, plugin download URL, aliases, secret inputs and
 // secret outputs, as the generated SDK would register it.
 func TestProviderSchemaConformance(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	runs := map[string]Run{}
 	for _, stack := range stackNames(t) {
@@ -316,6 +317,7 @@ func TestProviderSchemaConformance(t *testing.T) {
 	runs["dev3 with options"] = Run{Stack: "dev3", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555",
 		"cephVolumeIops":    "15000", "serverImage": "ubuntu_jammy"}}
+	runs["dev3 with three servers and snapshots"] = Run{Stack: "dev3", Set: snapshotSet(map[string]string{"controlPlaneCount": "3"})}
 	runs["kapsule with options"] = Run{Stack: "kapsule", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555", "poolMax": "5"}}
 	for name, run := range runs {
@@ -356,6 +358,7 @@ func TestProviderSchemaConformance(t *testing.T) {
 
 // TestConformanceCatchesMistakes: the checker rejects what it should.
 func TestConformanceCatchesMistakes(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	rec, err := Run{Stack: "dev3"}.Record(t, true)
 	require.NoError(t, err)
@@ -392,6 +395,7 @@ func TestConformanceCatchesMistakes(t *testing.T) {
 // inputs, aliases, secrets, replaceOnChanges), and every field of its Args
 // struct, nested ones included, is an input property of the provider.
 func TestStandInTypesMatchTheSDKs(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	assert.Equal(t, facts["scaleway"].Version, scaleway.Version)
 	assert.Equal(t, facts["scaleway"].downloadURL(), scaleway.DownloadURL)
@@ -409,6 +413,10 @@ func TestStandInTypesMatchTheSDKs(t *testing.T) {
 		{scaleway.SecurityGroupType, scaleway.SecurityGroupArgs{}},
 		{scaleway.ServerType, scaleway.ServerArgs{}},
 		{scaleway.BlockVolumeType, scaleway.BlockVolumeArgs{}},
+		{scaleway.BucketType, scaleway.BucketArgs{}},
+		{scaleway.BucketPolicyType, scaleway.BucketPolicyArgs{}},
+		{scaleway.IamApplicationType, scaleway.IamApplicationArgs{}},
+		{scaleway.IamApiKeyType, scaleway.IamApiKeyArgs{}},
 		{scaleway.KubernetesClusterType, scaleway.KubernetesClusterArgs{}},
 		{scaleway.KubernetesPoolType, scaleway.KubernetesPoolArgs{}},
 		{scaleway.LoadBalancerIpType, scaleway.LoadBalancerIpArgs{}},

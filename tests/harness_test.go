@@ -432,6 +432,33 @@ func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 	})
 }
 
+// sharedRuns hold the graphs of Shared, one per run name.
+var sharedRuns sync.Map // runName -> *sharedRun
+
+type sharedRun struct {
+	once sync.Once
+	rec  *Recorded
+	err  error
+}
+
+// Shared is MustRecord evaluated once per test process for each stack and
+// set of overrides: most tests only read a stack's graph, and the same few
+// graphs are read by many of them, in parallel. The graph is shared, so a
+// test must not change it; runs that need their own (fresh secrets, last
+// outputs, StorageClasses, a program of their own) call MustRecord or Do.
+func (run Run) Shared(t testing.TB) *Recorded {
+	t.Helper()
+	require.True(t, run.Unset == nil && run.Secrets == nil && !run.PlainPassword && run.Program == nil && run.Last == nil &&
+		run.Classes == nil && run.UnreadableOutputs == 0 && run.DefaultClass == "",
+		"only a stack and its overrides are shared: %+v", run)
+	v, _ := sharedRuns.LoadOrStore(runName(run), &sharedRun{})
+	s := v.(*sharedRun)
+	s.once.Do(func() { s.rec, s.err = run.Record(t, true) })
+	require.NoError(t, s.err)
+	require.NotNil(t, s.rec, "the run %s failed in the test that made it", runName(run))
+	return s.rec
+}
+
 // MustDo runs the program and requires it to succeed.
 func (run Run) MustDo(t testing.TB) *Graph {
 	t.Helper()
