@@ -65,6 +65,7 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	settleEnsemble(r, cfg, last)
 	settleK3s(r, cfg, last)
 	settleServers(r, cfg, last)
+	settleRoll(r, cfg, last)
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: cfg.Stack, Problems: r.problems}
 	}
