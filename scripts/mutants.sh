@@ -78,7 +78,7 @@ mutants=(
 	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
 	'stacks/roll.go|s/s.Name != chosen.Name {/s.Name == "" {/|rollServers lets every changed server take the new image'
 	'stacks/roll.go|s/case len(pending) > 1:/case len(pending) > 4:/|a change of four servers in one update goes through'
-	'stacks/roll.go|s/\&\& !allowCP {/\&\& false {/|the control plane replaced without the opt-in'
+	'stacks/roll.go|s/allowCP := r.boolean("allowControlPlaneReplacement")/allowCP := !r.boolean("allowControlPlaneReplacement")/|the control-plane opt-in read backwards'
 	'stacks/roll.go|s/gone > 1 {/gone > 2 {/|two workers leave in one update'
 )
 
