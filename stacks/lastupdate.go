@@ -63,6 +63,8 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	settleKafka(r, cfg, last)
 	settleEnsemble(r, cfg, last)
+	settleCluster(r, cfg, last)
+	settleKapsule(r, cfg, last)
 	settleK3s(r, cfg, last)
 	settleServers(r, cfg, last)
 	settleRoll(r, cfg, last)
