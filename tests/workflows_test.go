@@ -183,6 +183,8 @@ func TestWorkflowsAreLeastPrivilege(t *testing.T) {
 	// The only write scope any job may hold, and where.
 	allowedWrites := map[string]map[string]bool{
 		"pull-request.yml/preview": {"pull-requests": true},
+		// The Connect image goes to the repository's own registry.
+		"connect-image.yml/publish": {"packages": true},
 	}
 	for file, w := range loadWorkflows(t) {
 		t.Run(file, func(t *testing.T) {
@@ -274,7 +276,7 @@ func TestWorkflowPullRequestPreviews(t *testing.T) {
 	assert.GreaterOrEqual(t, wfStepIndex(test, func(s wfStep) bool { return s.Run == "make lint" }), 0, "lint")
 
 	preview := wfJobOf(t, w, "preview")
-	assert.ElementsMatch(t, []any{"test", "stacks"}, preview.Needs, "preview after the tests, for the affected stacks")
+	assert.ElementsMatch(t, []any{"test", "stacks", "reviewers"}, preview.Needs, "preview after the tests, for the affected stacks, behind the reviewer check")
 	assert.Contains(t, preview.If, "github.event.pull_request.head.repo.full_name == github.repository",
 		"no preview (and no secret) for a fork's code")
 	_, scopes := wfPermissions(t, preview.Permissions)
