@@ -435,6 +435,7 @@ func podNeeds(kraft bool) map[string][]need {
 		"StatefulSet/kafka":         {coordination, {"StatefulSet/kafka", 9092}},
 		"Pod/kafka-client-util":     {{"StatefulSet/kafka", 9092}},
 		"Deployment/kafka-exporter": {{"StatefulSet/kafka", 9092}},
+		"Deployment/kafka-console":  {{"StatefulSet/kafka", 9092}},
 		"Deployment/mqtt":           nil,
 	}
 }
