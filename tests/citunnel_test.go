@@ -70,7 +70,7 @@ JSON
 		"echo \"51.15.0.10 ${PRESENTED:-` + pinnedHostKey + `}\"\n"
 	// pinnedHostKey is the control plane's host key in the stub state.
 	pinnedHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPINNED"
-	stubWg    = "#!/bin/sh\nexit 0\n"
+	stubWg        = "#!/bin/sh\nexit 0\n"
 	// cpUUID is the control plane's server ID in the stub state.
 	cpUUID = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 )
