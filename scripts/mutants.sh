@@ -72,7 +72,7 @@ mutants=(
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
 	'components/mosquitto/bridge.go|s/rules = append(rules, workload.Egress{Ports: \[\]int32{b.Port}, CIDRs: b.Egress})/rules = append(rules, workload.Egress{Ports: []int32{MQTT.Port}, CIDRs: b.Egress})/|bridge egress opened at the broker'"'"'s own port, not the remote'"'"'s'
-	'components/mosquitto/bridge.go|s/names = names || net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
+	'components/mosquitto/bridge.go|s/names = names .. net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
 	'components/kafkaconnect/kafkaconnect.go|s/"tasks.max":                    "1",/"tasks.max":                    "2",/|two MQTT source tasks write every message twice'
 	'components/kafkaconnect/kafkaconnect.go|s/rf := fmt.Sprint(args.Replication)/rf := "1"/|Connect'"'"'s internal topics on one replica'
 	'components/kafkaconnect/kafkaconnect.go|s/cert.Spec.PrivateKey.Encoding = "PKCS1"/cert.Spec.PrivateKey.Encoding = "PKCS8"/|Connect'"'"'s MQTT client key in a form the connector cannot read'
