@@ -67,6 +67,7 @@ mutants=(
 	'components/cluster/ci-wireguard.sh|s/oifname "\$CI_INTERFACE" counter drop//|traffic into the CI tunnel is forwarded'
 	'components/cluster/cluster.go|s/return kubeconfigEpochLine(cfg.KubeconfigEpoch) + KubeconfigScript(addr, nodes)/return KubeconfigScript(addr, nodes)/|the kubeconfig in the state is never read again after k3s renews its certificate'
 	'scripts/preview-guard.sh|s/ = true \] ||/ != x ] ||/|a preview environment whose author may approve the run passes the guard'
+	'scripts/ci-tunnel.sh|s/^  \[ "\$got" = "\$want" \] \&\& return 0$/  return 0/|the tunnel accepts a control plane that presents another SSH host key'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
