@@ -95,6 +95,10 @@ mutants=(
 	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
 	'components/monitoring/dashboards.go|s/Labels: map\[string\]string{DashboardLabel: DashboardLabelValue}},/Labels: map[string]string{"grafana_dashboards": DashboardLabelValue}},/|dashboard ConfigMaps under a label the sidecar does not select'
 	'components/monitoring/dashboards.go|s/kafka_consumergroup_members{%s/kafka_consumergroup_member{%s/|dashboard query names a metric the exporter does not have'
+	'stacks/roll.go|s/s.Name != chosen.Name {/s.Name == "" {/|rollServers lets every changed server take the new image'
+	'stacks/roll.go|s/case len(pending) > 1:/case len(pending) > 4:/|a change of four servers in one update goes through'
+	'stacks/roll.go|s/allowCP := r.boolean("allowControlPlaneReplacement")/allowCP := !r.boolean("allowControlPlaneReplacement")/|the control-plane opt-in read backwards'
+	'stacks/roll.go|s/gone > 1 {/gone > 2 {/|two workers leave in one update'
 )
 
 pick=("$@")
