@@ -67,11 +67,12 @@ mutants=(
 	'components/cluster/ci-wireguard.sh|s/oifname "\$CI_INTERFACE" counter drop//|traffic into the CI tunnel is forwarded'
 	'components/cluster/cluster.go|s/return kubeconfigEpochLine(cfg.KubeconfigEpoch) + KubeconfigScript(addr, nodes)/return KubeconfigScript(addr, nodes)/|the kubeconfig in the state is never read again after k3s renews its certificate'
 	'scripts/preview-guard.sh|s/ = true \] ||/ != x ] ||/|a preview environment whose author may approve the run passes the guard'
+	'scripts/ci-tunnel.sh|s/^  \[ "\$got" = "\$want" \] \&\& return 0$/  return 0/|the tunnel accepts a control plane that presents another SSH host key'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
 	'components/mosquitto/bridge.go|s/rules = append(rules, workload.Egress{Ports: \[\]int32{b.Port}, CIDRs: b.Egress})/rules = append(rules, workload.Egress{Ports: []int32{MQTT.Port}, CIDRs: b.Egress})/|bridge egress opened at the broker'"'"'s own port, not the remote'"'"'s'
-	'components/mosquitto/bridge.go|s/names = names || net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
+	'components/mosquitto/bridge.go|s/names = names .. net.ParseIP(b.Host) == nil/names = false/|bridge egress without DNS for a remote given by name'
 	'components/kafkaconnect/kafkaconnect.go|s/"tasks.max":                    "1",/"tasks.max":                    "2",/|two MQTT source tasks write every message twice'
 	'components/kafkaconnect/kafkaconnect.go|s/rf := fmt.Sprint(args.Replication)/rf := "1"/|Connect'"'"'s internal topics on one replica'
 	'components/kafkaconnect/kafkaconnect.go|s/cert.Spec.PrivateKey.Encoding = "PKCS1"/cert.Spec.PrivateKey.Encoding = "PKCS8"/|Connect'"'"'s MQTT client key in a form the connector cannot read'
@@ -83,6 +84,7 @@ mutants=(
 	'stacks/ensemble.go|s/int32(n) == cfg.ZooKeeper.Replicas/true/|a deployed ZooKeeper ensemble resized'
 	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
 	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
+	'internal/workload/policy.go|s/PolicyTypes: \[\]networkingv1.PolicyType{networkingv1.PolicyTypeIngress},/PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},/|every policy isolates egress with no egress rule (no data pod resolves names)'
 	'components/kapsule/kapsule.go|s/pulumi.DependsOn(\[\]pulumi.Resource{k.Pool})//|Kapsule provider does not wait for the pool'
 	'components/kapsule/kapsule.go|s/DeleteAdditionalResources: pulumi.Bool(cfg.Disposable),/DeleteAdditionalResources: pulumi.Bool(true),/|a kept Kapsule stack'"'"'s deletion takes its volumes'
 	'components/kapsule/kapsule.go|s/keep := pulumi.Protect(!cfg.Disposable)/keep := pulumi.Protect(false)/|the kept Kapsule cluster is not protected'
@@ -92,6 +94,10 @@ mutants=(
 	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
 	'components/monitoring/dashboards.go|s/Labels: map\[string\]string{DashboardLabel: DashboardLabelValue}},/Labels: map[string]string{"grafana_dashboards": DashboardLabelValue}},/|dashboard ConfigMaps under a label the sidecar does not select'
 	'components/monitoring/dashboards.go|s/kafka_consumergroup_members{%s/kafka_consumergroup_member{%s/|dashboard query names a metric the exporter does not have'
+	'stacks/roll.go|s/s.Name != chosen.Name {/s.Name == "" {/|rollServers lets every changed server take the new image'
+	'stacks/roll.go|s/case len(pending) > 1:/case len(pending) > 4:/|a change of four servers in one update goes through'
+	'stacks/roll.go|s/allowCP := r.boolean("allowControlPlaneReplacement")/allowCP := !r.boolean("allowControlPlaneReplacement")/|the control-plane opt-in read backwards'
+	'stacks/roll.go|s/gone > 1 {/gone > 2 {/|two workers leave in one update'
 )
 
 pick=("$@")
