@@ -154,6 +154,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	c.Scaleway.Cluster.CI = loadCIPath(r)
 	c.Addons = loadAddons(r, c)
 	loadDataTLS(r, c)
+	loadKafkaAuth(r, c)
 
 	keys, err := configKeys(ctx)
 	if err != nil {
