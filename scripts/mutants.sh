@@ -67,6 +67,8 @@ mutants=(
 	'scripts/ci-tunnel.sh|s/ and (.delete | not))\]/)]/|the tunnel dials a control plane pending deletion'
 	'components/cluster/cipath.go|s/\t\tUpdate:     script,/\t\tUpdate:     nil,/|the CI key is not published again after a user-data change'
 	'components/cluster/ci-wireguard.sh|s/oifname "\$CI_INTERFACE" counter drop//|traffic into the CI tunnel is forwarded'
+	'components/cluster/cluster.go|s/return kubeconfigEpochLine(cfg.KubeconfigEpoch) + KubeconfigScript(addr, nodes)/return KubeconfigScript(addr, nodes)/|the kubeconfig in the state is never read again after k3s renews its certificate'
+	'scripts/preview-guard.sh|s/ = true \] ||/ != x ] ||/|a preview environment whose author may approve the run passes the guard'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: fmt.Sprint(Replication(c.Replicas))},/{Name: "KAFKA_DEFAULT_REPLICATION_FACTOR", Value: "1"},/|topics created without a factor get one replica (acks=all refused at three brokers)'
 	'components/kafka/kafka.go|s/{Name: "KAFKA_DATA_DIRS", Value: dataDir},/{Name: "KAFKA_DATA_DIRS", Value: "\/var\/lib\/kafka\/data"},/|KAFKA_DATA_DIRS off the claim'
 	'stacks/config.go|s/case q.Cmp(resource.MustParse(f.Min)) < 0:/case q.Cmp(resource.MustParse(f.Min)) <= 0:/|a size at its floor refused'
@@ -80,6 +82,13 @@ mutants=(
 	'stacks/ensemble.go|s/int32(n) == cfg.ZooKeeper.Replicas/true/|a deployed ZooKeeper ensemble resized'
 	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
 	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
+	'components/kapsule/kapsule.go|s/pulumi.DependsOn(\[\]pulumi.Resource{k.Pool})//|Kapsule provider does not wait for the pool'
+	'components/kapsule/kapsule.go|s/DeleteAdditionalResources: pulumi.Bool(cfg.Disposable),/DeleteAdditionalResources: pulumi.Bool(true),/|a kept Kapsule stack'"'"'s deletion takes its volumes'
+	'components/kapsule/kapsule.go|s/keep := pulumi.Protect(!cfg.Disposable)/keep := pulumi.Protect(false)/|the kept Kapsule cluster is not protected'
+	'stacks/kapsule.go|s/if class := c.Kafka.StorageClass; !c.Disposable \&\& /if class := c.Kafka.StorageClass; false \&\& /|a kept Kapsule stack'"'"'s claims on a deleting class'
+	'stacks/kapsule.go|s/if was := lastCluster(last); was != "" \&\& was != cfg.Cluster {/if was := lastCluster(last); false \&\& was != cfg.Cluster {/|a switch of cluster kind goes through'
+	'components/traefik/traefik.go|s/AnnotationLoadBalancerIPIDs: ipID,/AnnotationLoadBalancerIPIDs: zone,/|load balancer annotation without the reserved IP'
+	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
 )
 
 pick=("$@")

@@ -15,6 +15,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/metadataguard"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/rookceph"
@@ -146,6 +147,10 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 	if a.IngressController == Traefik {
 		a.Traefik = traefik.Config{ChartVersion: r.chartVersion("traefikChartVersion", traefik.MinChartVersion)}
 	}
+	if a.IngressController == IngressNginx && c.Cluster == ClusterKapsule {
+		r.fail("ingressController", a.IngressController, fmt.Sprintf(`one of %q, "existing" or "none" while cluster is "kapsule": `+
+			`the retired controller binds the nodes' host ports, which Kapsule's nodes do not open; Traefik goes behind a Scaleway load balancer`, Traefik))
+	}
 	if a.IngressController == IngressNginx {
 		a.IngressNginx = ingressnginx.Config{ChartVersion: r.chartVersion("ingressNginxChartVersion", "")}
 		c.Warnings = append(c.Warnings, fmt.Sprintf(
@@ -249,8 +254,8 @@ func loadRook(r *reader, c *Config) rookceph.Config {
 		if c.Cluster == ClusterScaleway {
 			rc.Nodes = scalewayWorkers(c)
 		} else {
-			r.fail("cephNodes", "", `the storage nodes' names, comma-separated, while cluster is "existing": `+
-				`only the Scaleway cluster knows its own workers`)
+			r.fail("cephNodes", "", fmt.Sprintf(`the storage nodes' names, comma-separated, while cluster is %q: `+
+				`only the k3s cluster on Scaleway knows its own workers and their raw volumes`, c.Cluster))
 		}
 	}
 	if n := int32(len(rc.Nodes)); n > 0 && rc.PoolReplicas > n {
@@ -357,14 +362,21 @@ func (a *AddonOutputs) storage() []pulumi.Resource {
 // deployAddons installs the add-ons the stack switches on. The ingress
 // controller comes first: cert-manager's issuers answer challenges through
 // it.
-func deployAddons(ctx *pulumi.Context, cfg *Config, k8s pulumi.ResourceOption) (*AddonOutputs, error) {
+func deployAddons(ctx *pulumi.Context, cfg *Config, lb *traefik.LoadBalancer, k8s pulumi.ResourceOption) (*AddonOutputs, error) {
 	a := cfg.Addons
 	out := &AddonOutputs{}
+	if cfg.Cluster == ClusterKapsule {
+		// Kapsule's nodes are Instances with the metadata API any pod
+		// could ask for the node's user data.
+		if _, err := metadataguard.New(ctx, "metadata-guard", k8s); err != nil {
+			return nil, err
+		}
+	}
 
 	var ingress pulumi.Resource
 	switch a.IngressController {
 	case Traefik:
-		t, err := traefik.New(ctx, "traefik", traefik.Args{Config: a.Traefik}, k8s)
+		t, err := traefik.New(ctx, "traefik", traefik.Args{Config: a.Traefik, LoadBalancer: lb}, k8s)
 		if err != nil {
 			return nil, err
 		}

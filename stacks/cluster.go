@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -247,9 +248,14 @@ func (r *reader) bounded(name string, lo, small, max int, large bool) int {
 // scalewayProvider builds the cluster and a Kubernetes provider from its
 // kubeconfig; args carries the stack-wide provider settings.
 func scalewayProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.ProviderArgs) (*kubernetes.Provider, error) {
+	c := cfg.Scaleway.Cluster
+	// The kubeconfig in the state is read from the control plane again at
+	// the first update of each month, after k3s has renewed the admin
+	// certificate in it (docs/cluster.md, "Certificates").
+	c.KubeconfigEpoch = time.Now().UTC().Format("2006-01")
 	cl, err := cluster.New(ctx, "cluster", cluster.Args{
 		Prefix:     ResourcePrefix(ctx.Stack()),
-		Config:     cfg.Scaleway.Cluster,
+		Config:     c,
 		Kubernetes: args,
 	})
 	if err != nil {

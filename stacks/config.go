@@ -49,7 +49,8 @@ type Config struct {
 	// quorum (settleKafka).
 	KafkaReset bool
 
-	Scaleway ScalewayConfig // with cluster "scaleway"
+	Scaleway ScalewayConfig // with cluster "scaleway"; zone, project, workers' type and network with "kapsule" too
+	Kapsule  KapsuleConfig  // with cluster "kapsule"
 	Addons   AddonsConfig
 
 	// Warnings are legal but doubtful choices, logged before deployment.
@@ -78,7 +79,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		r.fail("disposable", "true", fmt.Sprintf("false for stack %q: only a stack whose name matches %s may be disposable "+
 			"(the teardown refuses any other; a copied dev stack file keeps the mark but not the name)", c.Stack, disposable.NamePattern))
 	}
-	c.Cluster = r.oneOf("cluster", ClusterScaleway, ClusterExisting)
+	c.Cluster = r.oneOf("cluster", ClusterScaleway, ClusterKapsule, ClusterExisting)
 	c.KubeContext = r.str("kubeContext")
 	if c.KubeContext != "" && c.Cluster != ClusterExisting {
 		r.fail("kubeContext", c.KubeContext, `only with cluster "existing" (the Scaleway cluster makes its own kubeconfig)`)
@@ -152,6 +153,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 
 	c.Scaleway = loadScaleway(r, c)
 	c.Scaleway.Cluster.CI = loadCIPath(r)
+	c.Kapsule = loadKapsule(r, c, c.Scaleway)
 	c.Addons = loadAddons(r, c)
 	loadDataTLS(r, c)
 	loadKafkaAuth(r, c)

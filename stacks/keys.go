@@ -23,11 +23,11 @@ func def(name, typ, value, description string) Key {
 
 // Keys are every config key of the project: the Kubernetes layer's here,
 // the cluster's and the add-ons' beside the code that reads them.
-var Keys = slices.Concat(coreKeys, clusterKeys, ciPathKeys, addonKeys, bridgeKeys)
+var Keys = slices.Concat(coreKeys, clusterKeys, ciPathKeys, kapsuleKeys, addonKeys, bridgeKeys)
 
 // coreKeys are the keys of the data layer, with the book's values as defaults.
 var coreKeys = []Key{
-	def("cluster", "string", "scaleway", `Where Kubernetes runs: "scaleway" builds the book's cluster, "existing" deploys to the cluster of a kubeconfig context.`),
+	def("cluster", "string", "scaleway", `Where Kubernetes runs: "scaleway" builds the book's cluster (k3s on Instances), "kapsule" a cluster on Scaleway's managed Kubernetes, "existing" deploys to the cluster of a kubeconfig context. Fixed for a stack's life: a switch is a new cluster.`),
 	def("kubeContext", "string", "", `kubeconfig context of an existing cluster ("" = the current context). Only with cluster "existing".`),
 	def("disposable", "boolean", "false", "The stack is a dev stack that the teardown workflow may destroy; any other stack it refuses."),
 	def("renderYamlToDirectory", "string", "", `Write the Kubernetes manifests to this directory instead of applying them ("" = apply).`),

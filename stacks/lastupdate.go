@@ -64,6 +64,8 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	settleKafka(r, cfg, last)
 	settleKafkaAuth(r, cfg, last)
 	settleEnsemble(r, cfg, last)
+	settleCluster(r, cfg, last)
+	settleKapsule(r, cfg, last)
 	settleK3s(r, cfg, last)
 	settleServers(r, cfg, last)
 	if len(r.problems) > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
+	"github.com/apk8s/apk8s-platform/components/traefik"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/workload"
 )
@@ -31,11 +32,12 @@ func Run(ctx *pulumi.Context) error {
 			return err
 		}
 	}
-	k8s, err := kubernetesProvider(ctx, cfg)
+	ctx.Export(outputCluster, pulumi.String(cfg.Cluster))
+	k8s, lb, err := kubernetesProvider(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	addons, err := deployAddons(ctx, cfg, pulumi.Provider(k8s))
+	addons, err := deployAddons(ctx, cfg, lb, pulumi.Provider(k8s))
 	if err != nil {
 		return err
 	}
@@ -43,14 +45,16 @@ func Run(ctx *pulumi.Context) error {
 }
 
 // kubernetesProvider is the provider every Kubernetes object of the stack
-// uses; no object falls back to the ambient default provider.
-func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider, error) {
+// uses; no object falls back to the ambient default provider. On Kapsule it
+// also returns the load balancer the ingress controller goes behind.
+func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider, *traefik.LoadBalancer, error) {
 	args := &kubernetes.ProviderArgs{}
 	if cfg.RenderYamlToDirectory != "" {
 		// Rendering writes manifests for GitOps and needs no cluster; Load
 		// refuses it for a stack that builds one.
 		args.RenderYamlToDirectory = pulumi.StringPtr(cfg.RenderYamlToDirectory)
-		return kubernetes.NewProvider(ctx, "kubernetes", args)
+		p, err := kubernetes.NewProvider(ctx, "kubernetes", args)
+		return p, nil, err
 	}
 	switch cfg.Cluster {
 	case ClusterExisting:
@@ -58,9 +62,17 @@ func kubernetesProvider(ctx *pulumi.Context, cfg *Config) (*kubernetes.Provider,
 			args.Context = pulumi.StringPtr(cfg.KubeContext)
 		}
 	case ClusterScaleway:
-		return scalewayProvider(ctx, cfg, args)
+		p, err := scalewayProvider(ctx, cfg, args)
+		return p, nil, err
+	case ClusterKapsule:
+		p, k, err := kapsuleProvider(ctx, cfg, args)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, &traefik.LoadBalancer{IPID: k.IngressIPID, Zone: cfg.Kapsule.Cluster.Zone}, nil
 	}
-	return kubernetes.NewProvider(ctx, "kubernetes", args)
+	p, err := kubernetes.NewProvider(ctx, "kubernetes", args)
+	return p, nil, err
 }
 
 // deployData builds the data namespace and its services (chapter 5).

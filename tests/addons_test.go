@@ -48,10 +48,10 @@ const (
 )
 
 // dev3Graph is the dev3 stack, the book's cluster with every add-on, with
-// set on top of its stack file.
+// set on top of its stack file (shared: read it, never change it).
 func dev3Graph(t *testing.T, set map[string]string) *Graph {
 	t.Helper()
-	return Run{Stack: "dev3", Set: set}.MustDo(t)
+	return Run{Stack: "dev3", Set: set}.Shared(t).Graph
 }
 
 // release is the Helm release whose `helm list` name is name.
@@ -109,6 +109,7 @@ func urns(g *Graph) map[string]bool {
 // says which chart from which repository, in words Renovate reads wherever
 // the key appears (stacks, Pulumi.yaml, the docs table; docs/pins.md).
 func TestChartKeysNameTheirChart(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	releases := g.Find(tokRelease)
 	require.NotEmpty(t, releases)
@@ -134,6 +135,7 @@ func TestChartKeysNameTheirChart(t *testing.T) {
 // its official repository, in a namespace this program creates (never
 // Helm), named as `helm list` will show it, with the chart's CRDs.
 func TestAddonReleases(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	tests := []struct {
 		release, chart, version, repo, namespace, component string
@@ -171,6 +173,7 @@ func TestAddonReleases(t *testing.T) {
 // 80 and 443 of every node behind no load balancer, serving the default
 // class "nginx".
 func TestIngressNginxValues(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, map[string]string{"ingressController": "ingress-nginx"})
 	r := release(t, g, ingressnginx.ReleaseName)
 	in := r.Plain()
@@ -196,6 +199,7 @@ func TestIngressNginxValues(t *testing.T) {
 // version; the ClusterIssuers are the book's ACME issuers, created after
 // the release and the ingress controller.
 func TestCertManager(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	rel := release(t, g, certmanager.ReleaseName)
 	var v certmanager.Values
@@ -238,6 +242,7 @@ func TestCertManager(t *testing.T) {
 // TestRookCephCluster: the CephCluster takes the workers' raw volumes and
 // nothing else, with a mon quorum that fits the workers.
 func TestRookCephCluster(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	r := g.Object(t, tokCephCluster, "rook-ceph")
 	var cc cephv1.CephCluster
@@ -275,6 +280,7 @@ func TestRookCephCluster(t *testing.T) {
 
 // TestMonCountFitsWorkers: at most three mons, one per worker, odd.
 func TestMonCountFitsWorkers(t *testing.T) {
+	t.Parallel()
 	for workers, mons := range map[int]int{1: 1, 2: 1, 3: 3, 4: 3, 5: 3, 20: 3} {
 		assert.Equal(t, mons, rookceph.MonCount(workers), "%d workers", workers)
 		if workers > 5 {
@@ -292,6 +298,7 @@ func TestMonCountFitsWorkers(t *testing.T) {
 // hosts; rook-ceph-block formats xfs, deletes with its claims, and names the
 // driver the drivers chart installs.
 func TestRookPoolAndStorageClass(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	var pool cephv1.CephBlockPool
 	g.Object(t, tokCephBlockPool, "replicapool").Decode(t, &pool)
@@ -333,6 +340,7 @@ func TestRookPoolAndStorageClass(t *testing.T) {
 // the configured retention, and scrapes Kafka (through the exporter) and
 // ZooKeeper (its own metrics port) in the data namespace.
 func TestMonitoring(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, map[string]string{"prometheusRetention": "3d"})
 	kps := release(t, g, monitoring.ReleaseName)
 	var v monitoring.Values
@@ -384,6 +392,7 @@ func TestMonitoring(t *testing.T) {
 // TestAddonOrdering: the edges the platform relies on are in the graph,
 // not left to luck.
 func TestAddonOrdering(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	operator := release(t, g, rookceph.OperatorRelease)
 	drivers := release(t, g, rookceph.DriversRelease)
@@ -414,6 +423,7 @@ func TestAddonOrdering(t *testing.T) {
 // TestSwitchingAnAddonOff: an add-on switched off takes exactly its own
 // resources with it; what depended on it stays, without the dangling edge.
 func TestSwitchingAnAddonOff(t *testing.T) {
+	t.Parallel()
 	full := dev3Graph(t, nil)
 	tests := []struct {
 		name       string
@@ -465,7 +475,8 @@ func TestSwitchingAnAddonOff(t *testing.T) {
 
 // TestAddonsOffLocally: the local stack installs no add-on.
 func TestAddonsOffLocally(t *testing.T) {
-	g := Run{Stack: "local"}.MustDo(t)
+	t.Parallel()
+	g := Run{Stack: "local"}.Shared(t).Graph
 	for _, typ := range []string{compTraefik, compNginx, compCerts, compRook, compMonitoring, compScrape, tokRelease, tokClusterIssuer, tokCephCluster, tokStorageClass} {
 		assert.Empty(t, g.Find(typ), typ)
 	}
@@ -474,6 +485,7 @@ func TestAddonsOffLocally(t *testing.T) {
 // TestAddonDependentsFailValidation: whatever needs an add-on that is "none"
 // fails before any resource, saying what to change.
 func TestAddonDependentsFailValidation(t *testing.T) {
+	t.Parallel()
 	checkBadConfigs(t, []badConfig{
 		{"certificate without cert-manager", Run{Stack: "dev3", Set: map[string]string{"certManager": "none"}},
 			[]string{`apk8s-platform:certificate = "true" is not allowed`, `while certManager is "none"`, `"existing" if the cluster runs cert-manager`}},
@@ -535,6 +547,7 @@ func TestAddonDependentsFailValidation(t *testing.T) {
 // TestIngressNginxRetirementWarns: the retired controller is allowed (the
 // book's annotations need it) but every run says so; no other choice warns.
 func TestIngressNginxRetirementWarns(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		set   map[string]string
 		warns bool

@@ -126,6 +126,7 @@ func (r *tunnelRun) undone() {
 }
 
 func TestCITunnelOpenAndClose(t *testing.T) {
+	t.Parallel()
 	serverKey := ciPeerKey(t)
 	r := newTunnelRun(t, "1", serverKey)
 	out, err := r.run("open")
@@ -162,6 +163,7 @@ func TestCITunnelOpenAndClose(t *testing.T) {
 // not exist yet; the watcher joins it once it has appeared and published
 // its key, and close stops a watcher that is still waiting.
 func TestCITunnelOpensWhenReady(t *testing.T) {
+	t.Parallel()
 	r := newTunnelRun(t, "3", ciPeerKey(t))
 	// The three looks take well under a second; a loaded machine must not
 	// turn them into a give-up.
@@ -201,6 +203,7 @@ func running(pid string) bool {
 }
 
 func TestCITunnelRefusals(t *testing.T) {
+	t.Parallel()
 	t.Run("no control plane", func(t *testing.T) {
 		r := newTunnelRun(t, "1000", "")
 		out, err := r.run("open")
@@ -247,6 +250,7 @@ func TestCITunnelRefusals(t *testing.T) {
 // TestCITunnelAgreesWithTheProgram: the script's tunnel addresses, user data
 // key and control plane name are the ones the program gives the node.
 func TestCITunnelAgreesWithTheProgram(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "ci-tunnel.sh"))
 	require.NoError(t, err)
 	script := string(raw)
@@ -260,7 +264,7 @@ func TestCITunnelAgreesWithTheProgram(t *testing.T) {
 		assert.Contains(t, script, "\n"+line+"\n")
 	}
 	// The script finds the control plane in the state by type and URN.
-	g := Run{Stack: "dev3"}.MustDo(t)
+	g := Run{Stack: "dev3"}.Shared(t).Graph
 	cp, _ := servers(t, g)
 	assert.Contains(t, script, "\nserver_type="+cp.Type+"\n")
 	m := regexp.MustCompile(`\nserver_urn_suffix=(\S+)\n`).FindStringSubmatch(script)

@@ -36,6 +36,7 @@ exit 0`,
 	// leaves a k3s that reports that version.
 	"curl": `echo "curl $*" >> "$LOG"
 [ -n "${STUB_CURL_FAIL:-}" ] && exit 22
+[ -n "${STUB_PINNED_MISSING:-}" ] && [[ "$*" == *raw.githubusercontent.com* ]] && exit 22
 while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
 cat > "$out" <<'EOF'
 echo "installer version=$INSTALL_K3S_VERSION args=$*" >> "$LOG"
@@ -230,6 +231,8 @@ func TestBootstrapFailures(t *testing.T) {
 		{"agent token never delivered", cluster.RoleServer, nil, false, "the tokens were not delivered in 15 minutes"},
 		{"metadata block not loaded", cluster.RoleServer, []string{"STUB_NFT_FAIL=1"}, true, "the metadata API block is not loaded; k3s is not installed without it"},
 		{"installer not downloadable", cluster.RoleAgent, []string{"STUB_CURL_FAIL=1"}, false, "cannot download the k3s install script"},
+		// Another installer would be reachable: none is used but the pinned one.
+		{"pinned installer missing", cluster.RoleAgent, []string{"STUB_PINNED_MISSING=1"}, false, "cannot download the k3s install script of v1.34.6+k3s1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -243,6 +246,11 @@ func TestBootstrapFailures(t *testing.T) {
 			assert.True(t, strings.HasPrefix(n.stderr, "apk8s-k3s: "), n.stderr)
 			assert.Contains(t, n.stderr, tt.want)
 			assert.Equal(t, -1, n.index("installer "), "k3s is not installed")
+			for _, call := range n.calls() {
+				if strings.HasPrefix(call, "curl ") {
+					assert.Contains(t, call, "https://raw.githubusercontent.com/k3s-io/k3s/v1.34.6%2Bk3s1/install.sh", "only the pinned installer is ever fetched")
+				}
+			}
 		})
 	}
 }

@@ -241,6 +241,7 @@ func servers(t testing.TB, g *Graph) (cp *Res, workers []*Res) {
 // three DEV1-L workers), types and count from config, every server in the
 // security group, on the private network and behind its own public IP.
 func TestClusterServers(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name           string
 		set            map[string]string
@@ -251,7 +252,7 @@ func TestClusterServers(t *testing.T) {
 		{"from config", map[string]string{"controlPlaneType": "PLAY2-MICRO", "workerType": "PRO2-S", "workerCount": "5"}, "PLAY2-MICRO", "PRO2-S", 5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g := Run{Stack: "dev3", Set: tt.set}.MustDo(t)
+			g := Run{Stack: "dev3", Set: tt.set}.Shared(t).Graph
 			cp, workers := servers(t, g)
 			require.Len(t, workers, tt.workers)
 			assert.Equal(t, tt.cpType, str(cp.Plain(), "type"))
@@ -293,8 +294,9 @@ func TestClusterServers(t *testing.T) {
 // and 6443 only from the admin CIDRs; anything from the private network;
 // nothing else.
 func TestClusterFirewall(t *testing.T) {
+	t.Parallel()
 	admins := `["198.51.100.7/32", "2001:db8:1::/48"]`
-	g := Run{Stack: "dev3", Set: map[string]string{"adminCidrs": admins}}.MustDo(t)
+	g := Run{Stack: "dev3", Set: map[string]string{"adminCidrs": admins}}.Shared(t).Graph
 	sgs := g.Find(tokSG)
 	require.Len(t, sgs, 1)
 	in := sgs[0].Plain()
@@ -334,7 +336,8 @@ func TestClusterFirewall(t *testing.T) {
 // to that worker only; none on the control plane; the servers wait for
 // their volumes, so a destroy detaches before it deletes.
 func TestClusterCephVolumes(t *testing.T) {
-	g := Run{Stack: "dev3"}.MustDo(t)
+	t.Parallel()
+	g := Run{Stack: "dev3"}.Shared(t).Graph
 	cp, workers := servers(t, g)
 	vols := g.Find(tokVolume)
 	require.Len(t, vols, len(workers))
@@ -354,7 +357,7 @@ func TestClusterCephVolumes(t *testing.T) {
 	}
 	assert.Len(t, attached, len(workers))
 
-	g = Run{Stack: "dev3", Set: map[string]string{"cephVolumeSizeGb": "200", "cephVolumeIops": "15000"}}.MustDo(t)
+	g = Run{Stack: "dev3", Set: map[string]string{"cephVolumeSizeGb": "200", "cephVolumeIops": "15000"}}.Shared(t).Graph
 	for _, vol := range g.Find(tokVolume) {
 		assert.Equal(t, float64(200), vol.Plain()["sizeInGb"])
 		assert.Equal(t, float64(15000), vol.Plain()["iops"])
@@ -366,6 +369,7 @@ func TestClusterCephVolumes(t *testing.T) {
 // protected or retained, and the servers use the stack's IPs instead of
 // ones the provider would make on the side.
 func TestClusterLeavesNothingBilled(t *testing.T) {
+	t.Parallel()
 	rec, err := Run{Stack: "dev3"}.Record(t, false)
 	require.NoError(t, err)
 	for _, r := range rec.All {
@@ -421,7 +425,8 @@ func envOf(t *testing.T, cc cluster.CloudConfig) map[string]string {
 // unit before the bootstrap runs, and the workers boot with the control
 // plane, not after it.
 func TestClusterCloudInit(t *testing.T) {
-	rec := Run{Stack: "dev3"}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3"}.Shared(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
 	// The agents find the control plane by its name on the private
@@ -489,7 +494,8 @@ func TestClusterCloudInit(t *testing.T) {
 // server token and the agent token over SSH, on the command's stdin,
 // before its bootstrap runs.
 func TestClusterTokens(t *testing.T) {
-	rec := Run{Stack: "dev3"}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3"}.Shared(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
 
@@ -594,7 +600,8 @@ func secretLeaks(path string, v resource.PropertyValue, secrets map[string]strin
 // Pulumi secret; the outputs that carry them are stored as secrets; and the
 // kubeconfig command does not stream its stdout into the update log.
 func TestClusterSecretsStaySecret(t *testing.T) {
-	rec := Run{Stack: "dev3"}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3"}.Shared(t)
 	require.NotEmpty(t, secretLeaks("probe", resource.NewProperty("x"+rec.Token), rec.Secrets()), "the walk finds a plain secret")
 	var leaks []string
 	for _, r := range rec.All {
@@ -632,7 +639,8 @@ func TestClusterSecretsStaySecret(t *testing.T) {
 // sets PULUMI_K8S_DELETE_UNREACHABLE for its one run), and every Kubernetes
 // object of dev3 uses it, none the ambient kubeconfig.
 func TestClusterKubeconfigAndProvider(t *testing.T) {
-	rec := Run{Stack: "dev3"}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3"}.Shared(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
 	cpIP := rec.Output(one(t, g, tokIP, cp.Name+"-ip"), "address")
@@ -683,6 +691,7 @@ func TestClusterKubeconfigAndProvider(t *testing.T) {
 // is a secret even before the provider sees it; its address outputs list
 // every node's public IP and private IPv4 address.
 func TestClusterKubeconfigOutputIsSecret(t *testing.T) {
+	t.Parallel()
 	var secret, addrSecret bool
 	var private, public []string
 	_, err := Run{Stack: "dev3", Program: func(ctx *pulumi.Context) error {
@@ -715,6 +724,7 @@ func TestClusterKubeconfigOutputIsSecret(t *testing.T) {
 // fails with the key, the value and what is allowed, before anything is
 // registered.
 func TestBadClusterConfigFailsBeforeAnyResource(t *testing.T) {
+	t.Parallel()
 	checkBadConfigs(t, []badConfig{
 		{"server type format", Run{Stack: "dev3", Set: map[string]string{"controlPlaneType": "dev1-m"}},
 			[]string{`apk8s-platform:controlPlaneType = "dev1-m" is not allowed`, "a Scaleway instance type"}},
@@ -803,6 +813,7 @@ func loadConfig(t *testing.T, run Run) (*stacks.Config, error) {
 // allowLargeCluster; admin CIDRs and the cross-field checks do not bother
 // stacks that build no cluster; a documentation address warns.
 func TestClusterConfigOptIns(t *testing.T) {
+	t.Parallel()
 	cfg, err := loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"adminCidrs": "0.0.0.0/0", "allowAnyAdminCidr": "true"}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"0.0.0.0/0"}, cfg.Scaleway.Cluster.AdminCIDRs)
@@ -837,7 +848,7 @@ func TestClusterConfigOptIns(t *testing.T) {
 
 	_, err = loadConfig(t, Run{Stack: "local", Set: map[string]string{"adminCidrs": "0.0.0.0/0"}})
 	require.NoError(t, err, "a stack without the Scaleway cluster ignores its cross-field checks")
-	g := Run{Stack: "local"}.MustDo(t)
+	g := Run{Stack: "local"}.Shared(t).Graph
 	for _, r := range g.All {
 		assert.False(t, strings.HasPrefix(r.Type, "scaleway:") || r.Type == tokCluster, "local builds no cloud servers: %s", r.Type)
 	}
@@ -845,6 +856,7 @@ func TestClusterConfigOptIns(t *testing.T) {
 
 // TestResourcePrefix: stack names become DNS labels.
 func TestResourcePrefix(t *testing.T) {
+	t.Parallel()
 	for stack, want := range map[string]string{
 		"dev3":                  "apk8s-dev3",
 		"Team_A.Dev":            "apk8s-team-a-dev",
@@ -863,13 +875,14 @@ func TestResourcePrefix(t *testing.T) {
 // TestClusterScriptsParse: the node bootstrap and the kubeconfig command
 // are valid bash (and clean under shellcheck, where it is installed).
 func TestClusterScriptsParse(t *testing.T) {
+	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
 	}
 	scripts, err := filepath.Glob(filepath.Join(repoRoot, "components", "cluster", "*.sh"))
 	require.NoError(t, err)
-	require.Len(t, scripts, 4, "k3s-bootstrap.sh, k3s-tokens.sh, kubeconfig.sh, ci-wireguard.sh")
+	require.Len(t, scripts, 5, "k3s-bootstrap.sh, k3s-tokens.sh, kubeconfig.sh, ci-wireguard.sh, k3s-renew.sh")
 	for _, s := range scripts {
 		out, err := exec.Command(bash, "-n", s).CombinedOutput()
 		assert.NoError(t, err, "%s: %s", s, out)
@@ -886,6 +899,7 @@ func TestClusterScriptsParse(t *testing.T) {
 // servers' user data (updated in place): the preview shows one update per
 // node and no replacement, and the provider keeps its cluster identity.
 func TestClusterUpgradesInPlace(t *testing.T) {
+	t.Parallel()
 	prefix := stacks.ResourcePrefix("dev3")
 	runs := map[string]*Recorded{}
 	var first *Recorded
@@ -946,6 +960,7 @@ func TestClusterUpgradesInPlace(t *testing.T) {
 // before its successor is created (its Ceph volume is attached to one
 // server at a time); the control plane keeps the default.
 func TestClusterWorkersDeletedBeforeReplaced(t *testing.T) {
+	t.Parallel()
 	rec, err := Run{Stack: "dev3"}.Record(t, false)
 	require.NoError(t, err)
 	cp, workers := servers(t, rec.Graph)
@@ -959,6 +974,7 @@ func TestClusterWorkersDeletedBeforeReplaced(t *testing.T) {
 // TestPrivateNetworkEdges: a private network of /20 and one of /28, the
 // largest and the smallest allowed, are taken as they are.
 func TestPrivateNetworkEdges(t *testing.T) {
+	t.Parallel()
 	for _, cidr := range []string{"172.16.0.0/20", "192.168.4.0/28"} {
 		cfg, err := loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"privateNetworkCidr": cidr}})
 		require.NoError(t, err, cidr)

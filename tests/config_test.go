@@ -25,6 +25,7 @@ import (
 // message that names the key, the bad value and what is allowed, and the
 // program registers nothing at all.
 func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
+	t.Parallel()
 	checkBadConfigs(t, []badConfig{
 		{"zero zookeeper replicas", Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": "0"}},
 			[]string{`apk8s-platform:zookeeperReplicas = "0" is not allowed`, "a whole number from 1 to 7"}},
@@ -78,7 +79,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"image upper case", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "Eclipse-Mosquitto:2"}},
 			[]string{`apk8s-platform:mosquittoImage = "Eclipse-Mosquitto:2"`, `the name "Eclipse-Mosquitto" is not lower-case`}},
 		{"unknown cluster source", Run{Stack: "local", Set: map[string]string{"cluster": "gke"}},
-			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "scaleway"`}},
+			[]string{`apk8s-platform:cluster = "gke"`, `one of "existing", "kapsule", "scaleway"`}},
 		{"not a boolean", Run{Stack: "local", Set: map[string]string{"certificate": "maybe"}},
 			[]string{`apk8s-platform:certificate = "maybe"`, "true or false"}},
 		{"a typo in a key", Run{Stack: "local", Set: map[string]string{"kafkaReplica": "3"}},
@@ -104,6 +105,7 @@ const digest = "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945
 // TestImagePinnedByDigest: an image pinned by tag and digest is accepted and
 // reaches the container as written, where the kubelet pulls by digest.
 func TestImagePinnedByDigest(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ key, token, object string }{
 		{"zookeeperImage", tokSTS, "zookeeper"},
 		{"kafkaImage", tokSTS, "kafka"},
@@ -112,7 +114,7 @@ func TestImagePinnedByDigest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
 			image := Default(t, tt.key) + "@sha256:" + digest
-			g := Run{Stack: "local", Set: map[string]string{tt.key: image}}.MustDo(t)
+			g := Run{Stack: "local", Set: map[string]string{tt.key: image}}.Shared(t).Graph
 			var spec struct {
 				Spec struct{ Template corev1.PodTemplateSpec } `json:"spec"`
 			}
@@ -158,6 +160,7 @@ func (tt badConfig) refused(t *testing.T) *Graph {
 // TestEvenEnsembleWarns: an even ZooKeeper ensemble is allowed (the book
 // runs 2) but warned about; an odd one is not.
 func TestEvenEnsembleWarns(t *testing.T) {
+	t.Parallel()
 	for replicas, warns := range map[int]bool{1: false, 2: true, 3: false, 4: true} {
 		var cfg *stacks.Config
 		_, err := Run{Stack: "local", Set: map[string]string{"zookeeperReplicas": strconv.Itoa(replicas)},
@@ -178,6 +181,7 @@ func TestEvenEnsembleWarns(t *testing.T) {
 // TestProjectFileDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
 // program reads, with their types, defaults and secrecy.
 func TestProjectFileDeclaresEveryKey(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi.yaml"))
 	require.NoError(t, err)
 	var project struct {
@@ -236,6 +240,7 @@ const configDoc = "docs/configuration.md"
 // TestConfigReferenceIsGenerated: the docs' config table is the one the
 // keys declare (go run ./cmd/genproject -markdown).
 func TestConfigReferenceIsGenerated(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, configDoc))
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(raw), "<!-- config:begin -->\n")
@@ -248,6 +253,7 @@ func TestConfigReferenceIsGenerated(t *testing.T) {
 // TestStackFilesUseDeclaredKeys: a typo in a stack file would be silently
 // ignored by the program; every key there must be declared.
 func TestStackFilesUseDeclaredKeys(t *testing.T) {
+	t.Parallel()
 	declared := map[string]bool{}
 	for _, k := range stacks.Keys {
 		declared[stacks.Project+":"+k.Name] = true
@@ -268,13 +274,14 @@ func TestStackFilesUseDeclaredKeys(t *testing.T) {
 // TestProviderVersionMatchesSDK: objects registered through providers/kube
 // ask for the provider version of the SDK that go.mod requires.
 func TestProviderVersionMatchesSDK(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
 	require.NoError(t, err)
 	m := regexp.MustCompile(`(?m)^\s*github\.com/pulumi/pulumi-kubernetes/sdk/v4 v(\S+)`).FindSubmatch(raw)
 	require.NotNil(t, m, "go.mod requires no pulumi-kubernetes SDK")
 	assert.Equal(t, string(m[1]), kube.ProviderVersion)
 
-	g := Run{Stack: "local"}.MustDo(t)
+	g := Run{Stack: "local"}.Shared(t).Graph
 	for _, r := range g.All {
 		if strings.HasPrefix(r.Type, "kubernetes:") {
 			assert.Equal(t, kube.ProviderVersion, r.Version, "%s %s", r.Type, r.Name)
@@ -287,6 +294,7 @@ func TestProviderVersionMatchesSDK(t *testing.T) {
 // workflows' PULUMI_VERSION and kube.ProviderVersion have their own tests
 // (TestWorkflowPulumiCLIMatchesSDK, TestProviderVersionMatchesSDK).
 func TestGroupedPinsAgree(t *testing.T) {
+	t.Parallel()
 	read := func(file, re string) string {
 		t.Helper()
 		raw, err := os.ReadFile(filepath.Join(repoRoot, file))
@@ -310,6 +318,7 @@ func TestGroupedPinsAgree(t *testing.T) {
 // TestConfigErrorExample: the error the docs show is the one the program
 // gives for that config, to the letter.
 func TestConfigErrorExample(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, configDoc))
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(raw), "```text\n")
@@ -373,6 +382,7 @@ func TestUnknownKeysUnderTheCLI(t *testing.T) {
 // sound ones are not: Ceph installed while the claims use another class;
 // a rendering stack whose add-on charts are left out.
 func TestConfigWarnings(t *testing.T) {
+	t.Parallel()
 	const (
 		cephUnused  = "Ceph is installed and the ZooKeeper and Kafka claims do not use it"
 		notRendered = "renderYamlToDirectory is set: the charts"
@@ -417,6 +427,7 @@ func TestConfigWarnings(t *testing.T) {
 // TestLimitsTakenAtTheirEdge: the largest values allowed pass: a heap of
 // exactly 75% of the memory limit, internal topics on every broker.
 func TestLimitsTakenAtTheirEdge(t *testing.T) {
+	t.Parallel()
 	cfg, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{
 		"kafkaHeap": "3g", "kafkaMemoryLimit": "4Gi", "kafkaReplicas": "2", "kafkaOffsetsReplication": "2"}})
 	require.NoError(t, err)
@@ -429,6 +440,7 @@ func TestLimitsTakenAtTheirEdge(t *testing.T) {
 // floor itself. The memory limits are raised with the heaps at their
 // floors, so that a heap's share of the limit never decides.
 func TestSizeFloors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		key, below, floor string
 	}{

@@ -307,6 +307,7 @@ func stackNames(t testing.TB) []string {
 // provider's version, plugin download URL, aliases, secret inputs and
 // secret outputs, as the generated SDK would register it.
 func TestProviderSchemaConformance(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	runs := map[string]Run{}
 	for _, stack := range stackNames(t) {
@@ -316,6 +317,8 @@ func TestProviderSchemaConformance(t *testing.T) {
 	runs["dev3 with options"] = Run{Stack: "dev3", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555",
 		"cephVolumeIops":    "15000", "serverImage": "ubuntu_jammy"}}
+	runs["kapsule with options"] = Run{Stack: "kapsule", Set: map[string]string{
+		"scalewayProjectId": "11111111-2222-3333-4444-555555555555", "poolMax": "5"}}
 	for name, run := range runs {
 		t.Run(name, func(t *testing.T) {
 			rec, err := run.Record(t, true)
@@ -331,6 +334,11 @@ func TestProviderSchemaConformance(t *testing.T) {
 			if run.Stack == "dev3" {
 				for _, pkg := range standIns {
 					assert.NotZero(t, checked[pkg], "dev3 registers %s resources", pkg)
+				}
+			}
+			if run.Stack == "kapsule" {
+				for _, tok := range []string{tokKapsuleCluster, tokKapsulePool, tokLBIP, tokPN, tokVPC} {
+					assert.Len(t, rec.Find(tok), 1, "the Kapsule stack registers one %s", tok)
 				}
 			}
 			if name == "dev3 with options" {
@@ -349,6 +357,7 @@ func TestProviderSchemaConformance(t *testing.T) {
 
 // TestConformanceCatchesMistakes: the checker rejects what it should.
 func TestConformanceCatchesMistakes(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	rec, err := Run{Stack: "dev3"}.Record(t, true)
 	require.NoError(t, err)
@@ -385,6 +394,7 @@ func TestConformanceCatchesMistakes(t *testing.T) {
 // inputs, aliases, secrets, replaceOnChanges), and every field of its Args
 // struct, nested ones included, is an input property of the provider.
 func TestStandInTypesMatchTheSDKs(t *testing.T) {
+	t.Parallel()
 	facts := loadFacts(t)
 	assert.Equal(t, facts["scaleway"].Version, scaleway.Version)
 	assert.Equal(t, facts["scaleway"].downloadURL(), scaleway.DownloadURL)
@@ -402,6 +412,9 @@ func TestStandInTypesMatchTheSDKs(t *testing.T) {
 		{scaleway.SecurityGroupType, scaleway.SecurityGroupArgs{}},
 		{scaleway.ServerType, scaleway.ServerArgs{}},
 		{scaleway.BlockVolumeType, scaleway.BlockVolumeArgs{}},
+		{scaleway.KubernetesClusterType, scaleway.KubernetesClusterArgs{}},
+		{scaleway.KubernetesPoolType, scaleway.KubernetesPoolArgs{}},
+		{scaleway.LoadBalancerIpType, scaleway.LoadBalancerIpArgs{}},
 		{tls.PrivateKeyType, tls.PrivateKeyArgs{}},
 		{random.RandomPasswordType, random.RandomPasswordArgs{}},
 		{command.RemoteCommandType, command.RemoteCommandArgs{}},

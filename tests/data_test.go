@@ -28,10 +28,11 @@ var dataStacks = []Run{
 }
 
 // dataGraph runs a stack with mocks that answer like the providers (dev3's
-// cluster needs its kubeconfig before any Kubernetes object exists).
+// cluster needs its kubeconfig before any Kubernetes object exists); the
+// graph is shared: read it, never change it.
 func dataGraph(t *testing.T, run Run) *Graph {
 	t.Helper()
-	return run.MustRecord(t).Graph
+	return run.Shared(t).Graph
 }
 
 const (
@@ -51,6 +52,7 @@ const (
 // name, in the data namespace, of the kind and apiVersion the book uses or
 // its current replacement.
 func TestDataObjectsOfTheBook(t *testing.T) {
+	t.Parallel()
 	want := []struct{ token, name, namespace string }{
 		{tokNamespace, "data", ""},
 		{tokSecret, "sysop-basic-auth", "data"},
@@ -139,6 +141,7 @@ func selected(sel map[string]string, ws map[string]corev1.PodTemplateSpec) []str
 // the workload it fronts (the client pod is not a broker), and every port
 // targets a container port of those pods, by name or number.
 func TestServicesSelectTheirWorkloads(t *testing.T) {
+	t.Parallel()
 	fronts := map[string]string{
 		"zookeeper":          "StatefulSet/zookeeper",
 		"zookeeper-headless": "StatefulSet/zookeeper",
@@ -179,6 +182,7 @@ func targetsContainerPort(p corev1.ServicePort, pod corev1.PodSpec) bool {
 // of the same namespace that selects the set's pods and publishes them
 // before they are ready (members must find each other to become ready).
 func TestStatefulSetsHaveHeadlessServices(t *testing.T) {
+	t.Parallel()
 	for _, run := range dataStacks {
 		t.Run(run.Stack, func(t *testing.T) {
 			g := dataGraph(t, run)
@@ -209,6 +213,7 @@ func metaSelector(m map[string]string) (labels.Selector, error) {
 
 // TestKafkaStatefulSet reads like the book's listing 5-9, modernised.
 func TestKafkaStatefulSet(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		run   Run
 		class *string
@@ -276,6 +281,7 @@ func envMap(env []corev1.EnvVar) map[string]string {
 // TestKafkaDisruptionBudget: policy/v1 (v1beta1 is gone since 1.25), at most
 // one broker down, selecting exactly the brokers.
 func TestKafkaDisruptionBudget(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	var pdb policyv1.PodDisruptionBudget
 	g.Object(t, tokPDB, "kafka").Decode(t, &pdb)
@@ -289,6 +295,7 @@ func TestKafkaDisruptionBudget(t *testing.T) {
 // TestZooKeeperEnsemble: every member is in the server list under its
 // headless-Service name with the book's ports; ids follow the ordinals.
 func TestZooKeeperEnsemble(t *testing.T) {
+	t.Parallel()
 	for _, replicas := range []int{1, 2, 3, 5} {
 		t.Run(fmt.Sprint(replicas), func(t *testing.T) {
 			g := dataGraph(t, Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": fmt.Sprint(replicas)}})
@@ -336,6 +343,7 @@ func TestZooKeeperEnsemble(t *testing.T) {
 // book's "auth" without a controller in local), verifies with bcrypt, and
 // the password appears nowhere in plain text.
 func TestBasicAuthSecret(t *testing.T) {
+	t.Parallel()
 	for _, run := range dataStacks {
 		t.Run(run.Stack, func(t *testing.T) {
 			g := dataGraph(t, run)
@@ -363,6 +371,7 @@ func TestBasicAuthSecret(t *testing.T) {
 // the harness models), so the next `up` hashes with the same salt and leaves
 // the Secret alone. The real second `up` is the e2e's empty preview.
 func TestBasicAuthSalt(t *testing.T) {
+	t.Parallel()
 	run := func() (line, drawn string) {
 		rec := Run{Stack: "local"}.MustRecord(t)
 		var s corev1.Secret
@@ -388,6 +397,7 @@ func TestBasicAuthSalt(t *testing.T) {
 // TestCertificate: data-cert asks for the book's three names under the
 // stack's domain (its issuer: TestCertificateIssuer); local switches it off.
 func TestCertificate(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	var c certmanagerv1.Certificate
 	g.Object(t, tokCert, "data-cert").Decode(t, &c)
@@ -408,6 +418,7 @@ func TestCertificate(t *testing.T) {
 // same image hashes the credentials Secret into the password file the
 // broker reads; a config change rolls the broker.
 func TestMosquittoAuthenticates(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	var cm corev1.ConfigMap
 	g.Object(t, tokConfigMap, "mqtt").Decode(t, &cm)
@@ -503,6 +514,7 @@ var componentOf = map[string]string{
 // uses the stack's explicit Kubernetes provider, and every namespaced object
 // waits for the namespace.
 func TestDataParentsProviderAndOrder(t *testing.T) {
+	t.Parallel()
 	for _, run := range dataStacks {
 		t.Run(run.Stack, func(t *testing.T) {
 			g := dataGraph(t, run)

@@ -19,6 +19,7 @@ import (
 // restricted Pod Security Standard, and says so in warnings and the audit
 // log. (The API server's verdict on the pods themselves is the e2e's.)
 func TestDataNamespaceEnforcesRestricted(t *testing.T) {
+	t.Parallel()
 	for _, run := range dataStacks {
 		t.Run(run.Stack, func(t *testing.T) {
 			var ns corev1.Namespace
@@ -77,6 +78,7 @@ func restrictedProblems(spec corev1.PodSpec) []string {
 // TestDataPodsAreRestricted: every pod of the data namespace, init
 // containers included, meets the restricted level, as the image's own user.
 func TestDataPodsAreRestricted(t *testing.T) {
+	t.Parallel()
 	users := map[string]int64{
 		"StatefulSet/zookeeper":     1000,
 		"StatefulSet/kafka":         1000,
@@ -99,6 +101,7 @@ func TestDataPodsAreRestricted(t *testing.T) {
 
 // TestRestrictedCheckCatchesRoot: the check above fails the book's pods.
 func TestRestrictedCheckCatchesRoot(t *testing.T) {
+	t.Parallel()
 	assert.NotEmpty(t, restrictedProblems(corev1.PodSpec{Containers: []corev1.Container{{Name: "mqtt"}}}))
 }
 
@@ -106,6 +109,7 @@ func TestRestrictedCheckCatchesRoot(t *testing.T) {
 // directories its entrypoint writes; ZooKeeper's and Kafka's config
 // directories start as copies of the image's own.
 func TestWritableDirectories(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	ws := workloads(t, g)
 	tests := []struct {
@@ -143,6 +147,7 @@ func TestWritableDirectories(t *testing.T) {
 // TestMembersPreferDistinctNodes: brokers and ensemble members ask to be on
 // different nodes, as a preference that a one-node cluster can ignore.
 func TestMembersPreferDistinctNodes(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	for _, name := range []string{"zookeeper", "kafka"} {
 		t.Run(name, func(t *testing.T) {
@@ -165,6 +170,7 @@ func TestMembersPreferDistinctNodes(t *testing.T) {
 // TestZooKeeperBudgetKeepsQuorum: a drain may evict only members the
 // ensemble can lose and keep its majority.
 func TestZooKeeperBudgetKeepsQuorum(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int]int{1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 3} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			g := dataGraph(t, Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": fmt.Sprint(n)}})
@@ -183,6 +189,7 @@ func TestZooKeeperBudgetKeepsQuorum(t *testing.T) {
 // min.insync.replicas asks of an acks=all write; kafkaOffsetsReplication
 // overrides the internal topics' factor only.
 func TestKafkaReplicationFollowsBrokers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		brokers, offsets  string
 		rf, isr, defaults string
@@ -218,6 +225,7 @@ func TestKafkaReplicationFollowsBrokers(t *testing.T) {
 // KAFKA_DATA_DIRS for writing; it names the directory the claim is mounted
 // at, under which the logs live.
 func TestKafkaDataDirsOnTheClaim(t *testing.T) {
+	t.Parallel()
 	s := kraftSet(t, dataGraph(t, Run{Stack: "dev3"}))
 	env := brokerEnv(t, s)
 	var mount string
@@ -235,6 +243,7 @@ func TestKafkaDataDirsOnTheClaim(t *testing.T) {
 // ensemble says how many members a drain may evict, and that two members
 // allow none.
 func TestEvenEnsembleWarningNamesTheBudget(t *testing.T) {
+	t.Parallel()
 	for replicas, want := range map[int]string{
 		2: "survives no more failures than one of 1 members (0), and its PodDisruptionBudget lets a drain evict only 0 of them at a time (none: a drain waits until you evict a member by hand)",
 		4: "survives no more failures than one of 3 members (1), and its PodDisruptionBudget lets a drain evict only 1 of them at a time;",

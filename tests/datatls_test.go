@@ -22,6 +22,7 @@ const tokIssuer = "kubernetes:cert-manager.io/v1:Issuer"
 // signs with the root's Secret. Each waits for the one before it, and the
 // first for cert-manager.
 func TestDataCA(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	var selfSigned, caIssuer certmanagerv1.Issuer
 	var root certmanagerv1.Certificate
@@ -58,6 +59,7 @@ func TestDataCA(t *testing.T) {
 // loop. The plain listener comes back only when the config asks for it,
 // and without cert-manager it is the only one, with a warning.
 func TestMosquittoTLSListener(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		run       Run

@@ -37,6 +37,7 @@ func day2Rows(t *testing.T, text string) (rows map[string]string, twice []string
 // TestDay2TableCoversEveryKey: docs/day-2.md has exactly one row, with a
 // say, for every config key, and no row for a key that does not exist.
 func TestDay2TableCoversEveryKey(t *testing.T) {
+	t.Parallel()
 	text, err := os.ReadFile("../docs/day-2.md")
 	require.NoError(t, err)
 	rows, twice := day2Rows(t, string(text))
@@ -57,6 +58,7 @@ func TestDay2TableCoversEveryKey(t *testing.T) {
 // TestDay2RowsParse: the parser takes a row, leaves other lines alone,
 // and notices a key named twice (what the coverage test stands on).
 func TestDay2RowsParse(t *testing.T) {
+	t.Parallel()
 	rows, twice := day2Rows(t, "| key | what |\n|---|---|\n| `a` | in place |\ntext `b` here\n| `c` | refused |\n| `a` | again |\n")
 	assert.Equal(t, map[string]string{"a": "again", "c": "refused"}, rows)
 	assert.Equal(t, []string{"a"}, twice)

@@ -24,6 +24,7 @@ import (
 // a week); a kept stack asks production; certificateIssuer overrides
 // either. The certificate waits for the issuer it names.
 func TestCertificateIssuer(t *testing.T) {
+	t.Parallel()
 	// A kept stack with the book's add-ons: dev3's file without the mark.
 	kept := func(set map[string]string) Run {
 		all := map[string]string{"disposable": "false"}
@@ -63,6 +64,7 @@ func TestCertificateIssuer(t *testing.T) {
 // TestDeliveryConfigRefused: the keys of this delivery fail like every other
 // bad value, before anything is registered.
 func TestDeliveryConfigRefused(t *testing.T) {
+	t.Parallel()
 	checkBadConfigs(t, []badConfig{
 		{"disposable stack of another name", Run{Stack: "local", Set: map[string]string{"disposable": "true"}},
 			[]string{`apk8s-platform:disposable = "true" is not allowed`, `false for stack "local"`, "^dev[0-9]+"}},
@@ -108,8 +110,9 @@ func inboundRules(t *testing.T, g *Graph) []sgRule {
 // endpoint, before k3s, with nothing secret in its user data; SSH and the
 // API server stay open to the admin CIDRs only. Without a key, neither.
 func TestClusterCIPath(t *testing.T) {
+	t.Parallel()
 	peer := ciPeerKey(t)
-	g := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": peer, "ciWireguardPort": "51999"}}.MustDo(t)
+	g := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": peer, "ciWireguardPort": "51999"}}.Shared(t).Graph
 
 	rules := inboundRules(t, g)
 	assert.Contains(t, rules, sgRule{"UDP", "0.0.0.0/0", 51999}, "the WireGuard port, from anywhere")
@@ -144,7 +147,7 @@ func TestClusterCIPath(t *testing.T) {
 		assert.NotContains(t, wc.Packages, "wireguard-tools", w.Name)
 	}
 
-	g = Run{Stack: "dev3"}.MustDo(t)
+	g = Run{Stack: "dev3"}.Shared(t).Graph
 	for _, r := range inboundRules(t, g) {
 		assert.NotEqual(t, "UDP", r.Protocol, "no CI key, no open UDP port")
 	}
@@ -157,6 +160,7 @@ func TestClusterCIPath(t *testing.T) {
 // with the peer and the key's path (never the key), restarts the interface,
 // and publishes the public key, from a privileged port, as user data.
 func TestCIWireGuardScript(t *testing.T) {
+	t.Parallel()
 	n := newNode(t)
 	private, public := "PRIVATE-"+randomHex(8), "PUBLIC-"+randomHex(8)
 	for name, body := range map[string]string{
@@ -170,7 +174,7 @@ esac`,
 		require.NoError(t, os.WriteFile(filepath.Join(n.bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755))
 	}
 	peer := ciPeerKey(t)
-	g := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": peer}}.MustDo(t)
+	g := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": peer}}.Shared(t).Graph
 	cp, _ := servers(t, g)
 	cc := cloudConfig(t, cp)
 	n.file(cluster.CIEnvPath, file(t, cc, cluster.CIEnvPath).Content)
@@ -228,6 +232,7 @@ esac`,
 // outside 1024 to 65535 (the edges allowed) and a malformed peer key, and
 // registers nothing of the cluster.
 func TestClusterComponentChecksItsCIPath(t *testing.T) {
+	t.Parallel()
 	peer := ciPeerKey(t)
 	tests := []struct {
 		name string
@@ -270,6 +275,7 @@ func TestClusterComponentChecksItsCIPath(t *testing.T) {
 // key again and applies the endpoint's current settings; a change that
 // leaves the user data as it was does not run it.
 func TestClusterCIKeyRepublished(t *testing.T) {
+	t.Parallel()
 	peer := ciPeerKey(t)
 	record := func(set map[string]string, like *Recorded) *Recorded {
 		set["ciWireguardPublicKey"] = peer
@@ -302,6 +308,6 @@ func TestClusterCIKeyRepublished(t *testing.T) {
 	same := str(one(t, record(map[string]string{"workerType": "DEV1-XL"}, rec).Graph, tokRemoteCmd, "cluster-cp-ci").Plain(), "create")
 	assert.Equal(t, script, same, "the same user data, nothing to do")
 
-	assert.Empty(t, slices.DeleteFunc(Run{Stack: "dev3"}.MustDo(t).Find(tokRemoteCmd), func(r *Res) bool { return r.Name != "cluster-cp-ci" }),
+	assert.Empty(t, slices.DeleteFunc(Run{Stack: "dev3"}.Shared(t).Graph.Find(tokRemoteCmd), func(r *Res) bool { return r.Name != "cluster-cp-ci" }),
 		"no CI path, no republish")
 }

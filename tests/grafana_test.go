@@ -17,7 +17,8 @@ import (
 // a Secret the chart reads (not in its values), and handed out only as a
 // secret output.
 func TestGrafanaAdminPassword(t *testing.T) {
-	rec := Run{Stack: "dev3"}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3"}.Shared(t)
 	var password *Res
 	for _, r := range rec.Find(tokPassword) {
 		if r.Name == "monitoring-grafana-admin" {

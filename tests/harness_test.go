@@ -128,7 +128,7 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		DependsOn:               rpc.GetDependencies(),
 		AdditionalSecretOutputs: rpc.GetAdditionalSecretOutputs(),
 	})
-	state := keptSalt(g.stack, autoNamed(args))
+	state := kapsuleOutputs(args.TypeToken, keptSalt(g.stack, autoNamed(args)))
 	if args.TypeToken == tokPrivateKey {
 		state = state.Copy()
 		state["privateKeyOpenssh"], state["publicKeyOpenssh"] = fakeKeyPair(args.Name, "graph")
@@ -143,6 +143,37 @@ func fakeKeyPair(name, salt string) (private, public resource.PropertyValue) {
 	body := hex.EncodeToString([]byte(name))
 	return resource.MakeSecret(resource.NewProperty("-----BEGIN OPENSSH PRIVATE KEY-----\n" + salt + body + "\n-----END OPENSSH PRIVATE KEY-----\n")),
 		resource.NewProperty("ssh-ed25519 AAAAC3" + body + "\n")
+}
+
+// Tokens of the Kapsule resources.
+const (
+	tokKapsuleCluster = "scaleway:kubernetes/cluster:Cluster"
+	tokKapsulePool    = "scaleway:kubernetes/pool:Pool"
+	tokLBIP           = "scaleway:loadbalancers/ip:Ip"
+)
+
+// kapsuleToken is the fake token of the fake Kapsule kubeconfig, made
+// afresh for every test run.
+var kapsuleToken = "kt-" + randomHex(16)
+
+// kapsuleOutputs adds what the Scaleway provider reports for a Kapsule
+// cluster and a load balancer's IP: the admin kubeconfig (a secret, as the
+// provider marks it), the API server's URL, the address.
+func kapsuleOutputs(token string, state resource.PropertyMap) resource.PropertyMap {
+	switch token {
+	case tokKapsuleCluster:
+		state = state.Copy()
+		url := "https://c0ffee.api.k8s.fr-par.scw.cloud:6443"
+		config := "apiVersion: v1\nclusters:\n- cluster:\n    server: " + url + "\n  name: kapsule\nusers:\n- name: admin\n  user:\n    token: " + kapsuleToken + "\n"
+		state["apiserverUrl"] = resource.NewProperty(url)
+		state["kubeconfigs"] = resource.MakeSecret(resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
+			"configFile": resource.NewProperty(config), "host": resource.NewProperty(url), "token": resource.NewProperty(kapsuleToken),
+		})}))
+	case tokLBIP:
+		state = state.Copy()
+		state["ipAddress"] = resource.NewProperty("51.159.10.20")
+	}
+	return state
 }
 
 // saltKeeper is the ConfigMap whose annotation the engine keeps as first
@@ -324,6 +355,9 @@ func randomHex(n int) string {
 // Run is one mocked `pulumi up` of a stack.
 type Run struct {
 	Stack string
+	// File is the stack file's stack, Pulumi.<File>.yaml, when it is not
+	// Stack's own (a disposable dev stack built from another stack's file).
+	File string
 	// Set overrides config keys (short names, "kafkaReplicas"); "" values
 	// are set as empty strings, Unset removes keys.
 	Set   map[string]string
@@ -364,7 +398,11 @@ func (run Run) Do(t testing.TB) (*Graph, error) {
 // Exec runs the program with the stack's config against mocks.
 func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 	t.Helper()
-	cfg := StackConfig(t, run.Stack)
+	file := run.Stack
+	if run.File != "" {
+		file = run.File
+	}
+	cfg := StackConfig(t, file)
 	for k, v := range secretKeys {
 		cfg[k] = v
 	}
@@ -392,6 +430,33 @@ func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 		info.Config = cfg
 		info.ConfigSecretKeys = secrets
 	})
+}
+
+// sharedRuns hold the graphs of Shared, one per run name.
+var sharedRuns sync.Map // runName -> *sharedRun
+
+type sharedRun struct {
+	once sync.Once
+	rec  *Recorded
+	err  error
+}
+
+// Shared is MustRecord evaluated once per test process for each stack and
+// set of overrides: most tests only read a stack's graph, and the same few
+// graphs are read by many of them, in parallel. The graph is shared, so a
+// test must not change it; runs that need their own (fresh secrets, last
+// outputs, StorageClasses, a program of their own) call MustRecord or Do.
+func (run Run) Shared(t testing.TB) *Recorded {
+	t.Helper()
+	require.True(t, run.Unset == nil && run.Secrets == nil && !run.PlainPassword && run.Program == nil && run.Last == nil &&
+		run.Classes == nil && run.UnreadableOutputs == 0 && run.DefaultClass == "",
+		"only a stack and its overrides are shared: %+v", run)
+	v, _ := sharedRuns.LoadOrStore(runName(run), &sharedRun{})
+	s := v.(*sharedRun)
+	s.once.Do(func() { s.rec, s.err = run.Record(t, true) })
+	require.NoError(t, s.err)
+	require.NotNil(t, s.rec, "the run %s failed in the test that made it", runName(run))
+	return s.rec
 }
 
 // MustDo runs the program and requires it to succeed.

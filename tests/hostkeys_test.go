@@ -21,8 +21,9 @@ const hostKeySuffix = "-ssh-host-key"
 // node, would hand the agent token or take a kubeconfig from whoever
 // answers at that address.
 func TestClusterHostKeysPinned(t *testing.T) {
+	t.Parallel()
 	// With the CI path, so that every kind of remote command is there.
-	rec := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": ciPeerKey(t)}}.MustRecord(t)
+	rec := Run{Stack: "dev3", Set: map[string]string{"ciWireguardPublicKey": ciPeerKey(t)}}.Shared(t)
 	g := rec.Graph
 	cp, workers := servers(t, g)
 
@@ -63,6 +64,7 @@ func TestClusterHostKeysPinned(t *testing.T) {
 // TestNodeWithoutHostKeyRefused: a node's cloud-config is never made
 // without the host key the program pins.
 func TestNodeWithoutHostKeyRefused(t *testing.T) {
+	t.Parallel()
 	good := cluster.HostKey{Private: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", Public: "ssh-ed25519 AAAAC3x"}
 	for _, tt := range []struct {
 		name string

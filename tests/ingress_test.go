@@ -24,6 +24,7 @@ const tokMiddleware = "kubernetes:traefik.io/v1alpha1:Middleware"
 // TestDefaultIngressIsTraefik: a stack that says nothing installs Traefik,
 // and dev3 says so explicitly; ingress-nginx is one value away.
 func TestDefaultIngressIsTraefik(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		run           Run
@@ -47,6 +48,7 @@ func TestDefaultIngressIsTraefik(t *testing.T) {
 // no load balancer, serving the default class "traefik" from Ingresses and
 // its own CRDs.
 func TestTraefikValues(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	r := release(t, g, traefik.ReleaseName)
 	assert.Equal(t, compTraefik, g.ByURN(r.Parent).Type)
@@ -71,6 +73,7 @@ func TestTraefikValues(t *testing.T) {
 // pinned chart declares, of the type its values.schema.json allows (Helm
 // checks the types at install; a misspelt key it would take silently).
 func TestTraefikValuesMatchTheChart(t *testing.T) {
+	t.Parallel()
 	dir := chartDir(t, "traefik", "traefikChartVersion")
 	r := release(t, dev3Graph(t, nil), traefik.ReleaseName)
 	assert.Equal(t, filepath.Base(dir), r.Plain()["version"], "the release installs the version whose sources are checked")
@@ -126,6 +129,7 @@ func servedClass(t *testing.T, g *Graph, component string) (class string, rel *R
 // cert-manager, the ACME solvers answer through the class the controller
 // serves, and sysop-basic-auth is in the form that controller reads.
 func TestIngressFollowsTheController(t *testing.T) {
+	t.Parallel()
 	for _, tt := range ingressCases {
 		for _, certs := range []string{"install", "existing", "none"} {
 			t.Run(fmt.Sprintf("%s, certManager %s", tt.name, certs), func(t *testing.T) {
@@ -191,6 +195,7 @@ func TestIngressFollowsTheController(t *testing.T) {
 // and keeps their credentials from the backends; the CRD of the pinned
 // chart accepts it, and an Ingress names it as the docs show.
 func TestBasicAuthMiddleware(t *testing.T) {
+	t.Parallel()
 	g := dev3Graph(t, nil)
 	r := g.Object(t, tokMiddleware, "sysop-basic-auth")
 	var m traefikv1alpha1.Middleware

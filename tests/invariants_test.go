@@ -64,19 +64,11 @@ func runName(run Run) string {
 	return name
 }
 
-// invariantGraphs memoises each run's graph: the invariants read the same
-// graphs, and a mocked run costs a fraction of a second.
-var invariantGraphs = map[string]*Recorded{}
-
 // eachRun runs check on the graph of every invariant run.
 func eachRun(t *testing.T, check func(t *testing.T, g *Recorded)) {
 	for _, run := range invariantRuns(t) {
 		t.Run(runName(run), func(t *testing.T) {
-			name := runName(run)
-			if invariantGraphs[name] == nil {
-				invariantGraphs[name] = run.MustRecord(t)
-			}
-			check(t, invariantGraphs[name])
+			check(t, run.Shared(t))
 		})
 	}
 }
@@ -169,6 +161,7 @@ func probePorts(c corev1.Container) map[string]intstr.IntOrString {
 // a probe naming a port the container lacks never succeeds, and the pod
 // never turns Ready.
 func TestInvariantProbesUseTheirContainersPorts(t *testing.T) {
+	t.Parallel()
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		var probes int
 		for name, w := range podsOf(t, g.Graph).templates {
@@ -196,6 +189,7 @@ var serviceRef = regexp.MustCompile(`(?:^|[\s,=/;])([a-z][a-z0-9-]*)(?:\.[a-z0-9
 // is given ("zookeeper-headless:2181", "--kafka.server=kafka:9092") names a
 // port that Service has.
 func TestInvariantServicesReachTheirPods(t *testing.T) {
+	t.Parallel()
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		ps := podsOf(t, g.Graph)
 		services := map[string]corev1.Service{}
@@ -283,6 +277,7 @@ func keepsQuorum(spec policyv1.PodDisruptionBudgetSpec, n int) bool {
 // TestQuorumRule: the rule the budgets are held to, on budgets that keep
 // and that break quorum.
 func TestQuorumRule(t *testing.T) {
+	t.Parallel()
 	n := func(i int) *intstr.IntOrString { v := intstr.FromInt(i); return &v }
 	pct := func(s string) *intstr.IntOrString { v := intstr.FromString(s); return &v }
 	for _, tt := range []struct {
@@ -310,6 +305,7 @@ func TestQuorumRule(t *testing.T) {
 // selects two workloads counts their pods together); every StatefulSet has
 // one; and a quorum's budget lets no drain take it below its majority.
 func TestInvariantBudgets(t *testing.T) {
+	t.Parallel()
 	var quorumsChecked int
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		ps := podsOf(t, g.Graph)
@@ -506,6 +502,7 @@ func listensOnNothing(t *testing.T, _ *Graph, name string, spec corev1.PodSpec) 
 // TestInvariantListenersBindAllInterfaces: every workload's software
 // listens on every interface of its pod, on the ports it declares.
 func TestInvariantListenersBindAllInterfaces(t *testing.T) {
+	t.Parallel()
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		for name, w := range podsOf(t, g.Graph).templates {
 			rule, ok := listenRules[name]
@@ -560,6 +557,7 @@ const configHashSuffix = "/config-sha256"
 // not by the component). Kubernetes does not restart pods when a mounted
 // ConfigMap changes: the annotation is what rolls them.
 func TestInvariantConfigHashesStandForTheirConfig(t *testing.T) {
+	t.Parallel()
 	var hashes int
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		for name, w := range podsOf(t, g.Graph).templates {
@@ -597,6 +595,7 @@ func TestInvariantConfigHashesStandForTheirConfig(t *testing.T) {
 // CPU limits memory too. A container without one can take a node's memory from
 // its neighbours.
 func TestInvariantEveryContainerHasAMemoryLimit(t *testing.T) {
+	t.Parallel()
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		for r, spec := range podRuns(t, g.Graph) {
 			for _, c := range containers(spec) {
@@ -797,6 +796,7 @@ func settingsOf(c corev1.Container) []string {
 // program gives a container, or exports in its start command, is one the
 // container's image reads (imageSettings).
 func TestInvariantEveryVariableIsASetting(t *testing.T) {
+	t.Parallel()
 	var checked int
 	eachRun(t, func(t *testing.T, g *Recorded) {
 		for name, w := range podsOf(t, g.Graph).templates {
@@ -816,6 +816,7 @@ func TestInvariantEveryVariableIsASetting(t *testing.T) {
 
 // TestSettingsOfFindsExports: the start scripts' exports count as settings.
 func TestSettingsOfFindsExports(t *testing.T) {
+	t.Parallel()
 	c := corev1.Container{
 		Command: []string{"sh", "-c", "export A_B=1\n  export C=${HOSTNAME##*-}; export D=2\nexec run"},
 		Env:     []corev1.EnvVar{{Name: "E"}},
@@ -828,6 +829,7 @@ func TestSettingsOfFindsExports(t *testing.T) {
 // kubeconfig context, the render directory, and on Scaleway the kubeconfig
 // read from the control plane (and nothing from the ambient kubeconfig).
 func TestInvariantStackSettingsReachTheProvider(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		run     Run
 		want    map[string]any // provider inputs, nil = absent
@@ -844,7 +846,7 @@ func TestInvariantStackSettingsReachTheProvider(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(runName(tt.run), func(t *testing.T) {
-			rec := tt.run.MustRecord(t)
+			rec := tt.run.Shared(t)
 			provs := rec.Find(tokK8sProv)
 			require.Len(t, provs, 1, "one Kubernetes provider")
 			in := provs[0].Plain()
@@ -887,10 +889,11 @@ func k3sConfigs(t *testing.T, s *Res) []map[string]any {
 // control plane NoSchedule (its DEV1-M has half a worker's memory, and the
 // book keeps workloads off the master); no worker is tainted.
 func TestInvariantControlPlaneIsTainted(t *testing.T) {
+	t.Parallel()
 	const taint = "node-role.kubernetes.io/control-plane:NoSchedule"
 	for _, run := range []Run{{Stack: "dev3"}, {Stack: "dev3", Set: map[string]string{"workerCount": "1", "cephPoolReplicas": "1"}}} {
 		t.Run(runName(run), func(t *testing.T) {
-			g := run.MustRecord(t).Graph
+			g := run.Shared(t).Graph
 			cp, workers := servers(t, g)
 			var taints []string
 			for _, cfg := range k3sConfigs(t, cp) {

@@ -56,9 +56,10 @@ func brokerEnv(t *testing.T, s appsv1.StatefulSet) map[string]string {
 // while clients keep the Service "kafka" on 9092 and the exporter still
 // scrapes the brokers there.
 func TestKraftHasNoZooKeeper(t *testing.T) {
+	t.Parallel()
 	for _, stack := range []string{"local", "dev3"} {
 		t.Run(stack, func(t *testing.T) {
-			g := kraftRun(stack, 2, nil).MustDo(t)
+			g := kraftRun(stack, 2, nil).Shared(t).Graph
 			for _, r := range g.All {
 				assert.NotContains(t, strings.ToLower(r.Type), "zookeeper", "%s %s", r.Type, r.Name)
 				assert.NotContains(t, r.Name, "zookeeper", r.Type)
@@ -100,7 +101,8 @@ func TestKraftHasNoZooKeeper(t *testing.T) {
 // TestZooKeeperModeIsTheBooks: without kafkaMode a stack runs the book's
 // mode, with the ensemble and its PodMonitor.
 func TestZooKeeperModeIsTheBooks(t *testing.T) {
-	g := Run{Stack: "dev3"}.MustDo(t)
+	t.Parallel()
+	g := Run{Stack: "dev3"}.Shared(t).Graph
 	g.Object(t, tokSTS, "zookeeper")
 	g.Object(t, tokPodMonitor, "zookeeper")
 	assert.Equal(t, "zookeeper-headless:2181", brokerEnv(t, kraftSet(t, g))["KAFKA_ZOOKEEPER_CONNECT"])
@@ -113,7 +115,8 @@ func TestZooKeeperModeIsTheBooks(t *testing.T) {
 // (setting one KAFKA_* variable drops its defaults), started in parallel,
 // non-root, on the book's claim.
 func TestKraftStatefulSet(t *testing.T) {
-	g := kraftRun("local", 2, nil).MustDo(t)
+	t.Parallel()
+	g := kraftRun("local", 2, nil).Shared(t).Graph
 	s := kraftSet(t, g)
 	assert.Equal(t, int32(2), *s.Spec.Replicas)
 	assert.Equal(t, appsv1.ParallelPodManagement, s.Spec.PodManagementPolicy, "an ordered start deadlocks a quorum")
@@ -202,7 +205,8 @@ func startPod(t *testing.T, c corev1.Container, i int) map[string]string {
 // are brokers only; node ids are the ordinals and every pod advertises its
 // own headless name.
 func TestKraftProcessRolesPerPod(t *testing.T) {
-	g := kraftRun("local", 5, nil).MustDo(t)
+	t.Parallel()
+	g := kraftRun("local", 5, nil).Shared(t).Graph
 	c := kraftSet(t, g).Spec.Template.Spec.Containers[0]
 	want := []string{"broker,controller", "broker,controller", "broker,controller", "broker", "broker"}
 	for i, roles := range want {
@@ -232,6 +236,7 @@ func voterList(n int) string {
 // 3, 3 for 1, 2, 3, 5 brokers); once created, scaling out leaves it as it
 // was, because it comes from the stack's last outputs, not the brokers.
 func TestKraftVoters(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		run     Run
@@ -274,7 +279,7 @@ func TestKraftVoters(t *testing.T) {
 			"KAFKA_DEFAULT_REPLICATION_FACTOR": true,
 		}
 		for _, step := range [][2]int{{2, 3}, {3, 5}} {
-			before := kraftSet(t, kraftRun("local", step[0], nil).MustDo(t))
+			before := kraftSet(t, kraftRun("local", step[0], nil).Shared(t).Graph)
 			voters := 1
 			if step[0] >= 3 {
 				voters = 3
@@ -301,6 +306,7 @@ func TestKraftVoters(t *testing.T) {
 // run's draw must not reach the live ConfigMap). A recorded ID that is not
 // one is refused before anything is registered.
 func TestKraftClusterID(t *testing.T) {
+	t.Parallel()
 	idOf := func(t *testing.T, rec *Recorded) string {
 		t.Helper()
 		cm := rec.Object(t, tokConfigMap, kafka.ClusterIDName)
@@ -361,6 +367,7 @@ func TestKraftClusterID(t *testing.T) {
 // new quorum cannot join the old one's data; both are refused with nothing
 // but the read of the stack's last outputs registered.
 func TestKafkaModeIsKeptToTheStack(t *testing.T) {
+	t.Parallel()
 	zkLast := map[string]any{"kafkaMode": "zookeeper", "kafkaBootstrap": "kafka:9092", "zookeeper": "zookeeper-headless:2181"}
 	beforeModes := map[string]any{"kafkaBootstrap": "kafka:9092", "zookeeper": "zookeeper-headless:2181", "namespace": "data"}
 	tests := []badConfig{
@@ -407,6 +414,7 @@ const tokZooKeeperSet = "apk8s:data:ZooKeeper"
 // TestBadKraftConfig: quorum settings that cannot work fail before anything
 // is registered.
 func TestBadKraftConfig(t *testing.T) {
+	t.Parallel()
 	kraft := func(kv ...string) Run {
 		set := map[string]string{"kafkaMode": "kraft"}
 		for i := 0; i < len(kv); i += 2 {
@@ -435,6 +443,7 @@ func TestBadKraftConfig(t *testing.T) {
 // the stack's mode still applies; a checkpoint that stays unreadable
 // fails the run, naming the read, before anything is registered.
 func TestLastOutputsReadAgain(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		unreadable int
@@ -463,6 +472,7 @@ func TestLastOutputsReadAgain(t *testing.T) {
 // update predates the output, KRaft mode (no ensemble) and the update after
 // a destroy (kafkaClusterReset) pass.
 func TestZooKeeperResizeRefused(t *testing.T) {
+	t.Parallel()
 	deployed := func(n int) map[string]any {
 		return map[string]any{"kafkaMode": "zookeeper", "kafkaBootstrap": "kafka:9092", "zookeeper": "zookeeper-headless:2181", "zookeeperReplicas": n}
 	}

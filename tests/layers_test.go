@@ -91,6 +91,7 @@ func upwardImports(imports map[string][]string) []string {
 }
 
 func TestImportsPointDown(t *testing.T) {
+	t.Parallel()
 	imports := moduleImports(t)
 	require.Contains(t, imports, modulePath+"/stacks", "go list found the module's packages")
 	assert.Empty(t, upwardImports(imports))
@@ -99,6 +100,7 @@ func TestImportsPointDown(t *testing.T) {
 // The rule itself, on made-up import lists: it must catch what the
 // layering forbids, and let through what it allows.
 func TestUpwardImportsRule(t *testing.T) {
+	t.Parallel()
 	p := func(s string) string { return modulePath + "/" + s }
 	cases := []struct {
 		name    string

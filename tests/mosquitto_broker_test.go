@@ -82,6 +82,7 @@ func passwordFile(t *testing.T, name, password string) string {
 // receives what a second client publishes, both logged in; an anonymous
 // client and a wrong password are turned away.
 func TestMosquittoRoundTrip(t *testing.T) {
+	t.Parallel()
 	user, password := "apk8s", "mq-"+randomHex(8)
 	file := passwordFile(t, user, password)
 	addr, log := brokertest.MosquittoConf(t, func(port int32) string {
@@ -126,6 +127,7 @@ func TestMosquittoRoundTrip(t *testing.T) {
 // TestBookConfigRefusesClients shows why the config changed: the book's
 // "port 1883" alone, on Mosquitto 2, turns every client away.
 func TestBookConfigRefusesClients(t *testing.T) {
+	t.Parallel()
 	addr, log := brokertest.MosquittoConf(t, func(port int32) string {
 		// The book's two lines; bind_address keeps the test on loopback.
 		return fmt.Sprintf("user mosquitto\nport %d\nbind_address 127.0.0.1\n", port)
@@ -168,6 +170,7 @@ func servedSerial(t *testing.T, addr string, pool *x509.CertPool) *big.Int {
 // Then the certificate is renewed in place and the broker presents the new
 // one without a restart (the SIGHUP), and a TERM stops it.
 func TestMosquittoTLS(t *testing.T) {
+	t.Parallel()
 	name, password := "apk8s", "mq-"+randomHex(8)
 	file := passwordFile(t, name, password)
 	ca := brokertest.NewCA(t)

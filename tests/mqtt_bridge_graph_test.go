@@ -50,6 +50,7 @@ func factoryEntry(t *testing.T, change func(map[string]any)) map[string]any {
 // policy lets the broker reach the remote's addresses at its port and the
 // cluster's DNS, nothing else.
 func TestMQTTBridgesGraph(t *testing.T) {
+	t.Parallel()
 	entry := factoryEntry(t, nil)
 	password := entry["password"].(string)
 	g := Run{Stack: "local", Secrets: map[string]string{"mqttBridges": bridgeJSON(t, entry)}}.MustDo(t)
@@ -117,6 +118,7 @@ func TestMQTTBridgesGraph(t *testing.T) {
 // TestMQTTBridgeByAddressNeedsNoDNS: a remote given by IP address opens
 // that address alone, and no DNS.
 func TestMQTTBridgeByAddressNeedsNoDNS(t *testing.T) {
+	t.Parallel()
 	entry := factoryEntry(t, func(e map[string]any) {
 		e["address"] = "198.51.100.20"
 		delete(e, "egressCidrs")
@@ -132,7 +134,8 @@ func TestMQTTBridgeByAddressNeedsNoDNS(t *testing.T) {
 // TestNoBridgesNoBridgeObjects: without mqttBridges the broker is as
 // before: no include_dir, no Secret, no egress policy.
 func TestNoBridgesNoBridgeObjects(t *testing.T) {
-	g := Run{Stack: "local"}.MustDo(t)
+	t.Parallel()
+	g := Run{Stack: "local"}.Shared(t).Graph
 	var cm corev1.ConfigMap
 	g.Object(t, tokConfigMap, "mqtt").Decode(t, &cm)
 	assert.NotContains(t, cm.Data[mosquitto.ConfigFile], "include_dir")
@@ -147,6 +150,7 @@ func TestNoBridgesNoBridgeObjects(t *testing.T) {
 // TestBadBridgesRefused: each bad entry is refused before anything is
 // registered, naming the key, the entry and the field.
 func TestBadBridgesRefused(t *testing.T) {
+	t.Parallel()
 	bad := func(name string, change func(map[string]any), wants ...string) badConfig {
 		return badConfig{name, Run{Stack: "local", Secrets: map[string]string{"mqttBridges": bridgeJSON(t, factoryEntry(t, change))}}, wants}
 	}
@@ -202,6 +206,7 @@ func TestBadBridgesRefused(t *testing.T) {
 // is accepted, on MQTT's plain port, without a CA. The flags and the QoS
 // are written as strings, as `pulumi config set --path` may store them.
 func TestBridgePlainTextOptIn(t *testing.T) {
+	t.Parallel()
 	entry := factoryEntry(t, func(e map[string]any) {
 		e["tls"], e["allowPlaintext"] = "false", "true"
 		e["topics"] = []map[string]any{{"pattern": "machines/#", "direction": "in", "qos": "0"}}

@@ -131,6 +131,7 @@ func policies(t *testing.T, g *Graph) []networkingv1.NetworkPolicy {
 // that the flow tests below rest on the API's semantics and not on the
 // program's own builders.
 func TestPolicyEvaluator(t *testing.T) {
+	t.Parallel()
 	web := endpoint{namespace: "a", labels: map[string]string{"app": "web"},
 		ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}
 	client := endpoint{namespace: "a", labels: map[string]string{"app": "client"}}
@@ -188,6 +189,7 @@ func TestPolicyEvaluator(t *testing.T) {
 // TestDataNetworkPolicies: who may reach which port in the data namespace,
 // as the program's policies say (docs/data-services.md has the same table).
 func TestDataNetworkPolicies(t *testing.T) {
+	t.Parallel()
 	in := func(ns string, kv ...string) endpoint {
 		l := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -303,6 +305,7 @@ func TestDataNetworkPolicies(t *testing.T) {
 // namespace, and every workload that listens has a policy of its own: a
 // new workload is closed until its policy says who may reach it.
 func TestEveryDataPodIsSelected(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	ps := policies(t, g)
 	for name, w := range workloads(t, g) {

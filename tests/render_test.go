@@ -12,8 +12,9 @@ import (
 // installs no chart (neither can be rendered); its own objects all go to
 // the provider that renders them, and the run says what it left out.
 func TestRenderNeedsNoCluster(t *testing.T) {
+	t.Parallel()
 	run := Run{Stack: "render"}
-	g := run.MustRecord(t).Graph
+	g := run.Shared(t).Graph
 	var cloud, k8s int
 	for _, r := range g.All {
 		switch {
@@ -47,6 +48,7 @@ func TestRenderNeedsNoCluster(t *testing.T) {
 // TestRenderStackMirrorsDev3: the render stack writes dev3's Kubernetes
 // layer, so every data-layer key that dev3 sets, it sets alike.
 func TestRenderStackMirrorsDev3(t *testing.T) {
+	t.Parallel()
 	dev3, render := StackConfig(t, "dev3"), StackConfig(t, "render")
 	for _, key := range []string{"domain", "storageClass", "zookeeperReplicas", "kafkaReplicas",
 		"ingressController", "certManager", "acmeEmail", "rookCeph", "monitoring"} {

@@ -116,7 +116,7 @@ func graphPins(t *testing.T) []graphPin {
 	var out []graphPin
 	for _, f := range files {
 		stack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
-		g := Run{Stack: stack}.MustDo(t)
+		g := Run{Stack: stack}.Shared(t).Graph
 		for _, r := range g.All {
 			in := r.Plain()
 			switch {
@@ -271,6 +271,7 @@ func trackedFiles(t *testing.T) map[string]string {
 // a stack's graph registers is a dependency Renovate extracted, from every
 // file where its value lives (homes) and every file that names it (mentions).
 func TestRenovateCoversEveryGraphPin(t *testing.T) {
+	t.Parallel()
 	deps := loadReport(t)
 	tracked := trackedFiles(t)
 	pins := graphPins(t)
@@ -299,6 +300,7 @@ var usesLine = regexp.MustCompile(`^\s*(?:-\s+)?uses:\s*([^@\s]+)@(\S+)\s*(?:#\s
 // full commit SHA with its release named in a comment, and Renovate
 // extracted both from that workflow; so are the workflows' *_VERSION pins.
 func TestRenovateCoversEveryAction(t *testing.T) {
+	t.Parallel()
 	deps := loadReport(t)
 	files, err := filepath.Glob(filepath.Join(repoRoot, ".github", "workflows", "*.y*ml"))
 	require.NoError(t, err)
@@ -339,6 +341,7 @@ func TestRenovateCoversEveryAction(t *testing.T) {
 // extract is a version (a digit in it, not "latest" or a bare name), and a
 // digest, where there is one, is a full sha256.
 func TestRenovatePinsDoNotFloat(t *testing.T) {
+	t.Parallel()
 	deps := loadReport(t)
 	digest := regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	n := 0

@@ -134,6 +134,7 @@ func unknownKeys(s map[string]any, v any, path string) []string {
 // TestUnknownKeys: the walk finds a misspelt key at any depth, through
 // additionalProperties schemas and arrays, and leaves free-form maps alone.
 func TestUnknownKeys(t *testing.T) {
+	t.Parallel()
 	schema := map[string]any{"properties": map[string]any{
 		"deployment": map[string]any{"properties": map[string]any{"kind": map[string]any{}}},
 		"ports": map[string]any{"additionalProperties": map[string]any{

@@ -42,7 +42,8 @@ func serverNodes(t *testing.T, g *Graph) []*Res {
 // before runs k3s; the agents know all three names; the kubeconfig waits
 // for every node; no token is in any user data.
 func TestThreeServers(t *testing.T) {
-	rec := Run{Stack: "dev3", Set: map[string]string{"controlPlaneCount": "3"}}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3", Set: map[string]string{"controlPlaneCount": "3"}}.Shared(t)
 	g := rec.Graph
 	prefix := stacks.ResourcePrefix("dev3")
 	servers := serverNodes(t, g)
@@ -117,7 +118,8 @@ func previousURN(t *testing.T, g *Graph, w *Res, servers []*Res) string {
 // TestOneServerKeepsSQLite: the book's single server keeps k3s's default
 // datastore, with no join.
 func TestOneServerKeepsSQLite(t *testing.T) {
-	g := Run{Stack: "dev3"}.MustDo(t)
+	t.Parallel()
+	g := Run{Stack: "dev3"}.Shared(t).Graph
 	servers := serverNodes(t, g)
 	require.Len(t, servers, 1)
 	env := envOf(t, cloudConfig(t, servers[0]))
@@ -128,6 +130,7 @@ func TestOneServerKeepsSQLite(t *testing.T) {
 // TestControlPlaneCount: 1 or 3, edges refused; a deployed cluster of
 // three servers does not go back to one.
 func TestControlPlaneCount(t *testing.T) {
+	t.Parallel()
 	for _, n := range []string{"1", "3"} {
 		_, err := loadConfig(t, Run{Stack: "dev3", Set: map[string]string{"controlPlaneCount": n}})
 		assert.NoError(t, err, n)
@@ -154,10 +157,11 @@ func TestControlPlaneCount(t *testing.T) {
 // cluster (a new CA) gets a new one. A stack from before the CA identity
 // keeps its server ID.
 func TestClusterIdentity(t *testing.T) {
+	t.Parallel()
 	provider := func(rec *Recorded) string {
 		return str(rec.Find(tokK8sProv)[0].Plain(), "clusterIdentifier")
 	}
-	first := Run{Stack: "dev3"}.MustRecord(t)
+	first := Run{Stack: "dev3"}.Shared(t)
 	replaced, err := Run{Stack: "dev3", Set: map[string]string{"controlPlaneType": "DEV1-L"}}.recordLike(t, true, first)
 	require.NoError(t, err)
 	assert.Equal(t, provider(first), provider(replaced), "a replaced server with the same CA keeps every object")

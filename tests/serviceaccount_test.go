@@ -28,6 +28,7 @@ func podRuns(t *testing.T, g *Graph) map[*Res]corev1.PodSpec {
 // namespace: on a fresh cluster a bare Pod created too early is refused).
 // None of them mounts an API token: no data workload calls the API.
 func TestPodsRunUnderTheirOwnServiceAccount(t *testing.T) {
+	t.Parallel()
 	runs := []Run{
 		{Stack: "dev3"}, // monitoring installed: the Kafka exporter runs in data too
 		{Stack: "local"},
@@ -68,6 +69,7 @@ func TestPodsRunUnderTheirOwnServiceAccount(t *testing.T) {
 // so that a later grant (an RBAC role, a policy selecting the account) to
 // one workload is not a grant to another.
 func TestServiceAccountsAreNotShared(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
 	users := map[string][]string{}
 	for r, spec := range podRuns(t, g) {

@@ -28,7 +28,8 @@ const (
 // gets a Server-Side Apply patch of its storage request once the set is
 // ready, which stays on the claim when the patch leaves the stack.
 func TestClaimsGrowInPlace(t *testing.T) {
-	rec := Run{Stack: "dev3", Set: map[string]string{"kafkaReplicas": "3", "kafkaStorageSize": "8Gi", "zookeeperReplicas": "3"}}.MustRecord(t)
+	t.Parallel()
+	rec := Run{Stack: "dev3", Set: map[string]string{"kafkaReplicas": "3", "kafkaStorageSize": "8Gi", "zookeeperReplicas": "3"}}.Shared(t)
 	for _, set := range []struct{ name, claim, size string }{
 		{"kafka", "datadir", "8Gi"},
 		{"zookeeper", "data", "1Gi"},
@@ -68,6 +69,7 @@ func claimPatchesOf(g *Graph, prefix string) []string {
 
 // TestRenderingPatchesNoClaims: rendered manifests have no live claims.
 func TestRenderingPatchesNoClaims(t *testing.T) {
+	t.Parallel()
 	g := dataGraph(t, Run{Stack: "render"})
 	require.NotEmpty(t, g.Find(tokSTS))
 	assert.Empty(t, g.Find(tokPVCPatch))
@@ -105,6 +107,7 @@ func (m liveSets) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 // named or the default), a shrink below the size they were made with. A
 // growth goes through.
 func TestClaimChangesRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		live  *string
@@ -147,6 +150,7 @@ func claimsMark(kafkaSize, zookeeperSize string) map[string]any {
 // provider's preview would not say so. Nothing is read where nothing
 // grows, where there are no claims yet, or when rendering.
 func TestClaimGrowthChecksTheStorageClass(t *testing.T) {
+	t.Parallel()
 	const (
 		kafkaClass     = tokStorageClass + " rook-ceph-block"
 		kafkaClaim     = tokPVC + " data/datadir-kafka-0"
@@ -241,6 +245,7 @@ func (m refusingPatches) NewResource(args pulumi.MockResourceArgs) (string, reso
 // applied, so that a growth the API server refused is not remembered as
 // done; without patches (rendering) it is the configured size at once.
 func TestClaimSizeWaitsForThePatches(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		mocks   func(*Graph) pulumi.MockResourceMonitor

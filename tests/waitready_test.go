@@ -31,6 +31,7 @@ exit 2
 // ends only once the "default" ServiceAccount exists (a fresh control plane
 // answers /readyz seconds earlier), and gives up with the reason named.
 func TestWaitReadyWaitsForTheServiceAccountController(t *testing.T) {
+	t.Parallel()
 	script, err := filepath.Abs(filepath.Join(repoRoot, "scripts/tools/kube/wait-ready.sh"))
 	require.NoError(t, err)
 	tests := []struct {

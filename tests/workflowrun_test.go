@@ -233,6 +233,7 @@ func (p *exprParser) unary() (any, error) {
 
 // TestConditionEvaluator: the simulator reads conditions as GitHub does.
 func TestConditionEvaluator(t *testing.T) {
+	t.Parallel()
 	outcome := map[string]string{"a": "failure"}
 	conclusion := map[string]string{"a": "success"}
 	outputs := map[string]map[string]string{"s": {"exists": "true"}}
@@ -265,6 +266,7 @@ func TestConditionEvaluator(t *testing.T) {
 // ends red only when something is left; a guard that refuses stops it
 // before any destroy.
 func TestWorkflowTeardownTearsDownWithoutTheTunnel(t *testing.T) {
+	t.Parallel()
 	destroy := wfJobOf(t, wfGet(t, loadWorkflows(t), "teardown.yml"), "destroy")
 	stepName := func(match func(wfStep) bool) string {
 		i := wfStepIndex(destroy, match)
@@ -324,6 +326,7 @@ func TestWorkflowTeardownTearsDownWithoutTheTunnel(t *testing.T) {
 // up never loses its tunnel to a preview). The tunnel finds the control
 // plane in the state, so the backend login comes first.
 func TestWorkflowTunnelOnePeerAtATime(t *testing.T) {
+	t.Parallel()
 	openers := 0
 	for file, w := range loadWorkflows(t) {
 		for id, j := range w.Jobs {

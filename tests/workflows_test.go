@@ -179,6 +179,7 @@ func wfPermissions(t *testing.T, p any) (all string, scopes map[string]string) {
 }
 
 func TestWorkflowsAreLeastPrivilege(t *testing.T) {
+	t.Parallel()
 	// The only write scope any job may hold, and where.
 	allowedWrites := map[string]map[string]bool{
 		"pull-request.yml/preview": {"pull-requests": true},
@@ -212,6 +213,7 @@ func TestWorkflowsAreLeastPrivilege(t *testing.T) {
 // TestWorkflowsLeaveNoScriptInjection: expressions reach run: scripts only
 // through env, so a crafted stack name or branch is data, never code.
 func TestWorkflowsLeaveNoScriptInjection(t *testing.T) {
+	t.Parallel()
 	pinned := regexp.MustCompile(`^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`)
 	for file, w := range loadWorkflows(t) {
 		for id, j := range w.Jobs {
@@ -235,6 +237,7 @@ func TestWorkflowsLeaveNoScriptInjection(t *testing.T) {
 // TestWorkflowPulumiCLIMatchesSDK: CI runs the Pulumi CLI of the SDK version
 // go.mod requires, with inputs pulumi/actions v7 really has.
 func TestWorkflowPulumiCLIMatchesSDK(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
 	require.NoError(t, err)
 	m := regexp.MustCompile(`(?m)^\s*github\.com/pulumi/pulumi/sdk/v3 v(\S+)`).FindSubmatch(raw)
@@ -261,6 +264,7 @@ func TestWorkflowPulumiCLIMatchesSDK(t *testing.T) {
 }
 
 func TestWorkflowPullRequestPreviews(t *testing.T) {
+	t.Parallel()
 	w := wfGet(t, loadWorkflows(t), "pull-request.yml")
 	require.Contains(t, w.On, "pull_request")
 	assert.Len(t, w.On, 1, "pull requests only")
@@ -270,7 +274,7 @@ func TestWorkflowPullRequestPreviews(t *testing.T) {
 	assert.GreaterOrEqual(t, wfStepIndex(test, func(s wfStep) bool { return s.Run == "make lint" }), 0, "lint")
 
 	preview := wfJobOf(t, w, "preview")
-	assert.ElementsMatch(t, []any{"test", "stacks"}, preview.Needs, "preview after the tests, for the affected stacks")
+	assert.ElementsMatch(t, []any{"test", "stacks", "reviewers"}, preview.Needs, "preview after the tests, for the affected stacks, behind the reviewer check")
 	assert.Contains(t, preview.If, "github.event.pull_request.head.repo.full_name == github.repository",
 		"no preview (and no secret) for a fork's code")
 	_, scopes := wfPermissions(t, preview.Permissions)
@@ -302,6 +306,7 @@ func TestWorkflowPullRequestPreviews(t *testing.T) {
 }
 
 func TestWorkflowUpOnMerge(t *testing.T) {
+	t.Parallel()
 	w := wfGet(t, loadWorkflows(t), "up.yml")
 	push, ok := w.On["push"].(map[string]any)
 	require.True(t, ok, "up runs on push")
@@ -321,6 +326,7 @@ func TestWorkflowUpOnMerge(t *testing.T) {
 }
 
 func TestWorkflowTeardownIsGuarded(t *testing.T) {
+	t.Parallel()
 	w := wfGet(t, loadWorkflows(t), "teardown.yml")
 
 	dispatch, ok := w.On["workflow_dispatch"].(map[string]any)
@@ -378,6 +384,7 @@ func TestWorkflowTeardownIsGuarded(t *testing.T) {
 // against real commits: a stack file affects its stack, documentation none,
 // anything else every stack CI holds.
 func TestWorkflowAffectedStacks(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "git"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not found", tool)
@@ -504,6 +511,7 @@ func environments(t *testing.T, env any) []string {
 // in an environment, whose branch policy and reviewers are settings of the
 // repository that no branch can edit away.
 func TestWorkflowSecretsOnlyInEnvironments(t *testing.T) {
+	t.Parallel()
 	withSecrets := 0
 	for file, w := range loadWorkflows(t) {
 		for id, j := range w.Jobs {
@@ -522,6 +530,7 @@ func TestWorkflowSecretsOnlyInEnvironments(t *testing.T) {
 // (default branch only); the evening teardown has its own environment,
 // without reviewers, which only the schedule picks.
 func TestWorkflowEnvironmentsAreSeparate(t *testing.T) {
+	t.Parallel()
 	all := loadWorkflows(t)
 	preview := environments(t, wfJobOf(t, wfGet(t, all, "pull-request.yml"), "preview").Environment)
 	up := environments(t, wfJobOf(t, wfGet(t, all, "up.yml"), "up").Environment)
@@ -564,6 +573,7 @@ func reachesCluster(s wfStep) bool {
 // WireGuard tunnel before and closes it after, also when a step failed or
 // the run was cancelled; the private key is in the opening step only.
 func TestWorkflowTunnelPairsUp(t *testing.T) {
+	t.Parallel()
 	all := loadWorkflows(t)
 	want := map[string]string{"pull-request.yml/preview": "open", "up.yml/up": "open-when-ready", "teardown.yml/destroy": "open"}
 	for key, mode := range want {
@@ -629,6 +639,7 @@ func secretRefs(script string, names []string) []string {
 // commands): the scripts only write secrets to files, and commands read
 // them from there (curl -H @file, wg private-key FILE).
 func TestWorkflowSecretsNeverInArguments(t *testing.T) {
+	t.Parallel()
 	checked := 0
 	for file, w := range loadWorkflows(t) {
 		for id, j := range w.Jobs {
@@ -657,6 +668,7 @@ func TestWorkflowSecretsNeverInArguments(t *testing.T) {
 // TestSecretRefsCatchesArguments: the check above finds the forms a secret
 // takes on a command line.
 func TestSecretRefsCatchesArguments(t *testing.T) {
+	t.Parallel()
 	for _, line := range []string{
 		`curl -H "X-Auth-Token: $SCW_SECRET_KEY" https://api.scaleway.com`,
 		`wg set wg-ci private-key <(echo "${CI_WIREGUARD_PRIVATE_KEY}")`,

@@ -34,6 +34,11 @@ const (
 	// before k3s.
 	MetadataBlockPath     = "/etc/apk8s/metadata-block.nft"
 	MetadataBlockUnitPath = "/etc/systemd/system/apk8s-metadata-block.service"
+	// RenewPath restarts k3s when a certificate nears its expiry (k3s
+	// renews it at start); RenewUnitPath and RenewTimerPath run it weekly.
+	RenewPath      = "/usr/local/sbin/apk8s-k3s-renew"
+	RenewUnitPath  = "/etc/systemd/system/apk8s-k3s-renew.service"
+	RenewTimerPath = "/etc/systemd/system/apk8s-k3s-renew.timer"
 )
 
 // Roles of a node, as k3s's install script spells them.
@@ -57,6 +62,12 @@ var (
 	metadataBlock string
 	//go:embed apk8s-metadata-block.service
 	metadataBlockUnit string
+	//go:embed k3s-renew.sh
+	renewScript string
+	//go:embed apk8s-k3s-renew.service
+	renewUnit string
+	//go:embed apk8s-k3s-renew.timer
+	renewTimer string
 )
 
 // CloudConfig is the part of cloud-init's #cloud-config this program uses.
@@ -221,6 +232,9 @@ func (n Node) bootstrapFiles(env string) []WriteFile {
 		{Path: MetadataBlockPath, Content: metadataBlock, Owner: "root:root", Permissions: "0644"},
 		{Path: MetadataBlockUnitPath, Content: metadataBlockUnit, Owner: "root:root", Permissions: "0644"},
 		{Path: BootstrapPath, Content: bootstrapScript, Owner: "root:root", Permissions: "0755"},
+		{Path: RenewPath, Content: renewScript, Owner: "root:root", Permissions: "0755"},
+		{Path: RenewUnitPath, Content: renewUnit, Owner: "root:root", Permissions: "0644"},
+		{Path: RenewTimerPath, Content: renewTimer, Owner: "root:root", Permissions: "0644"},
 	}
 }
 

@@ -64,6 +64,10 @@ type Config struct {
 	IdentityIsServerID bool
 	// CI is the WireGuard path of the CI to the control plane (cipath.go).
 	CI CIPath
+	// KubeconfigEpoch, when it changes, makes the program read the
+	// kubeconfig from the control plane again (the stack sets the month):
+	// the node renews the admin certificate in it (k3s-renew.sh).
+	KubeconfigEpoch string
 }
 
 func (c Config) validate() error {
@@ -322,7 +326,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	read, err := command.NewRemoteCommand(ctx, name+"-kubeconfig", &command.RemoteCommandArgs{
 		Connection: b.ssh(cpIP, c.ControlPlane),
 		Create: cpIP.Address.ApplyT(func(addr string) string {
-			return KubeconfigScript(addr, nodes)
+			return kubeconfigEpochLine(cfg.KubeconfigEpoch) + KubeconfigScript(addr, nodes)
 		}).(pulumi.StringOutput),
 		Triggers: pulumi.Array{c.ControlPlane.ID()},
 		// stdout is the kubeconfig: keep it out of the update's log.
@@ -376,6 +380,15 @@ var kubeconfigBody string
 // control plane at publicIP once nodes nodes are Ready.
 func KubeconfigScript(publicIP string, nodes int) string {
 	return fmt.Sprintf("PUBLIC_IP=%s\nNODES=%d\n", shellWord(publicIP), nodes) + kubeconfigBody
+}
+
+// kubeconfigEpochLine is the comment that ties the kubeconfig command to
+// the epoch: a new epoch is a new script, which the command runs again.
+func kubeconfigEpochLine(epoch string) string {
+	if epoch == "" {
+		return ""
+	}
+	return "# read again in " + strings.ReplaceAll(epoch, "\n", " ") + ": k3s renews the admin certificate\n"
 }
 
 // shellWord quotes s for the shell.

@@ -38,6 +38,9 @@ systemctl enable --now apk8s-metadata-block.service
 nft list table inet apk8s_metadata >/dev/null ||
   fail "the metadata API block is not loaded; k3s is not installed without it"
 log "metadata API blocked for pods"
+# k3s renews a certificate only when it starts: the timer restarts it when
+# one is within 90 days of expiry (apk8s-k3s-renew).
+systemctl enable --now apk8s-k3s-renew.timer
 
 conf_d=$root/etc/rancher/k3s/config.yaml.d
 mkdir -p "$conf_d"
@@ -142,17 +145,16 @@ if [ "$installed" = "$K3S_VERSION" ]; then
   exit 0
 fi
 
-# The install script of the pinned release (get.k3s.io when GitHub is
-# unreachable); INSTALL_K3S_VERSION pins the binary either way. On a node
-# that runs k3s, it replaces the binary and restarts the unit in place,
-# pods running on: an upgrade without eviction.
+# The install script of the pinned release and nothing else: no fallback
+# to get.k3s.io, whose script is whatever is current. INSTALL_K3S_VERSION
+# pins the binary, which the script checks against the release's
+# checksums. On a node that runs k3s, it replaces the binary and restarts
+# the unit in place, pods running on: an upgrade without eviction.
 installer=$(mktemp)
 trap 'rm -f "$installer"' EXIT
-if ! curl -sfL --retry 10 --retry-delay 5 --retry-all-errors -o "$installer" \
-  "https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh"; then
-  curl -sfL --retry 10 --retry-delay 5 --retry-all-errors -o "$installer" https://get.k3s.io ||
-    fail "cannot download the k3s install script"
-fi
+pinned="https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh"
+curl -sfL --retry 10 --retry-delay 5 --retry-all-errors -o "$installer" "$pinned" ||
+  fail "cannot download the k3s install script of $K3S_VERSION ($pinned); run this again once it can: $0"
 INSTALL_K3S_VERSION="$K3S_VERSION" sh "$installer" "$K3S_ROLE" ||
   fail "the k3s installer failed (k3s $K3S_VERSION $K3S_ROLE)"
 log "k3s ${installed:-(none)} -> $K3S_VERSION $K3S_ROLE installed"

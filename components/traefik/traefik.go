@@ -1,7 +1,8 @@
 // Package traefik is the cluster's maintained ingress controller: the
 // Traefik chart in the namespace "traefik", Traefik a DaemonSet that binds
 // host ports 80 and 443 on every node (a self-built cluster has no cloud load
-// balancer to put in front of it), serving Ingresses of the IngressClass
+// balancer to put in front of it) or, on Kapsule, a Deployment behind a
+// Scaleway load balancer that holds an IP the stack reserved, serving Ingresses of the IngressClass
 // "traefik", the cluster's default class, and the Middlewares of its
 // traefik.io CRDs (the chart's crds/ directory installs them).
 //
@@ -46,7 +47,30 @@ type Config struct {
 // Args are the inputs of the component.
 type Args struct {
 	Config Config
+	// LoadBalancer, when set, puts the controller behind a cloud load
+	// balancer instead of the nodes' host ports.
+	LoadBalancer *LoadBalancer
 }
+
+// LoadBalancer is the Scaleway load balancer in front of the controller:
+// Scaleway's cloud controller makes it for the LoadBalancer Service and
+// gives it the flexible IP the stack reserved, so that the address DNS
+// points at outlives the load balancer.
+type LoadBalancer struct {
+	// IPID is the flexible IP's bare UUID.
+	IPID pulumi.StringInput
+	Zone string
+}
+
+// Annotations the Scaleway cloud controller reads on a LoadBalancer Service.
+const (
+	AnnotationLoadBalancerIPIDs = "service.beta.kubernetes.io/scw-loadbalancer-ip-ids"
+	AnnotationLoadBalancerZone  = "service.beta.kubernetes.io/scw-loadbalancer-zone"
+)
+
+// Replicas of the controller behind a load balancer: one may restart
+// while the other serves.
+const Replicas = 2
 
 // Traefik is the controller component.
 type Traefik struct {
@@ -69,7 +93,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	t.Namespace = ns
-	t.Release = inNS.Release(name, kube.ChartArgs(ReleaseName, Chart, Repo, args.Config.ChartVersion, ChartValues()))
+	var values any = ChartValues()
+	if lb := args.LoadBalancer; lb != nil {
+		zone := lb.Zone
+		values = lb.IPID.ToStringOutput().ApplyT(func(id string) (map[string]any, error) {
+			return kube.Values(LoadBalancerValues(id, zone))
+		}).(pulumi.MapOutput)
+	}
+	t.Release = inNS.Release(name, kube.ChartArgs(ReleaseName, Chart, Repo, args.Config.ChartVersion, values))
 	if err := inNS.Err(); err != nil {
 		return nil, err
 	}
@@ -92,8 +123,10 @@ type Values struct {
 
 // Deployment picks the workload kind.
 type Deployment struct {
-	// Kind is "DaemonSet": one controller per node, each on its host ports.
-	Kind string `json:"kind"`
+	// Kind is "DaemonSet": one controller per node, each on its host
+	// ports; or "Deployment" of Replicas behind a load balancer.
+	Kind     string `json:"kind"`
+	Replicas int32  `json:"replicas,omitempty"`
 }
 
 // IngressClass is the IngressClass the chart creates (controller
@@ -119,8 +152,9 @@ type Providers struct {
 // KubernetesIngress is the standard Ingress provider.
 type KubernetesIngress struct {
 	Enabled bool `json:"enabled"`
-	// PublishedService would copy the Service's load-balancer address into
-	// every Ingress's status; the Service has none, the nodes serve.
+	// PublishedService copies the Service's load-balancer address into
+	// every Ingress's status: on only behind a load balancer (with host
+	// ports the Service has none, the nodes serve).
 	PublishedService kube.Toggle `json:"publishedService"`
 }
 
@@ -130,15 +164,18 @@ type Ports struct {
 	Websecure Port `json:"websecure"`
 }
 
-// Port binds an entry point on the node.
+// Port binds an entry point on the node (0: it does not).
 type Port struct {
-	HostPort int32 `json:"hostPort"`
+	HostPort int32 `json:"hostPort,omitempty"`
 }
 
-// Service is the controller's Service. A ClusterIP Service: a LoadBalancer
-// Service would wait forever for an address no cloud hands out.
+// Service is the controller's Service. With host ports a ClusterIP Service:
+// a LoadBalancer Service would wait forever for an address no cloud hands
+// out. Behind a load balancer, a LoadBalancer Service whose annotations
+// tell Scaleway's cloud controller which IP and zone to use.
 type Service struct {
-	Spec ServiceSpec `json:"spec"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Spec        ServiceSpec       `json:"spec"`
 }
 
 // ServiceSpec is merged into the Service's spec.
@@ -172,4 +209,25 @@ func ChartValues() Values {
 			Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
 		},
 	}
+}
+
+// LoadBalancerValues are the controller behind a Scaleway load balancer
+// holding the flexible IP ipID (its bare UUID) in zone: Replicas pods of a
+// Deployment, rolled one new pod before one old, no host ports, the
+// Ingresses' status set to the load balancer's address.
+func LoadBalancerValues(ipID, zone string) Values {
+	v := ChartValues()
+	noneDown, oneUp := intstr.FromInt32(0), intstr.FromInt32(1)
+	v.Deployment = Deployment{Kind: "Deployment", Replicas: Replicas}
+	v.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{
+		Type:          appsv1.RollingUpdateDaemonSetStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &noneDown, MaxSurge: &oneUp},
+	}
+	v.Ports = Ports{}
+	v.Providers.KubernetesIngress.PublishedService = kube.Toggle{Enabled: true}
+	v.Service = Service{
+		Annotations: map[string]string{AnnotationLoadBalancerIPIDs: ipID, AnnotationLoadBalancerZone: zone},
+		Spec:        ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+	}
+	return v
 }

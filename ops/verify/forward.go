@@ -13,7 +13,9 @@ import (
 )
 
 // forward is `kubectl port-forward pod/NAME :PORT`: a loopback listener
-// whose connections reach the pod's port through the API server.
+// whose connections reach the pod's port through the API server. Loopback
+// keeps other machines out; other users of this machine can connect while
+// it lasts (client-go listens on TCP only), which docs/verify.md says.
 type forward struct {
 	pod   string
 	local string // 127.0.0.1:port

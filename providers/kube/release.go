@@ -30,7 +30,8 @@ type ReleaseArgs struct {
 	// name output makes the release wait for it.
 	Namespace pulumi.StringInput
 	// Values are the chart values: a Go struct with JSON tags (the typed
-	// subset of a chart's values a component sets) or a JSON-shaped map.
+	// subset of a chart's values a component sets), a JSON-shaped map, or a
+	// pulumi.MapOutput of such a map when they hold other resources' outputs.
 	Values any
 	// CreateNamespace lets Helm create the namespace; this program creates
 	// its namespaces itself, so it stays false.
@@ -113,7 +114,10 @@ func (a ReleaseArgs) inputs() (pulumi.Map, error) {
 	if a.Repo != "" {
 		props["repositoryOpts"] = pulumi.Map{"repo": pulumi.String(a.Repo)}
 	}
-	if a.Values != nil {
+	if out, ok := a.Values.(pulumi.MapOutput); ok {
+		// Values that hold another resource's outputs, resolved by then.
+		props["values"] = out
+	} else if a.Values != nil {
 		tree, err := Values(a.Values)
 		if err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package kube
+package tests
 
 import (
 	"os"
@@ -13,30 +13,32 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
-// recorder keeps what the program registered.
-type recorder struct {
+// releaseRecorder keeps what the program registered.
+type releaseRecorder struct {
 	mu   sync.Mutex
 	regs []pulumi.MockResourceArgs
 }
 
-func (m *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+func (m *releaseRecorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.regs = append(m.regs, args)
 	return args.Name + "-id", args.Inputs, nil
 }
 
-func (m *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+func (m *releaseRecorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return resource.PropertyMap{}, nil
 }
 
-func registerRelease(t *testing.T, args ReleaseArgs) pulumi.MockResourceArgs {
+func registerRelease(t *testing.T, args kube.ReleaseArgs) pulumi.MockResourceArgs {
 	t.Helper()
-	m := &recorder{}
+	m := &releaseRecorder{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := NewRelease(ctx, "r", args)
+		_, err := kube.NewRelease(ctx, "r", args)
 		return err
 	}, pulumi.WithMocks("p", "s", m))
 	require.NoError(t, err)
@@ -65,15 +67,16 @@ func sdkReleaseInputs(t *testing.T) map[string]bool {
 }
 
 func TestReleaseRegistersAsTheSDKWould(t *testing.T) {
-	reg := registerRelease(t, ReleaseArgs{
+	t.Parallel()
+	reg := registerRelease(t, kube.ReleaseArgs{
 		Name: "cert-manager", Chart: "cert-manager", Version: "v1.21.2", Repo: "https://charts.jetstack.io",
 		Namespace: pulumi.String("cert-manager"), Values: map[string]any{"crds": map[string]any{"enabled": true}},
 		Atomic: true, CleanupOnFail: true, SkipAwait: true, WaitForJobs: true, Timeout: 600, MaxHistory: 5,
 		Description: "d",
 	})
-	assert.Equal(t, ReleaseToken, reg.TypeToken)
+	assert.Equal(t, kube.ReleaseToken, reg.TypeToken)
 	assert.Equal(t, "kubernetes:helm.sh/v3:Release", reg.TypeToken)
-	assert.Equal(t, ProviderVersion, reg.RegisterRPC.GetVersion())
+	assert.Equal(t, kube.ProviderVersion, reg.RegisterRPC.GetVersion())
 
 	sdk := sdkReleaseInputs(t)
 	for k := range reg.Inputs {
@@ -92,17 +95,19 @@ func TestReleaseRegistersAsTheSDKWould(t *testing.T) {
 }
 
 func TestReleaseLeavesDefaultsToTheProvider(t *testing.T) {
-	in := registerRelease(t, ReleaseArgs{Name: "n", Chart: "c", Namespace: pulumi.String("ns")}).Inputs.Mappable()
+	t.Parallel()
+	in := registerRelease(t, kube.ReleaseArgs{Name: "n", Chart: "c", Namespace: pulumi.String("ns")}).Inputs.Mappable()
 	for _, k := range []string{"version", "repositoryOpts", "values", "atomic", "skipAwait", "timeout", "maxHistory"} {
 		assert.NotContains(t, in, k)
 	}
 }
 
 func TestReleaseNeedsNameChartNamespace(t *testing.T) {
+	t.Parallel()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := NewRelease(ctx, "r", ReleaseArgs{})
+		_, err := kube.NewRelease(ctx, "r", kube.ReleaseArgs{})
 		return err
-	}, pulumi.WithMocks("p", "s", &recorder{}))
+	}, pulumi.WithMocks("p", "s", &releaseRecorder{}))
 	require.Error(t, err)
 	for _, want := range []string{"name is required", "chart is required", "namespace is required"} {
 		assert.Contains(t, err.Error(), want)
@@ -110,33 +115,35 @@ func TestReleaseNeedsNameChartNamespace(t *testing.T) {
 }
 
 func TestValuesDropsNulls(t *testing.T) {
+	t.Parallel()
 	type inner struct {
 		A *int `json:"a"`
 		B int  `json:"b"`
 	}
-	v, err := Values(struct {
+	v, err := kube.Values(struct {
 		X inner `json:"x"`
 	}{})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"x": map[string]any{"b": 0.0}}, v)
 
-	_, err = Values([]int{1})
+	_, err = kube.Values([]int{1})
 	assert.Error(t, err, "values are an object")
 }
 
 func TestChartVersion(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string][3]int{"v1.21.2": {1, 21, 2}, "4.15.1": {4, 15, 1}, "92.1.0": {92, 1, 0}, "v1.20.0-beta.0": {1, 20, 0}} {
-		got, err := ChartVersion(v)
+		got, err := kube.ChartVersion(v)
 		require.NoError(t, err, v)
 		assert.Equal(t, want, got, v)
 	}
 	for _, v := range []string{"", "latest", "1.2", "v1.2.x", "01.2.3", "1.2.3.4"} {
-		_, err := ChartVersion(v)
+		_, err := kube.ChartVersion(v)
 		assert.Error(t, err, v)
 	}
-	assert.True(t, ChartVersionAtLeast("v1.21.2", "v1.15.0"))
-	assert.True(t, ChartVersionAtLeast("v1.15.0", "v1.15.0"))
-	assert.False(t, ChartVersionAtLeast("v1.14.7", "v1.15.0"))
-	assert.True(t, ChartVersionAtLeast("v2.0.0", "v1.99.99"))
-	assert.False(t, ChartVersionAtLeast("latest", "v1.0.0"))
+	assert.True(t, kube.ChartVersionAtLeast("v1.21.2", "v1.15.0"))
+	assert.True(t, kube.ChartVersionAtLeast("v1.15.0", "v1.15.0"))
+	assert.False(t, kube.ChartVersionAtLeast("v1.14.7", "v1.15.0"))
+	assert.True(t, kube.ChartVersionAtLeast("v2.0.0", "v1.99.99"))
+	assert.False(t, kube.ChartVersionAtLeast("latest", "v1.0.0"))
 }
