@@ -15,6 +15,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
 	"github.com/apk8s/apk8s-platform/components/metadataguard"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
@@ -440,14 +441,17 @@ func deployScrape(ctx *pulumi.Context, cfg *Config, addons *AddonOutputs, ns kub
 }
 
 // scrapeTargets are Kafka at its bootstrap address, which both modes
-// serve, and the ensemble only in the mode that has one; with the sizes
-// the alerts hold them to.
+// serve, the ensemble only in the mode that has one, and the Connect
+// workers when there are routes; with the sizes the alerts hold them to.
 func scrapeTargets(cfg *Config) monitoring.Targets {
 	t := monitoring.Targets{
 		KafkaBootstrap: fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
 		Brokers:        cfg.Kafka.Replicas,
 		MinInSync:      cfg.Kafka.MinInSyncReplicas(),
 		Mosquitto:      mosquitto.Name,
+	}
+	if len(cfg.Connect.Routes) > 0 {
+		t.Pods = append(t.Pods, monitoring.PodTarget{Name: kafkaconnect.Name, Labels: kafkaconnect.Labels, Port: kafkaconnect.Metrics.Name})
 	}
 	if cfg.Kafka.Mode == kafka.ModeZooKeeper {
 		t.ZooKeeperName = zookeeper.Name

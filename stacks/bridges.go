@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 )
 
@@ -301,4 +302,78 @@ func (b bridgeCheck) credentials(e bridgeEntry, secret bool) {
 	case strings.ContainsAny(e.Password, "\r\n") || strings.TrimSpace(e.Password) != e.Password:
 		b.r.problems = append(b.r.problems, fmt.Sprintf("%s%s (secret, %d bytes) is not allowed: must be one line without white space at its ends", key, b.name, len(e.Password)))
 	}
+}
+
+// pipelineKeys configure the MQTT → Kafka half of the pipeline.
+var pipelineKeys = []Key{
+	{Name: "mqttToKafka", Type: "array", Items: "object", Default: "[]", HasDefault: true, Description: "Routes from MQTT into Kafka on a Kafka Connect cluster: a list of {name, mqttTopics: [filters], kafkaTopic, qos}; each record's key is the MQTT topic it came from. Needs kafkaConnectImage pinned by digest (docs/mqtt-pipeline.md)."},
+	def("kafkaConnectImage", "string", "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2", "Kafka Connect image with the MQTT source connector's jars (images/kafka-connect-mqtt, published by the workflow connect-image); with mqttToKafka it must be pinned by digest (name:tag@sha256:…)."),
+}
+
+// routeEntry is one entry of mqttToKafka as the stack file writes it.
+type routeEntry struct {
+	Name       string   `json:"name"`
+	MQTTTopics []string `json:"mqttTopics"`
+	KafkaTopic string   `json:"kafkaTopic"`
+	QoS        *flexInt `json:"qos"`
+}
+
+// kafkaTopicName is what Kafka accepts as a topic name.
+var kafkaTopicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// connect reads mqttToKafka and the Connect image.
+func (r *reader) connect() kafkaconnect.Config {
+	const key = "mqttToKafka"
+	image := r.image("kafkaConnectImage")
+	raw := r.str(key)
+	var entries []routeEntry
+	if raw != "" {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&entries); err != nil {
+			r.fail(key, raw, "a list of routes {name, mqttTopics, kafkaTopic, qos} (docs/mqtt-pipeline.md): "+err.Error())
+			return kafkaconnect.Config{Image: image}
+		}
+	}
+	c := kafkaconnect.Config{Image: image}
+	if len(entries) > 0 && !strings.Contains(image, "@sha256:") {
+		r.fail("kafkaConnectImage", image, "pinned by digest (name:tag@sha256:<64 hex digits>) with mqttToKafka: the connector's jars are whatever that image holds, so it must not move; publish it with the workflow connect-image and take the digest it prints")
+	}
+	seen := map[string]bool{}
+	for i, e := range entries {
+		b := bridgeCheck{r: r, at: fmt.Sprintf("%s[%d]", key, i)}
+		if e.Name != "" {
+			b.name = fmt.Sprintf(" (route %q)", e.Name)
+		}
+		if !bridgeName.MatchString(e.Name) {
+			b.fail("name", e.Name, "a lower-case DNS label of at most 40 characters, such as \"machines\"")
+		}
+		if seen[e.Name] {
+			b.fail("name", e.Name, "a name no other route has")
+		}
+		seen[e.Name] = true
+		if len(e.MQTTTopics) == 0 {
+			b.fail("mqttTopics", "[]", `at least one MQTT topic filter, such as ["factory/machines/#"]`)
+		}
+		for j, f := range e.MQTTTopics {
+			if problem := filterProblem(f); problem != "" || strings.Contains(f, "`") {
+				b.fail(fmt.Sprintf("mqttTopics[%d]", j), f, "an MQTT topic filter such as \"factory/machines/#\" "+problem)
+			}
+		}
+		switch {
+		case !kafkaTopicName.MatchString(e.KafkaTopic) || e.KafkaTopic == "." || e.KafkaTopic == "..":
+			b.fail("kafkaTopic", e.KafkaTopic, "a Kafka topic name: 1 to 249 letters, digits, '.', '_' and '-'")
+		case strings.HasPrefix(e.KafkaTopic, kafkaconnect.GroupID) || strings.HasPrefix(e.KafkaTopic, "__"):
+			b.fail("kafkaTopic", e.KafkaTopic, "a topic of your own, not one of Kafka's or Connect's internal topics")
+		}
+		qos := bridgeQoS
+		if e.QoS != nil {
+			qos = int(*e.QoS)
+			if qos < 0 || qos > 2 {
+				b.fail("qos", strconv.Itoa(qos), "0, 1 or 2")
+			}
+		}
+		c.Routes = append(c.Routes, kafkaconnect.Route{Name: e.Name, Filters: e.MQTTTopics, KafkaTopic: e.KafkaTopic, QoS: qos})
+	}
+	return c
 }

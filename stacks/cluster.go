@@ -23,6 +23,10 @@ var clusterKeys = []Key{
 	def("scalewayProjectId", "string", "", `Scaleway project ID ("" = the provider's default, SCW_DEFAULT_PROJECT_ID or scaleway:projectId).`),
 	def("controlPlaneType", "string", "DEV1-M", "Instance type of the control plane (k3s server); the book's master is a DEV1-M (3 vCPU, 4 GB)."),
 	def("controlPlaneCount", "integer", "1", `Number of k3s servers: 1 (the book's single DEV1-M, SQLite unless etcdSnapshots is set) or 3 (embedded etcd; the cluster survives the loss of one). A running single server moves to etcd in place; 3 back to 1 is refused.`),
+	def("etcdSnapshots", "string", "", `Where k3s's etcd snapshots go: "" (none) or "s3" (a private Object Storage bucket of the stack, written with the cluster's own IAM application key; the servers run embedded etcd). See docs/cluster.md, "Snapshots and restore".`),
+	def("etcdSnapshotSchedule", "string", "0 */6 * * *", "Cron schedule of the etcd snapshots (five fields, the servers' UTC), with etcdSnapshots."),
+	def("etcdSnapshotRetention", "integer", "28", "Snapshots k3s keeps per server, 1 to 500 (28 at six-hourly = a week), with etcdSnapshots."),
+	def("etcdSnapshotAdmins", "string", "", `Who keeps full access to the snapshot bucket beside the cluster: Scaleway principals "user_id:<uuid>" or "application_id:<uuid>", comma-separated; the deployer's (the owner of the API key Pulumi uses) must be among them, or the bucket policy locks Pulumi out. Required with etcdSnapshots "s3".`),
 	def("workerType", "string", "DEV1-L", "Instance type of the workers (k3s agents); the book's workers are DEV1-L (4 vCPU, 8 GB)."),
 	def("workerCount", "integer", "3", "Number of workers, 1 to 6 (to 20 with allowLargeCluster); each gets a raw Block Storage volume for Ceph."),
 	def("serverImage", "string", "ubuntu_noble", `Image of every server: "ubuntu_noble" (Ubuntu 24.04 LTS) or "ubuntu_jammy" (22.04 LTS).`),
@@ -103,6 +107,7 @@ func loadScaleway(r *reader, c *Config) ScalewayConfig {
 		K3sVersion:       r.k3sVersion("k3sVersion"),
 		ControlPlanes:    r.controlPlanes("controlPlaneCount"),
 	}}
+	s.Cluster.Snapshots = r.snapshots(c)
 	if iops := r.oneOf("cephVolumeIops", "5000", "15000"); iops == "5000" || iops == "15000" {
 		s.Cluster.CephVolumeIOPS, _ = strconv.Atoi(iops)
 	}
@@ -174,6 +179,33 @@ func settleK3s(r *reader, cfg *Config, last lastUpdate) {
 	if err := kubeminor.Step(from, to); err != nil {
 		r.fail("k3sVersion", cfg.Scaleway.Cluster.K3sVersion, fmt.Sprintf("a 1.%d or 1.%d release: %v (docs/cluster.md, \"Upgrading k3s\")", from, from+1, err))
 	}
+}
+
+var (
+	cronRE      = regexp.MustCompile(`^\S+( \S+){4}$`)
+	principalRE = regexp.MustCompile(`^(user_id|application_id):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// snapshots reads the etcd snapshot keys; nil without etcdSnapshots.
+func (r *reader) snapshots(c *Config) *cluster.Snapshots {
+	mode := r.oneOf("etcdSnapshots", "", "s3")
+	schedule := r.matching("etcdSnapshotSchedule", cronRE, false, `a cron schedule of five fields, such as "0 */6 * * *"`)
+	retention := int(r.integer("etcdSnapshotRetention", 1, 500))
+	var admins []string
+	for _, a := range strings.FieldsFunc(r.str("etcdSnapshotAdmins"), func(c rune) bool { return c == ',' || c == ' ' }) {
+		if !principalRE.MatchString(a) {
+			r.fail("etcdSnapshotAdmins", a, `a Scaleway principal "user_id:<uuid>" or "application_id:<uuid>" (lower-case)`)
+			continue
+		}
+		admins = append(admins, a)
+	}
+	if mode != "s3" {
+		return nil
+	}
+	if len(admins) == 0 && c.Cluster == ClusterScaleway {
+		r.fail("etcdSnapshotAdmins", r.str("etcdSnapshotAdmins"), `at least one principal with etcdSnapshots "s3", your own among them ("user_id:<uuid>" of the user, or "application_id:<uuid>" of the application, whose API key Pulumi uses): the bucket policy denies whoever it does not name`)
+	}
+	return &cluster.Snapshots{Schedule: schedule, Retention: retention, Admins: admins, Disposable: c.Disposable}
 }
 
 // controlPlanes reads the number of servers: 1 or 3.

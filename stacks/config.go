@@ -13,6 +13,7 @@ import (
 
 	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/disposable"
@@ -44,6 +45,8 @@ type Config struct {
 	ZooKeeper zookeeper.Config
 	Kafka     kafka.Config
 	Mosquitto mosquitto.Config
+	// Connect runs the MQTT → Kafka routes; no routes, no Connect.
+	Connect kafkaconnect.Config
 	// KafkaReset makes a new Kafka cluster whatever the stack ran before
 	// (after its Kafka was destroyed), instead of keeping to its mode and
 	// quorum (settleKafka).
@@ -150,6 +153,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		r.fail("mqttUser", u, "a non-empty user name without ':' or white space")
 	}
 	c.Mosquitto.Bridges = r.bridges(c.Stack)
+	c.Connect = r.connect()
 
 	c.Scaleway = loadScaleway(r, c)
 	c.Scaleway.Cluster.CI = loadCIPath(r)

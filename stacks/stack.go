@@ -4,17 +4,21 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/apk8s/apk8s-platform/components/dataca"
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/traefik"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/workload"
+	"github.com/apk8s/apk8s-platform/providers/kube"
 )
 
 // Run is the Pulumi program of every stack.
@@ -155,6 +159,9 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if err != nil {
 		return err
 	}
+	if err := deployConnect(ctx, cfg, data.Ref(), kf, issuerOf(ca), k8s); err != nil {
+		return err
+	}
 	if err := deployScrape(ctx, cfg, addons, data.Ref(), kf, k8s); err != nil {
 		return err
 	}
@@ -199,10 +206,47 @@ func metricsScrapers(cfg *Config) []workload.Peer {
 }
 
 // kafkaClients are the brokers' clients besides the client pod: the
-// exporter, when the stack scrapes Kafka.
+// exporter, when the stack scrapes Kafka, and the Connect workers, when it
+// routes MQTT into Kafka.
 func kafkaClients(cfg *Config) []workload.Peer {
-	if cfg.Addons.Monitoring == AddonNone {
+	var out []workload.Peer
+	if cfg.Addons.Monitoring != AddonNone {
+		out = append(out, workload.Pods(monitoring.ExporterLabels))
+	}
+	if len(cfg.Connect.Routes) > 0 {
+		out = append(out, workload.Pods(kafkaconnect.Labels))
+	}
+	return out
+}
+
+// deployConnect runs the Kafka Connect cluster of the MQTT → Kafka routes
+// once the brokers run; nothing without routes.
+func deployConnect(ctx *pulumi.Context, cfg *Config, ns kube.Namespace, kf *kafka.Kafka, ca pulumi.Resource, k8s pulumi.ResourceOption) error {
+	if len(cfg.Connect.Routes) == 0 {
 		return nil
 	}
-	return []workload.Peer{workload.Pods(monitoring.ExporterLabels)}
+	// The broker's TLS listener where it has one (its first port), with a
+	// client certificate of the namespace's CA.
+	mqttPort := mosquitto.MQTT.Port
+	if cfg.Mosquitto.TLS {
+		mqttPort = mosquitto.MQTTS.Port
+	}
+	_, err := kafkaconnect.New(ctx, "kafka-connect", kafkaconnect.Args{
+		Namespace:    ns,
+		Bootstrap:    fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+		BrokerLabels: kafka.Labels,
+		BrokerPort:   kafka.Broker.Port,
+		Replication:  cfg.Kafka.InternalReplication(),
+		MQTT:         fmt.Sprintf("%s:%d", mosquitto.Name, mqttPort),
+		MQTTLabels:   mosquitto.Labels,
+		MQTTPort:     mqttPort,
+		MQTTTLS:      cfg.Mosquitto.TLS,
+		CA:           ca,
+		MQTTUser:     cfg.Mosquitto.User,
+		MQTTPassword: cfg.Mosquitto.Password,
+		Scrapers:     metricsScrapers(cfg),
+		After:        []pulumi.Resource{kf.StatefulSet},
+		Config:       cfg.Connect,
+	}, k8s)
+	return err
 }

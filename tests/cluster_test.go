@@ -30,6 +30,10 @@ const (
 	tokPN         = "scaleway:network/privateNetwork:PrivateNetwork"
 	tokVPC        = "scaleway:network/vpc:Vpc"
 	tokVolume     = "scaleway:block/volume:Volume"
+	tokBucket     = "scaleway:object/bucket:Bucket"
+	tokPolicy     = "scaleway:object/bucketPolicy:BucketPolicy"
+	tokApp        = "scaleway:iam/application:Application"
+	tokApiKey     = "scaleway:iam/apiKey:ApiKey"
 	tokPassword   = "random:index/randomPassword:RandomPassword"
 	tokPrivateKey = "tls:index/privateKey:PrivateKey"
 	tokRemoteCmd  = "command:remote:Command"
@@ -53,6 +57,8 @@ type Recorded struct {
 	// ServerToken is the k3s server token's fake value; CA the cluster CA
 	// of the fake kubeconfig (the cluster's identity).
 	ServerToken, CA string
+	// S3Secret is the snapshot API key's fake secret key.
+	S3Secret string
 	// HostKeySalt is in every fake SSH host private key (fakeKeyPair).
 	HostKeySalt string
 }
@@ -83,7 +89,7 @@ func (rec *Recorded) Output(r *Res, key string) string {
 // Secrets are the fake secret values, each of which may appear in the
 // inputs only inside a Pulumi secret.
 func (rec *Recorded) Secrets() map[string]string {
-	return map[string]string{"k3s agent token": rec.Token, "k3s server token": rec.ServerToken, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey,
+	return map[string]string{"k3s agent token": rec.Token, "k3s server token": rec.ServerToken, "snapshot secret key": rec.S3Secret, "SSH private key": rec.PrivateKey, "kubeconfig client key": rec.ClientKey,
 		"SSH host private key": rec.HostKeySalt}
 }
 
@@ -119,6 +125,9 @@ func (rec *Recorded) NewResource(args pulumi.MockResourceArgs) (string, resource
 		}
 		out["privateKeyOpenssh"] = secret(rec.PrivateKey)
 		out["publicKeyOpenssh"] = resource.NewProperty(rec.PublicKey)
+	case tokApiKey:
+		out["accessKey"] = resource.NewProperty("SCWAPK8S" + strings.ToUpper(randomHex(6)))
+		out["secretKey"] = secret(rec.S3Secret)
 	case tokIP:
 		out["address"] = resource.NewProperty(fmt.Sprintf("51.15.100.%d", hostNumber(args.Name)))
 	case tokServer:
@@ -179,10 +188,11 @@ func (run Run) recordLike(t testing.TB, fakes bool, like *Recorded) (*Recorded, 
 		HostKeySalt: "host" + randomHex(12),
 		ServerToken: "srv" + randomHex(22),
 		CA:          "Q0Et" + randomHex(16),
+		S3Secret:    "s3s" + randomHex(18),
 	}
 	if like != nil {
 		rec.Token, rec.PrivateKey, rec.PublicKey, rec.ClientKey, rec.HostKeySalt = like.Token, like.PrivateKey, like.PublicKey, like.ClientKey, like.HostKeySalt
-		rec.ServerToken, rec.CA = like.ServerToken, like.CA
+		rec.ServerToken, rec.CA, rec.S3Secret = like.ServerToken, like.CA, like.S3Secret
 	}
 	return rec, run.Exec(t, rec)
 }
@@ -882,7 +892,7 @@ func TestClusterScriptsParse(t *testing.T) {
 	}
 	scripts, err := filepath.Glob(filepath.Join(repoRoot, "components", "cluster", "*.sh"))
 	require.NoError(t, err)
-	require.Len(t, scripts, 5, "k3s-bootstrap.sh, k3s-tokens.sh, kubeconfig.sh, ci-wireguard.sh, k3s-renew.sh")
+	require.Len(t, scripts, 6, "k3s-bootstrap.sh, k3s-tokens.sh, etcd-restore.sh, kubeconfig.sh, ci-wireguard.sh, k3s-renew.sh")
 	for _, s := range scripts {
 		out, err := exec.Command(bash, "-n", s).CombinedOutput()
 		assert.NoError(t, err, "%s: %s", s, out)
@@ -916,7 +926,7 @@ func TestClusterUpgradesInPlace(t *testing.T) {
 			assert.Equal(t, rec.Output(one(t, g, tokIP, s.Name+"-ip"), "address"), in["connection"].(map[string]any)["host"], "%s runs on its node", cmd.Name)
 			node := cluster.Node{Role: cluster.RoleAgent, K3sVersion: version, PrivateCIDR: "172.16.16.0/22", ServerHost: cluster.ControlPlaneHost(prefix)}
 			if s == cp {
-				node.Role, node.Datastore = cluster.RoleServer, cluster.DatastoreSQLite
+				node.Role, node.Datastore, node.Servers = cluster.RoleServer, cluster.DatastoreSQLite, 1
 			}
 			want, err := cluster.ReconcileScript(node)
 			require.NoError(t, err)

@@ -317,6 +317,7 @@ func TestProviderSchemaConformance(t *testing.T) {
 	runs["dev3 with options"] = Run{Stack: "dev3", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555",
 		"cephVolumeIops":    "15000", "serverImage": "ubuntu_jammy"}}
+	runs["dev3 with three servers and snapshots"] = Run{Stack: "dev3", Set: snapshotSet(map[string]string{"controlPlaneCount": "3"})}
 	runs["kapsule with options"] = Run{Stack: "kapsule", Set: map[string]string{
 		"scalewayProjectId": "11111111-2222-3333-4444-555555555555", "poolMax": "5"}}
 	for name, run := range runs {
@@ -412,6 +413,10 @@ func TestStandInTypesMatchTheSDKs(t *testing.T) {
 		{scaleway.SecurityGroupType, scaleway.SecurityGroupArgs{}},
 		{scaleway.ServerType, scaleway.ServerArgs{}},
 		{scaleway.BlockVolumeType, scaleway.BlockVolumeArgs{}},
+		{scaleway.BucketType, scaleway.BucketArgs{}},
+		{scaleway.BucketPolicyType, scaleway.BucketPolicyArgs{}},
+		{scaleway.IamApplicationType, scaleway.IamApplicationArgs{}},
+		{scaleway.IamApiKeyType, scaleway.IamApiKeyArgs{}},
 		{scaleway.KubernetesClusterType, scaleway.KubernetesClusterArgs{}},
 		{scaleway.KubernetesPoolType, scaleway.KubernetesPoolArgs{}},
 		{scaleway.LoadBalancerIpType, scaleway.LoadBalancerIpArgs{}},

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -13,6 +14,9 @@ import (
 const (
 	// BootstrapPath is the script that installs k3s (k3s-bootstrap.sh).
 	BootstrapPath = "/usr/local/sbin/apk8s-k3s-bootstrap"
+	// RestorePath lists and restores etcd snapshots on a server
+	// (etcd-restore.sh).
+	RestorePath = "/usr/local/sbin/apk8s-etcd-restore"
 	// EnvPath holds the bootstrap script's parameters; nothing secret.
 	EnvPath = "/etc/apk8s/k3s.env"
 	// K3sConfigPath is k3s's own config file: on an agent the agent token,
@@ -58,6 +62,8 @@ const ControlPlaneTaint = "node-role.kubernetes.io/control-plane:NoSchedule"
 var (
 	//go:embed k3s-bootstrap.sh
 	bootstrapScript string
+	//go:embed etcd-restore.sh
+	restoreScript string
 	//go:embed metadata-block.nft
 	metadataBlock string
 	//go:embed apk8s-metadata-block.service
@@ -124,6 +130,9 @@ type Node struct {
 	// Datastore is a server's: DatastoreSQLite (k3s's single-server
 	// default) or DatastoreEtcd (embedded etcd: several servers, snapshots).
 	Datastore string
+	// Servers is the number of servers of the cluster (on a server: the
+	// restore's guard rails).
+	Servers int
 	// JoinHost is, on a server that joins a cluster, the first server's name
 	// on the private network's DNS; "" on the first server (which starts
 	// etcd with cluster-init) and on agents.
@@ -184,6 +193,7 @@ func (n Node) Env() map[string]string {
 	if n.Role == RoleServer {
 		env["K3S_DATASTORE"] = n.Datastore
 		env["K3S_JOIN"] = n.JoinHost
+		env["K3S_SERVERS"] = strconv.Itoa(n.Servers)
 	}
 	return env
 }
@@ -227,7 +237,7 @@ func (n Node) CloudConfig() (CloudConfig, error) {
 // config: nothing secret, so the program can write them again over SSH
 // (ReconcileScript).
 func (n Node) bootstrapFiles(env string) []WriteFile {
-	return []WriteFile{
+	files := []WriteFile{
 		{Path: EnvPath, Content: env, Owner: "root:root", Permissions: "0644"},
 		{Path: MetadataBlockPath, Content: metadataBlock, Owner: "root:root", Permissions: "0644"},
 		{Path: MetadataBlockUnitPath, Content: metadataBlockUnit, Owner: "root:root", Permissions: "0644"},
@@ -236,6 +246,10 @@ func (n Node) bootstrapFiles(env string) []WriteFile {
 		{Path: RenewUnitPath, Content: renewUnit, Owner: "root:root", Permissions: "0644"},
 		{Path: RenewTimerPath, Content: renewTimer, Owner: "root:root", Permissions: "0644"},
 	}
+	if n.Role == RoleServer {
+		files = append(files, WriteFile{Path: RestorePath, Content: restoreScript, Owner: "root:root", Permissions: "0755"})
+	}
+	return files
 }
 
 // UserData is the cloud-config as the instance's "cloud-init" user data.

@@ -229,6 +229,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	nodeOf := func(role string) Node {
 		return Node{Role: role, K3sVersion: cfg.K3sVersion, PrivateCIDR: cfg.PrivateCIDR, ServerHost: strings.Join(serverHosts, " ")}
 	}
+	var snapshots pulumi.StringOutput
+	if cfg.Snapshots != nil {
+		var err error
+		if snapshots, err = b.snapshotStore(cfg.Snapshots); err != nil {
+			return nil, err
+		}
+	}
 	public, private := pulumi.StringArray{}, pulumi.StringArray{}
 	var cpIP *scaleway.Ip
 	var last pulumi.Resource
@@ -240,7 +247,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, err
 		}
 		node := nodeOf(RoleServer)
-		node.ServerHost, node.Datastore = ServerHost(args.Prefix, i), cfg.Datastore()
+		node.ServerHost, node.Datastore, node.Servers = ServerHost(args.Prefix, i), cfg.Datastore(), cfg.ControlPlanes
 		if i == 1 {
 			cpIP, node.CI = ip, cfg.CI
 		} else {
@@ -257,9 +264,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if last != nil {
 			deps = append(deps, last)
 		}
-		delivered, err := b.deliverTokens(res+"-agent-token", ip, srv, deps)
-		if err != nil {
+		var delivered pulumi.Resource
+		if delivered, err = b.deliverTokens(res+"-agent-token", ip, srv, deps); err != nil {
 			return nil, err
+		}
+		// The snapshot settings, like the tokens, over SSH.
+		if cfg.Snapshots != nil {
+			if delivered, err = b.deliverSnapshots(res+"-etcd-snapshots", ip, srv, snapshots, delivered); err != nil {
+				return nil, err
+			}
 		}
 		// Each node is brought to the config's k3s version in turn, the
 		// servers first: a changed k3sVersion upgrades the running nodes in

@@ -90,6 +90,10 @@ func Replication(brokers int32) int32 { return min(3, brokers) }
 // copies where there are three.
 func MinInSync(rf int32) int32 { return max(1, min(rf-1, 2)) }
 
+// InternalReplication is the factor the internal topics get under c, the
+// rule every internal topic of the platform follows (Kafka Connect's too).
+func (c Config) InternalReplication() int32 { return c.replication() }
+
 // MinInSyncReplicas is the min.insync.replicas the brokers run with.
 func (c Config) MinInSyncReplicas() int32 { return MinInSync(c.replication()) }
 

@@ -50,6 +50,9 @@ type Targets struct {
 	ZooKeeperName        string
 	ZooKeeperLabels      map[string]string
 	ZooKeeperMetricsPort string
+	// Pods are further pods scraped at a metrics port of their own (the
+	// Kafka Connect workers).
+	Pods []PodTarget
 
 	// What the alerts compare against, as the stack configured it: no
 	// exporter reports the sizes a cluster should have. Brokers is the
@@ -60,6 +63,13 @@ type Targets struct {
 	MinInSync        int32
 	ZooKeeperMembers int32
 	Mosquitto        string
+}
+
+// PodTarget is a set of pods Prometheus scrapes through a PodMonitor.
+type PodTarget struct {
+	Name   string // of the PodMonitor
+	Labels map[string]string
+	Port   string // the container port's name
 }
 
 // ScrapeArgs are the inputs of the scrape component.
@@ -92,6 +102,7 @@ type Scrape struct {
 	ExporterPolicy   *kube.Resource
 	KafkaMonitor     *kube.Resource
 	ZooKeeperMonitor *kube.Resource
+	PodMonitors      []*kube.Resource
 	// Rules are the alerts of the data namespace (rules.go).
 	Rules *kube.Resource
 }
@@ -120,6 +131,9 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 	s.KafkaMonitor = c.Add(ExporterName, kube.Args{Object: KafkaMonitor(ns)}, afterCRDs...)
 	if args.Targets.ZooKeeperName != "" {
 		s.ZooKeeperMonitor = c.Add(args.Targets.ZooKeeperName, kube.Args{Object: ZooKeeperMonitor(ns, args.Targets)}, afterCRDs...)
+	}
+	for _, p := range args.Targets.Pods {
+		s.PodMonitors = append(s.PodMonitors, c.Add(p.Name, kube.Args{Object: PodMonitor(ns, p)}, afterCRDs...))
 	}
 	s.Rules = c.Add(RulesName, kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)}, afterCRDs...)
 	if err := c.Err(); err != nil {
@@ -187,12 +201,17 @@ func KafkaMonitor(ns string) *monitoringv1.ServiceMonitor {
 
 // ZooKeeperMonitor scrapes every ensemble member's metrics port.
 func ZooKeeperMonitor(ns string, t Targets) *monitoringv1.PodMonitor {
+	return PodMonitor(ns, PodTarget{Name: t.ZooKeeperName, Labels: t.ZooKeeperLabels, Port: t.ZooKeeperMetricsPort})
+}
+
+// PodMonitor scrapes the target's pods at their metrics port.
+func PodMonitor(ns string, t PodTarget) *monitoringv1.PodMonitor {
 	return &monitoringv1.PodMonitor{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.APIVersion, Kind: "PodMonitor"},
-		ObjectMeta: metav1.ObjectMeta{Name: t.ZooKeeperName, Namespace: ns, Labels: t.ZooKeeperLabels},
+		ObjectMeta: metav1.ObjectMeta{Name: t.Name, Namespace: ns, Labels: t.Labels},
 		Spec: monitoringv1.PodMonitorSpec{
-			Selector:            metav1.LabelSelector{MatchLabels: t.ZooKeeperLabels},
-			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{{Port: t.ZooKeeperMetricsPort, Interval: ScrapeInterval}},
+			Selector:            metav1.LabelSelector{MatchLabels: t.Labels},
+			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{{Port: t.Port, Interval: ScrapeInterval}},
 		},
 	}
 }

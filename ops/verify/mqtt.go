@@ -28,13 +28,30 @@ const TopicMQTT = "dev/apk8s/verify"
 // ca.crt of the broker's certificate Secret) and checking the Service's
 // name; else the book's plain listener.
 func mqttRoundTrip(ctx context.Context, s *Session) (string, error) {
-	pod, err := s.brokerPod(ctx)
+	ep, err := s.platformMQTT(ctx)
 	if err != nil {
 		return "", err
 	}
+	return mqttExchange(ctx, ep.url, ep.tls, ep.user, ep.password)
+}
+
+// mqttEndpoint is where and how a client reaches a broker.
+type mqttEndpoint struct {
+	url            string // tcp://host:port or ssl://host:port
+	tls            *tls.Config
+	user, password string
+}
+
+// platformMQTT reaches the platform's broker through a port-forward to its
+// pod: the TLS listener where the Service has it, else the plain one.
+func (s *Session) platformMQTT(ctx context.Context) (mqttEndpoint, error) {
+	pod, err := s.brokerPod(ctx)
+	if err != nil {
+		return mqttEndpoint{}, err
+	}
 	svc, err := s.Kube.CoreV1().Services(s.Namespace).Get(ctx, mosquitto.Name, metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("Service %s: %w", mosquitto.Name, err)
+		return mqttEndpoint{}, fmt.Errorf("Service %s: %w", mosquitto.Name, err)
 	}
 	var secure bool
 	for _, p := range svc.Spec.Ports {
@@ -43,24 +60,24 @@ func mqttRoundTrip(ctx context.Context, s *Session) (string, error) {
 	if !secure {
 		f, err := s.forwardPod(ctx, pod, mosquitto.MQTT.Port)
 		if err != nil {
-			return "", err
+			return mqttEndpoint{}, err
 		}
-		return mqttExchange(ctx, "tcp://"+f.local, nil, s.MQTTUser, s.MQTTPassword)
+		return mqttEndpoint{url: "tcp://" + f.local, user: s.MQTTUser, password: s.MQTTPassword}, nil
 	}
 	secret, err := s.Kube.CoreV1().Secrets(s.Namespace).Get(ctx, mosquitto.TLSSecretName, metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("the broker's certificate (Secret %s): %w", mosquitto.TLSSecretName, err)
+		return mqttEndpoint{}, fmt.Errorf("the broker's certificate (Secret %s): %w", mosquitto.TLSSecretName, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(secret.Data["ca.crt"]) {
-		return "", fmt.Errorf("Secret %s holds no CA certificate under ca.crt", mosquitto.TLSSecretName)
+		return mqttEndpoint{}, fmt.Errorf("Secret %s holds no CA certificate under ca.crt", mosquitto.TLSSecretName)
 	}
 	f, err := s.forwardPod(ctx, pod, mosquitto.MQTTS.Port)
 	if err != nil {
-		return "", err
+		return mqttEndpoint{}, err
 	}
-	return mqttExchange(ctx, "ssl://"+f.local, &tls.Config{RootCAs: pool, ServerName: mosquitto.Name, MinVersion: tls.VersionTLS12},
-		s.MQTTUser, s.MQTTPassword)
+	return mqttEndpoint{url: "ssl://" + f.local, tls: &tls.Config{RootCAs: pool, ServerName: mosquitto.Name, MinVersion: tls.VersionTLS12},
+		user: s.MQTTUser, password: s.MQTTPassword}, nil
 }
 
 // brokerPod is the running pod behind the Service mqtt.

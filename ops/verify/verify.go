@@ -98,6 +98,8 @@ func Plan(o Options) []Check {
 		{Name: "kafka topic created", Run: kafkaTopic},
 		{Name: "kafka produce/consume", Run: kafkaRoundTrip},
 		{Name: "mqtt publish/subscribe", Run: mqttRoundTrip},
+		{Name: "mqtt bridges", Run: mqttBridges},
+		{Name: "mqtt to kafka", Run: mqttToKafka},
 		{Name: "certificate " + certificateName, Run: certificateReady},
 		{Name: "claims bound", Run: claimsBound},
 	}

@@ -117,7 +117,7 @@ func TestPlanHasTheBooksChecksInOrder(t *testing.T) {
 		}
 		assert.Equal(t, []string{
 			"pods running", tt.coordination, "kafka brokers", "kafka topic created",
-			"kafka produce/consume", "mqtt publish/subscribe", "certificate data-cert", "claims bound",
+			"kafka produce/consume", "mqtt publish/subscribe", "mqtt bridges", "mqtt to kafka", "certificate data-cert", "claims bound",
 		}, names)
 	}
 }
