@@ -94,6 +94,8 @@ mutants=(
 	'stacks/kapsule.go|s/if was := lastCluster(last); was != "" \&\& was != cfg.Cluster {/if was := lastCluster(last); false \&\& was != cfg.Cluster {/|a switch of cluster kind goes through'
 	'components/traefik/traefik.go|s/AnnotationLoadBalancerIPIDs: ipID,/AnnotationLoadBalancerIPIDs: zone,/|load balancer annotation without the reserved IP'
 	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
+	'components/monitoring/dashboards.go|s/Labels: map\[string\]string{DashboardLabel: DashboardLabelValue}},/Labels: map[string]string{"grafana_dashboards": DashboardLabelValue}},/|dashboard ConfigMaps under a label the sidecar does not select'
+	'components/monitoring/dashboards.go|s/kafka_consumergroup_members{%s/kafka_consumergroup_member{%s/|dashboard query names a metric the exporter does not have'
 )
 
 pick=("$@")

@@ -16,6 +16,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/ingressnginx"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/metadataguard"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
@@ -80,6 +81,8 @@ var addonKeys = []Key{
 	def("kubePrometheusStackChartVersion", "string", "92.1.0", "Version of the kube-prometheus-stack chart (https://prometheus-community.github.io/helm-charts)."),
 	def("prometheusRetention", "string", "7d", `How long Prometheus keeps samples, a Prometheus duration such as "7d" or "36h".`),
 	def("kafkaExporterImage", "string", "danielqsj/kafka-exporter:v1.9.0", "Image of the Kafka exporter that Prometheus scrapes for broker, topic and consumer-group metrics."),
+	def("kafkaConsole", "string", AddonInstall, `Kafka web console (Kafbat UI, read-only): "install" serves it at kafka.data.<domain> through the ingress controller behind the sysop basic auth (needs an ingress controller), "none" has none (docs/kafka-console.md).`),
+	def("kafkaConsoleImage", "string", "ghcr.io/kafbat/kafka-ui:v1.5.0", "Image of the Kafka web console (Kafbat UI, Apache License 2.0)."),
 	def("alertConsumerLag", "integer", "10000", `Consumer-group lag, in messages per topic, above which a lag that keeps growing for 15 minutes raises KafkaConsumerGroupLag, 1 to 2000000000 (docs/alerts.md).`),
 	def("alertVolumeUsedPercent", "integer", "80", "How full, in percent, a claim of the data namespace may get before DataVolumeFilling fires, 50 to 99 (docs/alerts.md)."),
 	def("alertZooKeeperOutstandingRequests", "integer", "10", "Requests a ZooKeeper member may queue for 5 minutes before ZooKeeperOutstandingRequests fires, 1 to 100000 (docs/alerts.md)."),
@@ -141,6 +144,7 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 		Monitoring:        r.oneOf("monitoring", addonModes...),
 	}
 	a.IngressClass = loadIngressClass(r, a.IngressController)
+	c.Console = loadConsole(r, c, a.IngressController)
 	if c.RenderYamlToDirectory != "" {
 		a.forRendering(c) // the class stays the one of the controller rendered as "existing"
 	}
@@ -207,6 +211,19 @@ func loadAddons(r *reader, c *Config) AddonsConfig {
 		}
 	}
 	return a
+}
+
+// loadConsole reads the console's keys: it is reached only through an
+// ingress, so it needs a controller.
+func loadConsole(r *reader, c *Config, controller string) *kafkaconsole.Config {
+	if r.oneOf("kafkaConsole", AddonInstall, AddonNone) != AddonInstall {
+		return nil
+	}
+	if controller == AddonNone {
+		r.fail("kafkaConsole", AddonInstall, `"none" while ingressController is "none": the console is served only through an ingress `+
+			`(set ingressController, or kafkaConsole to "none")`)
+	}
+	return &kafkaconsole.Config{Image: r.image("kafkaConsoleImage"), Domain: c.Domain, Certificate: c.Certificate}
 }
 
 // loadIngressClass reads ingressClass: the installed controller's class, or

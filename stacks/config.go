@@ -14,6 +14,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/certmanager"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/zookeeper"
 	"github.com/apk8s/apk8s-platform/internal/disposable"
@@ -45,6 +46,8 @@ type Config struct {
 	ZooKeeper zookeeper.Config
 	Kafka     kafka.Config
 	Mosquitto mosquitto.Config
+	// Console is the Kafka web console; nil with kafkaConsole "none".
+	Console *kafkaconsole.Config
 	// Connect runs the MQTT → Kafka routes; no routes, no Connect.
 	Connect kafkaconnect.Config
 	// KafkaReset makes a new Kafka cluster whatever the stack ran before

@@ -13,6 +13,7 @@ import (
 	"github.com/apk8s/apk8s-platform/components/datanamespace"
 	"github.com/apk8s/apk8s-platform/components/kafka"
 	"github.com/apk8s/apk8s-platform/components/kafkaconnect"
+	"github.com/apk8s/apk8s-platform/components/kafkaconsole"
 	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
 	"github.com/apk8s/apk8s-platform/components/traefik"
@@ -99,6 +100,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		// The controller this program installs; "" (any namespace) for a
 		// controller of the cluster's own.
 		IngressNamespace: addons.IngressNamespace,
+		ExtraHosts:       consoleHosts(cfg),
 	}, k8s)
 	if err != nil {
 		return err
@@ -165,6 +167,21 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	if err := deployScrape(ctx, cfg, addons, data.Ref(), kf, k8s); err != nil {
 		return err
 	}
+	if cfg.Console != nil {
+		console, err := kafkaconsole.New(ctx, kafkaconsole.Name, kafkaconsole.Args{
+			Namespace:    data.Ref(),
+			Bootstrap:    fmt.Sprintf("%s:%d", kafka.Name, kafka.Broker.Port),
+			IngressClass: cfg.Addons.IngressClass,
+			BasicAuth:    cfg.Addons.BasicAuth(),
+			Ingress:      ingressPeer(addons),
+			After:        middleware(data),
+			Config:       *cfg.Console,
+		}, k8s)
+		if err != nil {
+			return err
+		}
+		ctx.Export("kafkaConsole", console.URL)
+	}
 	ctx.Export("namespace", data.Name)
 	ctx.Export(outputKafkaMode, pulumi.String(cfg.Kafka.Mode))
 	if zk != nil {
@@ -206,8 +223,8 @@ func metricsScrapers(cfg *Config) []workload.Peer {
 }
 
 // kafkaClients are the brokers' clients besides the client pod: the
-// exporter, when the stack scrapes Kafka, and the Connect workers, when it
-// routes MQTT into Kafka.
+// exporter, when the stack scrapes Kafka, the Connect workers, when it
+// routes MQTT into Kafka, and the console.
 func kafkaClients(cfg *Config) []workload.Peer {
 	var out []workload.Peer
 	if cfg.Addons.Monitoring != AddonNone {
@@ -215,6 +232,9 @@ func kafkaClients(cfg *Config) []workload.Peer {
 	}
 	if len(cfg.Connect.Routes) > 0 {
 		out = append(out, workload.Pods(kafkaconnect.Labels))
+	}
+	if cfg.Console != nil {
+		out = append(out, workload.Pods(kafkaconsole.Labels))
 	}
 	return out
 }
@@ -249,4 +269,34 @@ func deployConnect(ctx *pulumi.Context, cfg *Config, ns kube.Namespace, kf *kafk
 		Config:       cfg.Connect,
 	}, k8s)
 	return err
+}
+
+// consoleHosts are the certificate's names besides the book's: the
+// console's, when it is on.
+func consoleHosts(cfg *Config) []string {
+	if cfg.Console == nil {
+		return nil
+	}
+	return []string{kafkaconsole.Host(cfg.Domain)}
+}
+
+// ingressPeer is the ingress controller as its traffic reaches a backend.
+// Both controllers this program installs bind the nodes' ports 80/443 as
+// host ports of ordinary pods (not the host network), so their requests
+// come from pod addresses in their namespace; a controller of the
+// cluster's own may run anywhere.
+func ingressPeer(addons *AddonOutputs) workload.Peer {
+	if addons.IngressNamespace == "" {
+		return workload.Cluster()
+	}
+	return workload.Namespace(addons.IngressNamespace)
+}
+
+// middleware is the basic-auth Middleware an Ingress names, when the
+// controller reads one.
+func middleware(data *datanamespace.DataNamespace) []pulumi.Resource {
+	if data.Middleware == nil {
+		return nil
+	}
+	return []pulumi.Resource{data.Middleware}
 }

@@ -491,7 +491,7 @@ func TestAddonDependentsFailValidation(t *testing.T) {
 			[]string{`apk8s-platform:certificate = "true" is not allowed`, `while certManager is "none"`, `"existing" if the cluster runs cert-manager`}},
 		{"Ceph class without Rook", Run{Stack: "dev3", Set: map[string]string{"rookCeph": "none"}},
 			[]string{`apk8s-platform:storageClass = "rook-ceph-block" is not allowed`, `while rookCeph is "none"`, `set storageClass to ""`}},
-		{"issuers without an ingress controller", Run{Stack: "dev3", Set: map[string]string{"ingressController": "none"}},
+		{"issuers without an ingress controller", Run{Stack: "dev3", Set: map[string]string{"ingressController": "none", "kafkaConsole": "none"}},
 			[]string{`apk8s-platform:certManager = "install" is not allowed`, `while ingressController is "none"`, `HTTP-01`,
 				`set ingressController to "traefik", or to "existing" with the cluster's class in ingressClass`}},
 		{"certificate in local", Run{Stack: "local", Set: map[string]string{"certificate": "true"}},

@@ -388,7 +388,7 @@ func TestConfigWarnings(t *testing.T) {
 		notRendered = "renderYamlToDirectory is set: the charts"
 		docAddress  = "are documentation addresses (RFC 5737)"
 	)
-	none := map[string]string{"ingressController": "none", "certManager": "none", "certificate": "false", "rookCeph": "none", "storageClass": "", "monitoring": "none"}
+	none := map[string]string{"ingressController": "none", "kafkaConsole": "none", "certManager": "none", "certificate": "false", "rookCeph": "none", "storageClass": "", "monitoring": "none"}
 	tests := []struct {
 		name    string
 		run     Run

@@ -395,7 +395,7 @@ func TestBasicAuthSalt(t *testing.T) {
 }
 
 // TestCertificate: data-cert asks for the book's three names under the
-// stack's domain (its issuer: TestCertificateIssuer); local switches it off.
+// stack's domain (and the Kafka console's) (its issuer: TestCertificateIssuer); local switches it off.
 func TestCertificate(t *testing.T) {
 	t.Parallel()
 	g := dataGraph(t, Run{Stack: "dev3"})
@@ -404,7 +404,8 @@ func TestCertificate(t *testing.T) {
 	assert.Equal(t, "data", c.Namespace)
 	assert.Equal(t, "data-production-tls", c.Spec.SecretName)
 	assert.Equal(t, certmanagerv1.ObjectReference{Name: "letsencrypt-staging", Kind: "ClusterIssuer", Group: "cert-manager.io"}, c.Spec.IssuerRef)
-	assert.Equal(t, []string{"data.dev3.apk8s.dev", "nifi.data.dev3.apk8s.dev", "kib.data.dev3.apk8s.dev"}, c.Spec.DNSNames)
+	assert.Equal(t, []string{"data.dev3.apk8s.dev", "nifi.data.dev3.apk8s.dev", "kib.data.dev3.apk8s.dev", "kafka.data.dev3.apk8s.dev"}, c.Spec.DNSNames,
+		"the book's three names, and the Kafka console's (TestKafkaConsole)")
 
 	assert.Empty(t, dataGraph(t, Run{Stack: "local"}).Find(tokCert), "local switches the certificate off")
 	g = dataGraph(t, Run{Stack: "local", Set: map[string]string{"certificate": "true", "certManager": "existing", "domain": "example.org"}})

@@ -85,6 +85,7 @@ func TestDataPodsAreRestricted(t *testing.T) {
 		"Pod/kafka-client-util":     1000,
 		"Deployment/mqtt":           1883,
 		"Deployment/kafka-exporter": 65534,
+		"Deployment/kafka-console":  65534,
 	}
 	g := dataGraph(t, Run{Stack: "dev3"})
 	ws := workloads(t, g)

@@ -102,7 +102,7 @@ var ingressCases = []struct {
 	{"ingress-nginx installed", map[string]string{"ingressController": "ingress-nginx"}, "nginx", compNginx, "auth", false},
 	{"the cluster's Traefik", map[string]string{"ingressController": "existing", "ingressClass": "traefik"}, "traefik", "", "users", true},
 	{"the cluster's ingress-nginx", map[string]string{"ingressController": "existing", "ingressClass": "nginx"}, "nginx", "", "auth", false},
-	{"no controller", map[string]string{"ingressController": "none"}, "", "", "auth", false},
+	{"no controller", map[string]string{"ingressController": "none", "kafkaConsole": "none"}, "", "", "auth", false},
 }
 
 // servedClass is the IngressClass the installed controller's chart creates.

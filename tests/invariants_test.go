@@ -359,6 +359,7 @@ var listenRules = map[string]listenRule{
 	"Deployment/mqtt":           mosquittoListens,
 	"Deployment/kafka-exporter": exporterListens,
 	"Pod/kafka-client-util":     listensOnNothing,
+	"Deployment/kafka-console":  consoleListens,
 }
 
 // zookeeperListens: the quorum ports on every interface
@@ -489,6 +490,18 @@ func exporterListens(t *testing.T, _ *Graph, name string, spec corev1.PodSpec) {
 	assert.True(t, allInterfaces(host), "%s: --web.listen-address=%s binds one interface only", name, addrs[0])
 	n, err := strconv.Atoi(port)
 	require.NoError(t, err)
+	assert.True(t, hasContainerPort(c, n), "%s: listens on %d, which the container does not declare", name, n)
+}
+
+// consoleListens: Kafbat UI is a Spring Boot server, which binds every
+// interface unless SERVER_ADDRESS names one, on SERVER_PORT.
+func consoleListens(t *testing.T, _ *Graph, name string, spec corev1.PodSpec) {
+	require.Len(t, spec.Containers, 1, name)
+	c := spec.Containers[0]
+	env := envMap(c.Env)
+	assert.True(t, allInterfaces(env["SERVER_ADDRESS"]), "%s: SERVER_ADDRESS=%s binds one interface only", name, env["SERVER_ADDRESS"])
+	n, err := strconv.Atoi(env["SERVER_PORT"])
+	require.NoError(t, err, "%s: SERVER_PORT", name)
 	assert.True(t, hasContainerPort(c, n), "%s: listens on %d, which the container does not declare", name, n)
 }
 
@@ -660,6 +673,8 @@ const (
 	confluentImageSrc  = "https://github.com/confluentinc/kafka-images (kafka/include/etc/confluent/docker/ensure checks that KAFKA_DATA_DIRS is writable)"
 	confluentJMXDocs   = "https://docs.confluent.io/platform/7.9/installation/docker/operations/monitoring.html (KAFKA_JMX_PORT)"
 	kafkaScriptsDocs   = "https://kafka.apache.org/documentation/ (bin/kafka-server-start.sh reads KAFKA_HEAP_OPTS)"
+	kafbatDocs         = "https://ui.docs.kafbat.io/configuration/misc-configuration-properties (environment variables of Kafbat UI, Spring Boot's relaxed binding)"
+	kafbatImageSrc     = "https://github.com/kafbat/kafka-ui (api/Dockerfile: CMD java $JAVA_OPTS -jar api.jar)"
 	apacheKafkaDocs    = "https://hub.docker.com/r/apache/kafka and https://kafka.apache.org/documentation/#brokerconfigs (KAFKA_<property>)"
 	// Both images' configure scripts read the key and trust stores' file
 	// names and password files when KAFKA_ADVERTISED_LISTENERS holds
@@ -698,6 +713,16 @@ func securitySettings(configure string) map[string]string {
 // the images themselves: nothing here can pull or run an image, so the
 // table says what the documentation says, no more.
 var imageSettings = map[string]map[string]string{
+	"ghcr.io/kafbat/kafka-ui": {
+		"KAFKA_CLUSTERS_0_NAME":             kafbatDocs,
+		"KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": kafbatDocs,
+		"KAFKA_CLUSTERS_0_READONLY":         kafbatDocs,
+		"DYNAMIC_CONFIG_ENABLED":            kafbatDocs,
+		"AUTH_TYPE":                         kafbatDocs,
+		"SERVER_PORT":                       kafbatDocs,
+		"SERVER_ADDRESS":                    kafbatDocs,
+		"JAVA_OPTS":                         kafbatImageSrc,
+	},
 	"zookeeper": {
 		"ZOO_MY_ID":                     zookeeperImageDocs,
 		"ZOO_SERVERS":                   zookeeperImageDocs,

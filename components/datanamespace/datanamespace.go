@@ -100,6 +100,8 @@ type Args struct {
 	// the HTTP-01 solver; "" admits every namespace (a controller of the
 	// cluster's own, in a namespace this program does not know).
 	IngressNamespace string
+	// ExtraHosts are further names data-cert covers (the Kafka console's).
+	ExtraHosts []string
 }
 
 // DataNamespace is the namespace component.
@@ -138,7 +140,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if args.Issuer != nil {
 			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.Issuer}))
 		}
-		d.Certificate = in.Add(CertificateName, kube.Args{Object: certificate(args.Domain, args.IssuerName)}, after...)
+		d.Certificate = in.Add(CertificateName, kube.Args{Object: certificate(args.Domain, args.IssuerName, args.ExtraHosts)}, after...)
 	}
 	d.DenyIngress = in.Add(workload.DenyIngressName, kube.Args{Object: workload.DenyIngress(Name)})
 	d.Solver = in.Add(SolverPolicyName, kube.Args{Object: solverPolicy(args.IngressNamespace)})
@@ -179,8 +181,8 @@ func (d *DataNamespace) Ref() kube.Namespace {
 	return kube.Namespace{Name: Name, Resource: d.Namespace}
 }
 
-func certificate(domain, issuer string) *certmanagerv1.Certificate {
-	hosts := Hosts(domain)
+func certificate(domain, issuer string, extra []string) *certmanagerv1.Certificate {
+	hosts := append(Hosts(domain), extra...)
 	return &certmanagerv1.Certificate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: certmanagerv1.APIVersion, Kind: "Certificate"},
 		ObjectMeta: metav1.ObjectMeta{Name: CertificateName, Namespace: Name},

@@ -131,6 +131,22 @@ type Values struct {
 type Grafana struct {
 	Resources corev1.ResourceRequirements `json:"resources"`
 	Admin     GrafanaAdmin                `json:"admin"`
+	Sidecar   GrafanaSidecar              `json:"sidecar"`
+}
+
+// GrafanaSidecar loads dashboards from ConfigMaps.
+type GrafanaSidecar struct {
+	Dashboards SidecarDashboards `json:"dashboards"`
+}
+
+// SidecarDashboards selects the dashboard ConfigMaps by one label, in the
+// namespaces SearchNamespace names ("ALL": every one; the data platform's
+// live in the data namespace).
+type SidecarDashboards struct {
+	Enabled         bool   `json:"enabled"`
+	Label           string `json:"label"`
+	LabelValue      string `json:"labelValue"`
+	SearchNamespace string `json:"searchNamespace"`
 }
 
 // GrafanaAdmin names the Secret and its keys.
@@ -186,6 +202,9 @@ func ChartValues(c Config) Values {
 		Grafana: Grafana{
 			Resources: sized("50m", "128Mi", "512Mi"),
 			Admin:     GrafanaAdmin{ExistingSecret: GrafanaAdminSecret, UserKey: grafanaUserKey, PasswordKey: grafanaPasswordKey},
+			Sidecar: GrafanaSidecar{Dashboards: SidecarDashboards{
+				Enabled: true, Label: DashboardLabel, LabelValue: DashboardLabelValue, SearchNamespace: "ALL",
+			}},
 		},
 		PrometheusOperator:    Sized{Resources: sized("50m", "64Mi", "256Mi")},
 		KubeStateMetrics:      kube.Toggle{Enabled: true},

@@ -92,7 +92,7 @@ type ScrapeArgs struct {
 // ZooKeeper's own Prometheus endpoint (container port "metrics") through a
 // PodMonitor when there is an ensemble, and Kafka in either mode through
 // the exporter, a client of the brokers, and a ServiceMonitor; and the
-// alert rules over what it scrapes.
+// alert rules and Grafana dashboards over what it scrapes.
 type Scrape struct {
 	pulumi.ResourceState
 
@@ -105,6 +105,9 @@ type Scrape struct {
 	PodMonitors      []*kube.Resource
 	// Rules are the alerts of the data namespace (rules.go).
 	Rules *kube.Resource
+	// Dashboards are the ConfigMaps Grafana's sidecar loads
+	// (dashboards.go).
+	Dashboards []*kube.Resource
 }
 
 // NewScrape creates the exporter and the monitors.
@@ -136,6 +139,13 @@ func NewScrape(ctx *pulumi.Context, name string, args ScrapeArgs, opts ...pulumi
 		s.PodMonitors = append(s.PodMonitors, c.Add(p.Name, kube.Args{Object: PodMonitor(ns, p)}, afterCRDs...))
 	}
 	s.Rules = c.Add(RulesName, kube.Args{Object: Rules(ns, args.Targets, args.Config.Alerts)}, afterCRDs...)
+	for _, d := range Dashboards(ns, args.Targets.ZooKeeperName) {
+		cm, err := DashboardConfigMap(ns, d)
+		if err != nil {
+			return nil, err
+		}
+		s.Dashboards = append(s.Dashboards, c.Add(cm.Name, kube.Args{Object: cm}))
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
