@@ -21,6 +21,9 @@ func loadKafkaAuth(r *reader, c *Config) {
 	if c.Kafka.Auth == kafka.AuthOn && c.Addons.Monitoring != AddonNone {
 		r.fail("kafkaAuth", c.Kafka.Auth, `at most "internal" while monitoring is "`+c.Addons.Monitoring+`": the Kafka exporter reads the brokers on PLAINTEXT, which "on" closes, and has no SCRAM user yet (set monitoring to "none" to go on without it)`)
 	}
+	if c.Kafka.Auth == kafka.AuthOn && c.Console != nil {
+		r.fail("kafkaAuth", c.Kafka.Auth, `at most "internal" while kafkaConsole is "install": the console reads the brokers on PLAINTEXT, which "on" closes, and has no SCRAM user yet (set kafkaConsole to "none" to go on without it)`)
+	}
 }
 
 // settleKafkaAuth holds a running cluster to one stage per update: during

@@ -49,9 +49,9 @@ func invariantRuns(t *testing.T) []Run {
 		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft"}},
 		Run{Stack: "local", Set: map[string]string{"kafkaMode": "kraft", "kafkaReplicas": "5"}},
 		Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "dual"}},
-		Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on", "monitoring": "none"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on", "monitoring": "none", "kafkaConsole": "none"}},
 		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft", "kafkaReplicas": "3", "kafkaAuth": "internal"}},
-		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft", "kafkaAuth": "on", "monitoring": "none"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft", "kafkaAuth": "on", "monitoring": "none", "kafkaConsole": "none"}},
 	)
 }
 

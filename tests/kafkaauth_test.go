@@ -21,7 +21,8 @@ import (
 // authRun is dev3 at a stage of kafkaAuth in a mode, without monitoring
 // (its exporter still reads PLAINTEXT, which "on" refuses).
 func authRun(mode, stage string, brokers int) Run {
-	return Run{Stack: "dev3", Set: map[string]string{"kafkaMode": mode, "kafkaAuth": stage, "kafkaReplicas": fmt.Sprint(brokers), "monitoring": "none"}}
+	return Run{Stack: "dev3", Set: map[string]string{"kafkaMode": mode, "kafkaAuth": stage, "kafkaReplicas": fmt.Sprint(brokers),
+		"monitoring": "none", "kafkaConsole": "none"}}
 }
 
 // startBroker runs the broker's start command as pod kafka-<i> would, up to
@@ -317,7 +318,7 @@ func projectedFiles(t *testing.T, set appsv1.StatefulSet) map[string]string {
 // registered, naming the stages allowed; a stack from before the key ran
 // "off"; a new cluster, or one kafkaClusterReset rebuilds, starts at any
 // stage; past "off" needs cert-manager, and "on" a stack without the
-// PLAINTEXT exporter.
+// exporter and the console, which read PLAINTEXT.
 func TestKafkaAuthMovesOneStage(t *testing.T) {
 	last := func(stage string) map[string]any {
 		m := map[string]any{"kafkaMode": "zookeeper", "kafkaBootstrap": "kafka:9092"}
@@ -354,8 +355,9 @@ func TestKafkaAuthMovesOneStage(t *testing.T) {
 			[]string{`must be one of "internal", "on"`}},
 		{"without cert-manager", Run{Stack: "local", Set: map[string]string{"kafkaAuth": "dual"}},
 			[]string{`apk8s-platform:kafkaAuth = "dual" is not allowed: must be "off" while certManager is "none"`}},
-		{"on with the exporter", Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on"}},
-			[]string{`apk8s-platform:kafkaAuth = "on" is not allowed: must be at most "internal" while monitoring is "install"`}},
+		{"on with the exporter and the console", Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on"}},
+			[]string{`apk8s-platform:kafkaAuth = "on" is not allowed: must be at most "internal" while monitoring is "install"`,
+				`apk8s-platform:kafkaAuth = "on" is not allowed: must be at most "internal" while kafkaConsole is "install"`}},
 		{"not a stage", Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "yes"}},
 			[]string{`apk8s-platform:kafkaAuth = "yes" is not allowed: must be one of "dual", "internal", "off", "on"`}},
 	}

@@ -278,7 +278,7 @@ func TestDataNetworkPolicies(t *testing.T) {
 			"the exporter not on the brokers'":   {exporter, broker, 9091, false},
 			"a stranger on neither":              {stranger, broker, 9094, false},
 		}},
-		{Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on", "monitoring": "none", "kafkaMode": "kraft"}}, map[string]flow{
+		{Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on", "monitoring": "none", "kafkaConsole": "none", "kafkaMode": "kraft"}}, map[string]flow{
 			"clients on SCRAM over TLS":             {clientPod, broker, 9094, true},
 			"PLAINTEXT closed":                      {clientPod, broker, 9092, false},
 			"brokers replicate on mutual TLS":       {broker, broker, 9091, true},
