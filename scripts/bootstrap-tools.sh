@@ -151,7 +151,7 @@ for n in kube-apiserver kubectl kube-controller-manager kube-scheduler; do
   [ -n "${WANT[$n]:-}" ] && k8s_parts+=("$n")
 done
 if [ ${#k8s_parts[@]} -gt 0 ]; then
-  kv=$(modver "$KDIR/build" k8s.io/kubernetes)    # e.g. v1.34.4
+  kv=$(modver "$KDIR/build" k8s.io/kubernetes)    # e.g. v1.37.2
   kminor=$(echo "$kv" | cut -d. -f2)
   # What kubernetes' hack/lib/version.sh stamps; without it /version and
   # `kubectl version` report v0.0.0.

@@ -36,6 +36,9 @@ user_data_key=wireguard-public-key
 # The control plane's URN ends with its resource name ("cluster" + "-cp").
 server_type=scaleway:instance/server:Server
 server_urn_suffix=::cluster-cp
+# The SSH host key the program gave it (cluster.go, "-ssh-host-key").
+host_key_type=tls:index/privateKey:PrivateKey
+host_key_urn_suffix=::cluster-cp-ssh-host-key
 port=${CI_WIREGUARD_PORT:-51820}
 # How long to wait for the control plane's key: a running one published it
 # long ago; one that `up` is creating needs its boot and apt-get first.
@@ -68,12 +71,12 @@ prepare() {
 # the state holds and Scaleway does not is an error.
 lookup() {
   local id zone uuid address
-  id=$(pulumi stack export --stack "${STACK:?}" |
-    jq -r --arg type "$server_type" --arg suffix "$server_urn_suffix" \
-      '[.deployment.resources[]? | select(.type == $type and (.urn | endswith($suffix)) and (.delete | not))][0].id // empty') || {
+  # Without --show-secrets: the secrets stay ciphertext.
+  pulumi stack export --stack "${STACK:?}" --file "$state/stack.json" || {
     log "cannot read the state of stack $STACK"
     return 1
   }
+  id=$(resource "$server_type" "$server_urn_suffix" .id)
   [ -n "$id" ] || return 0
   # The provider's IDs are <zone>/<uuid>.
   if [[ ! $id =~ ^([a-z]{2}-[a-z]{3}-[0-9])/([0-9a-f-]{36})$ ]]; then
@@ -86,6 +89,45 @@ lookup() {
     return 1
   }
   echo "$zone $uuid $address"
+}
+
+# resource prints field (a jq path) of the resource in the last read state
+# whose type is $1 and whose URN ends with $2, not pending deletion.
+resource() {
+  jq -r --arg type "$1" --arg suffix "$2" \
+    "[.deployment.resources[]? | select(.type == \$type and (.urn | endswith(\$suffix)) and (.delete | not))][0] | $3 // empty" \
+    "$state/stack.json"
+}
+
+# fingerprint of an OpenSSH public key line, or the key when ssh-keygen
+# is missing.
+fingerprint() {
+  ssh-keygen -lf - <<< "$1" 2>/dev/null | awk '{ print $2 }' | grep . || echo "$1"
+}
+
+# host_key_matches compares the SSH host key the control plane at $1
+# presents (through the tunnel) with the one the state pins, before any
+# Pulumi command dials it: the remote commands would refuse another key
+# too, with the SSH library's words only.
+host_key_matches() {
+  local address=$1 want got
+  want=$(resource "$host_key_type" "$host_key_urn_suffix" .outputs.publicKeyOpenssh | awk '{ print $1, $2 }')
+  [ -n "$want" ] || return 0 # a stack from before the pin
+  if ! command -v ssh-keyscan >/dev/null; then
+    log "ssh-keyscan not found: the remote commands check the host key when they dial"
+    return 0
+  fi
+  got=$(ssh-keyscan -T 10 -t ed25519 "$address" 2>/dev/null | awk '$2 == "ssh-ed25519" { print $2, $3; exit }') || true
+  if [ -z "$got" ]; then
+    log "no SSH host key from $address yet; the remote commands check it when they dial"
+    return 0
+  fi
+  [ "$got" = "$want" ] && return 0
+  log "the control plane at $address presents SSH host key $(fingerprint "$got"), not $(fingerprint "$want")," \
+    "which the state pins (cluster-cp-ssh-host-key). Check that $address is still $STACK's control plane" \
+    "in the Scaleway console, that /etc/ssh/ssh_host_ed25519_key.pub on it is the key in the state, and only" \
+    "then suspect the network (docs/cluster.md, \"A changed key\")"
+  return 1
 }
 
 # connect waits for the control plane's published key, then brings the
@@ -171,6 +213,7 @@ open | open-when-ready)
   if [ -n "$found" ]; then
     read -r zone id address <<< "$found"
     connect "$zone" "$id" "$address"
+    host_key_matches "$address" || exit 1
     if answers "$address"; then
       if [ -n "${GITHUB_OUTPUT:-}" ]; then echo "reached=true" >> "$GITHUB_OUTPUT"; fi
       log "the API server of $STACK answers"

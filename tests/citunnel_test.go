@@ -47,20 +47,30 @@ esac
 	stubPulumi = `#!/bin/bash
 dir=$(dirname "$0")
 printf '%s\n' "$*" >> "$dir/pulumi.log"
-[ "$*" = "stack export --stack dev3" ] || exit 2
+[ "$1 $2 $3 $4 $5" = "stack export --stack dev3 --file" ] && [ $# = 6 ] || exit 2
+exec > "$6"
 n=$(( $(cat "$dir/exports" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$dir/exports"
 if [ "$n" -lt "${APPEAR_AFTER:-1}" ]; then echo '{"deployment":{"resources":[]}}'; exit 0; fi
 cat <<'JSON'
 {"deployment":{"resources":[
  {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-cp","id":"fr-par-1/00000000-0000-0000-0000-00000000dead","delete":true},
  {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-worker-1","id":"fr-par-1/11111111-1111-1111-1111-111111111111"},
- {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-cp","id":"nl-ams-1/` + cpUUID + `"}
+ {"type":"scaleway:instance/server:Server","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$scaleway:instance/server:Server::cluster-cp","id":"nl-ams-1/` + cpUUID + `"},
+ {"type":"tls:index/privateKey:PrivateKey","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$tls:index/privateKey:PrivateKey::cluster-worker-1-ssh-host-key","outputs":{"publicKeyOpenssh":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIWORKER\n"}},
+ {"type":"tls:index/privateKey:PrivateKey","urn":"urn:pulumi:dev3::apk8s-platform::apk8s:cluster:Cluster$tls:index/privateKey:PrivateKey::cluster-cp-ssh-host-key","outputs":{"publicKeyOpenssh":"` + pinnedHostKey + `\n"}}
 ]}}
 JSON
 `
 	stubSudo  = "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$(dirname \"$0\")/sudo.log\"\n"
 	stubSleep = "#!/bin/sh\nexit 0\n"
-	stubWg    = "#!/bin/sh\nexit 0\n"
+	// ssh-keyscan answers for the control plane with PRESENTED (the
+	// pinned key unless set; "none" is no answer).
+	stubKeyscan = "#!/bin/bash\nprintf '%s\\n' \"$*\" >> \"$(dirname \"$0\")/keyscan.log\"\n" +
+		"[ \"${!#}\" = 51.15.0.10 ] || exit 1\n[ \"${PRESENTED:-}\" = none ] && exit 0\n" +
+		"echo \"51.15.0.10 ${PRESENTED:-` + pinnedHostKey + `}\"\n"
+	// pinnedHostKey is the control plane's host key in the stub state.
+	pinnedHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPINNED"
+	stubWg        = "#!/bin/sh\nexit 0\n"
 	// cpUUID is the control plane's server ID in the stub state.
 	cpUUID = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 )
@@ -82,7 +92,7 @@ func newTunnelRun(t *testing.T, appearAfter string, serverKey string) *tunnelRun
 		}
 	}
 	r := &tunnelRun{t: t, bin: t.TempDir(), temp: t.TempDir(), private: ciPeerKey(t), token: "scw-" + randomHex(16)}
-	for name, body := range map[string]string{"curl": stubCurl, "pulumi": stubPulumi, "sudo": stubSudo, "sleep": stubSleep, "wg": stubWg} {
+	for name, body := range map[string]string{"curl": stubCurl, "pulumi": stubPulumi, "sudo": stubSudo, "sleep": stubSleep, "wg": stubWg, "ssh-keyscan": stubKeyscan} {
 		require.NoError(t, os.WriteFile(filepath.Join(r.bin, name), []byte(body), 0o755))
 	}
 	r.env = append(os.Environ(),
@@ -149,6 +159,7 @@ func TestCITunnelOpenAndClose(t *testing.T) {
 		"the control plane of the state, by its ID and in its zone")
 	assert.NotContains(t, r.log("curl.log"), "servers?", "no server is looked up by name")
 	assert.Contains(t, r.log("curl.log"), "https://51.15.0.10:6443/readyz", "the API server is asked through the tunnel")
+	assert.Contains(t, r.log("keyscan.log"), "-t ed25519 51.15.0.10", "the host key is checked through the tunnel")
 	output, err := os.ReadFile(filepath.Join(r.temp, "github-output"))
 	require.NoError(t, err)
 	assert.Equal(t, "reached=true\n", string(output), "the step says the cluster answers")
@@ -237,6 +248,27 @@ func TestCITunnelRefusals(t *testing.T) {
 		require.NoError(t, err, out)
 		r.undone()
 	})
+	t.Run("another SSH host key", func(t *testing.T) {
+		r := newTunnelRun(t, "1", ciPeerKey(t))
+		r.env = append(r.env, "PRESENTED=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMITM")
+		out, err := r.run("open")
+		assert.Error(t, err)
+		for _, want := range []string{"presents SSH host key", "which the state pins (cluster-cp-ssh-host-key)",
+			"is still dev3's control plane in the Scaleway console", `docs/cluster.md, "A changed key"`} {
+			assert.Contains(t, out, want)
+		}
+		assert.NoFileExists(t, filepath.Join(r.temp, "github-output"))
+		out, err = r.run("close")
+		require.NoError(t, err, out)
+		r.undone()
+	})
+	t.Run("no SSH answer yet", func(t *testing.T) {
+		r := newTunnelRun(t, "1", ciPeerKey(t))
+		r.env = append(r.env, "PRESENTED=none")
+		out, err := r.run("open")
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "the remote commands check it when they dial")
+	})
 	t.Run("control plane of the state gone at Scaleway", func(t *testing.T) {
 		r := newTunnelRun(t, "1", ciPeerKey(t))
 		r.env = append(r.env, "SERVER_GONE=1")
@@ -271,5 +303,13 @@ func TestCITunnelAgreesWithTheProgram(t *testing.T) {
 	require.NotNil(t, m)
 	for _, s := range g.Find(tokServer) {
 		assert.Equal(t, s == cp, strings.HasSuffix(s.URN, m[1]), "%s: the control plane, and only it, ends with %s", s.URN, m[1])
+	}
+	// And its host key by type and URN.
+	key := one(t, g, tokPrivateKey, cp.Name+hostKeySuffix)
+	assert.Contains(t, script, "\nhost_key_type="+key.Type+"\n")
+	m = regexp.MustCompile(`\nhost_key_urn_suffix=(\S+)\n`).FindStringSubmatch(script)
+	require.NotNil(t, m)
+	for _, k := range g.Find(tokPrivateKey) {
+		assert.Equal(t, k == key, strings.HasSuffix(k.URN, m[1]), "%s: the control plane's host key, and only it, ends with %s", k.URN, m[1])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -330,6 +331,46 @@ func TestTokensScript(t *testing.T) {
 			info, err := os.Stat(filepath.Join(n.root, cluster.AgentTokenPath))
 			require.NoError(t, err)
 			assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+		})
+	}
+}
+
+// TestOneToThreeInPlace: growing a running single server to three (or
+// turning snapshots on) replaces nothing: every resource of the single
+// server's stack is still there, servers and commands change only their
+// user data and scripts (the first server's env gains K3S_DATASTORE etcd,
+// which its bootstrap turns into cluster-init), the provider keeps its
+// identity, and the new servers, their IPs and commands are added.
+func TestOneToThreeInPlace(t *testing.T) {
+	before := Run{Stack: "dev3"}.MustRecord(t)
+	for name, set := range map[string]map[string]string{
+		"three servers": {"controlPlaneCount": "3"},
+		"snapshots":     snapshotSet(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			after, err := Run{Stack: "dev3", Set: set}.recordLike(t, true, before)
+			require.NoError(t, err)
+			for _, b := range before.All {
+				a := after.ByURN(b.URN)
+				require.NotNil(t, a, "%s is kept", b.URN)
+				ignored := before.Request(b).GetIgnoreChanges()
+				for key, bv := range b.Plain() {
+					changed := fmt.Sprint(a.Plain()[key]) != fmt.Sprint(bv)
+					switch {
+					case slices.ContainsFunc(ignored, func(p string) bool { return p == key || strings.HasPrefix(p, key+".") }):
+						// the engine keeps the old value (the basic-auth salt)
+					case b.Type == tokServer && key == "userData",
+						b.Type == tokRemoteCmd && strings.HasSuffix(b.Name, "-k3s") && (key == "create" || key == "update"),
+						b.Type == tokRemoteCmd && b.Name == "cluster-kubeconfig" && key == "create":
+						// updated in place
+					default:
+						assert.False(t, changed, "%s %s.%s changes", b.Type, b.Name, key)
+					}
+				}
+			}
+			cp := one(t, after.Graph, tokRemoteCmd, "cluster-cp-k3s")
+			assert.Contains(t, cp.Plain()["create"], "K3S_DATASTORE='etcd'")
+			assert.Greater(t, len(after.All), len(before.All))
 		})
 	}
 }

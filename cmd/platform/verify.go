@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/apk8s/apk8s-platform/components/kafka"
+	"github.com/apk8s/apk8s-platform/components/monitoring"
 	"github.com/apk8s/apk8s-platform/ops/verify"
 	"github.com/apk8s/apk8s-platform/stacks"
 )
@@ -81,6 +82,8 @@ func runVerify(ctx context.Context, s auto.Stack, workdir string, v verifyFlags)
 		Namespace:    ns,
 		KRaftVoters:  kraftVoters(outputs),
 		Certificate:  configValue(config, "certificate") == "true",
+		AlertRules:   alertRules(configValue(config, "monitoring")),
+		Prometheus:   prometheus(configValue(config, "monitoring")),
 		MQTTUser:     v.mqttUser,
 		MQTTPassword: password,
 		Timeout:      v.timeout,
@@ -152,6 +155,23 @@ func configValue(config auto.ConfigMap, name string) string {
 		}
 	}
 	return ""
+}
+
+// alertRules is the stack's PrometheusRule under its monitoring mode.
+func alertRules(mode string) string {
+	if mode == stacks.AddonNone {
+		return ""
+	}
+	return monitoring.RulesName
+}
+
+// prometheus is the Prometheus the program installs; nil for the
+// cluster's own ("existing") or none.
+func prometheus(mode string) *verify.PrometheusService {
+	if mode != stacks.AddonInstall {
+		return nil
+	}
+	return &verify.PrometheusService{Namespace: monitoring.Namespace, Name: monitoring.ReleaseName + "-prometheus", Port: "9090"}
 }
 
 // mqttPassword reads the password from a file, else $APK8S_MQTT_PASSWORD:

@@ -28,6 +28,11 @@ type Options struct {
 	KRaftVoters int
 	// Certificate says whether the stack makes the Certificate data-cert.
 	Certificate bool
+	// AlertRules is the PrometheusRule of the data namespace ("" = the
+	// stack has no monitoring); Prometheus is the Service of the Prometheus
+	// that should load it (nil = the cluster's own, not known here).
+	AlertRules string
+	Prometheus *PrometheusService
 	// MQTTUser and MQTTPassword are the broker's credentials; "" connects
 	// anonymously (the book's broker).
 	MQTTUser, MQTTPassword string
@@ -102,6 +107,7 @@ func Plan(o Options) []Check {
 		{Name: "mqtt to kafka", Run: mqttToKafka},
 		{Name: "certificate " + certificateName, Run: certificateReady},
 		{Name: "claims bound", Run: claimsBound},
+		{Name: "alert rules loaded", Run: alertRulesLoaded},
 	}
 }
 

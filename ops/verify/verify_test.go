@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/apk8s/apk8s-platform/components/mosquitto"
@@ -118,6 +119,7 @@ func TestPlanHasTheBooksChecksInOrder(t *testing.T) {
 		assert.Equal(t, []string{
 			"pods running", tt.coordination, "kafka brokers", "kafka topic created",
 			"kafka produce/consume", "mqtt publish/subscribe", "mqtt bridges", "mqtt to kafka", "certificate data-cert", "claims bound",
+			"alert rules loaded",
 		}, names)
 	}
 }
@@ -437,4 +439,76 @@ func TestTopicReport(t *testing.T) {
 			assert.Contains(t, err.Error(), fmt.Sprintf("created with %d replicas", tt.replicas))
 		})
 	}
+}
+
+func TestRulesReport(t *testing.T) {
+	rule := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"namespace": "data", "name": "data-platform-alerts"},
+		"spec": map[string]any{"groups": []any{
+			map[string]any{"name": "kafka"}, map[string]any{"name": "mosquitto"},
+		}},
+	}}
+	api := func(groups ...string) []byte {
+		return []byte(`{"status":"success","data":{"groups":[` + strings.Join(groups, ",") + `]}}`)
+	}
+	const file = `"file":"/etc/prometheus/rules/prometheus-kube-prometheus-stack-prometheus-rulefiles-0/data-data-platform-alerts-0a1b.yaml"`
+	kafka := `{"name":"kafka",` + file + `,"rules":[{},{},{}]}`
+	mosquitto := `{"name":"mosquitto",` + file + `,"rules":[{}]}`
+	other := `{"name":"mosquitto","file":"/etc/prometheus/rules/x/monitoring-other-rules-9f.yaml","rules":[{}]}`
+
+	detail, err := rulesReport(rule, api(kafka, mosquitto))
+	require.NoError(t, err)
+	assert.Equal(t, "2 groups, 4 alerts of data/data-platform-alerts loaded by Prometheus", detail)
+
+	_, err = rulesReport(rule, api(kafka, other))
+	assert.ErrorContains(t, err, "has not loaded group(s) mosquitto of data/data-platform-alerts", "a group of the same name from another file is not ours")
+
+	_, err = rulesReport(rule, []byte(`{"status":"error","error":"unavailable"}`))
+	assert.ErrorContains(t, err, "the rules API answered")
+
+	_, err = rulesReport(&unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{}}}, api(kafka))
+	assert.ErrorContains(t, err, "has no groups")
+}
+
+func TestAlertRulesSkippedWithoutMonitoring(t *testing.T) {
+	_, err := alertRulesLoaded(context.Background(), &Session{Options: Options{AlertRules: ""}})
+	var skip skipped
+	require.ErrorAs(t, err, &skip)
+	assert.Contains(t, skip.reason, "monitoring = none")
+}
+
+// TestAlertRulesThroughTheAPIServer: the check reads the PrometheusRule
+// and asks Prometheus through the API server's service proxy.
+func TestAlertRulesThroughTheAPIServer(t *testing.T) {
+	var paths []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/apis/monitoring.coreos.com/v1/namespaces/data/prometheusrules/data-platform-alerts":
+			_, _ = w.Write([]byte(`{"apiVersion":"monitoring.coreos.com/v1","kind":"PrometheusRule","metadata":{"namespace":"data","name":"data-platform-alerts"},"spec":{"groups":[{"name":"kafka"}]}}`))
+		case "/api/v1/namespaces/monitoring/services/http:kube-prometheus-stack-prometheus:9090/proxy/api/v1/rules":
+			_, _ = w.Write([]byte(`{"status":"success","data":{"groups":[{"name":"kafka","file":"/etc/prometheus/rules/r-0/data-data-platform-alerts-1.yaml","rules":[{},{}]}]}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer api.Close()
+	config := &rest.Config{Host: api.URL}
+	kube, err := kubernetes.NewForConfig(config)
+	require.NoError(t, err)
+	s := &Session{Kube: kube, Options: Options{Config: config, Namespace: "data", AlertRules: "data-platform-alerts",
+		Prometheus: &PrometheusService{Namespace: "monitoring", Name: "kube-prometheus-stack-prometheus", Port: "9090"}}}
+	detail, err := alertRulesLoaded(context.Background(), s)
+	require.NoError(t, err, "paths asked: %v", paths)
+	assert.Equal(t, "1 groups, 2 alerts of data/data-platform-alerts loaded by Prometheus", detail)
+
+	s.Prometheus = nil
+	detail, err = alertRulesLoaded(context.Background(), s)
+	require.NoError(t, err)
+	assert.Contains(t, detail, "the cluster's own Prometheus is not known here")
+
+	s.AlertRules = "missing"
+	_, err = alertRulesLoaded(context.Background(), s)
+	assert.Error(t, err, "a PrometheusRule that is not there fails")
 }

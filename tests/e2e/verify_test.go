@@ -122,6 +122,7 @@ func TestVerify(t *testing.T) {
 		"kafka topic created": verify.Pass, "kafka produce/consume": verify.Pass, "mqtt publish/subscribe": verify.Pass,
 		"mqtt bridges": verify.Skip, "mqtt to kafka": verify.Skip,
 		"certificate data-cert": verify.Skip, "claims bound": verify.Pass,
+		"alert rules loaded": verify.Skip, // no monitoring in this namespace
 	}
 
 	t.Run("a healthy stack passes every check", func(t *testing.T) {
