@@ -88,6 +88,7 @@ mutants=(
 	'stacks/ensemble.go|s/int32(n) == cfg.ZooKeeper.Replicas/true/|a deployed ZooKeeper ensemble resized'
 	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
 	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
+	'internal/workload/policy.go|s/PolicyTypes: \[\]networkingv1.PolicyType{networkingv1.PolicyTypeIngress},/PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},/|every policy isolates egress with no egress rule (no data pod resolves names)'
 	'components/kapsule/kapsule.go|s/pulumi.DependsOn(\[\]pulumi.Resource{k.Pool})//|Kapsule provider does not wait for the pool'
 	'components/kapsule/kapsule.go|s/DeleteAdditionalResources: pulumi.Bool(cfg.Disposable),/DeleteAdditionalResources: pulumi.Bool(true),/|a kept Kapsule stack'"'"'s deletion takes its volumes'
 	'components/kapsule/kapsule.go|s/keep := pulumi.Protect(!cfg.Disposable)/keep := pulumi.Protect(false)/|the kept Kapsule cluster is not protected'
@@ -97,6 +98,10 @@ mutants=(
 	'components/metadataguard/metadataguard.go|s/EnableDefaultDeny: \&ciliumv2.DefaultDeny{Ingress: \&off, Egress: \&off},//|metadata deny puts every pod in default-deny'
 	'components/monitoring/dashboards.go|s/Labels: map\[string\]string{DashboardLabel: DashboardLabelValue}},/Labels: map[string]string{"grafana_dashboards": DashboardLabelValue}},/|dashboard ConfigMaps under a label the sidecar does not select'
 	'components/monitoring/dashboards.go|s/kafka_consumergroup_members{%s/kafka_consumergroup_member{%s/|dashboard query names a metric the exporter does not have'
+	'stacks/roll.go|s/s.Name != chosen.Name {/s.Name == "" {/|rollServers lets every changed server take the new image'
+	'stacks/roll.go|s/case len(pending) > 1:/case len(pending) > 4:/|a change of four servers in one update goes through'
+	'stacks/roll.go|s/allowCP := r.boolean("allowControlPlaneReplacement")/allowCP := !r.boolean("allowControlPlaneReplacement")/|the control-plane opt-in read backwards'
+	'stacks/roll.go|s/gone > 1 {/gone > 2 {/|two workers leave in one update'
 )
 
 pick=("$@")

@@ -297,6 +297,7 @@ func scalewayProvider(ctx *pulumi.Context, cfg *Config, args *kubernetes.Provide
 	ctx.Export(outputControlPlane, cl.ControlPlaneAddress)
 	ctx.Export(outputK3sVersion, pulumi.String(cfg.Scaleway.Cluster.K3sVersion))
 	ctx.Export(outputServers, pulumi.Int(cfg.Scaleway.Cluster.ControlPlanes))
+	ctx.Export(outputShapes, shapesOutput(ctx.Stack(), cfg.Scaleway.Cluster))
 	ctx.Export(outputIdentity, cl.Identity)
 	ctx.Export("publicAddresses", cl.PublicAddresses)
 	ctx.Export("privateAddresses", cl.PrivateAddresses)

@@ -23,7 +23,7 @@ func def(name, typ, value, description string) Key {
 
 // Keys are every config key of the project: the Kubernetes layer's here,
 // the cluster's and the add-ons' beside the code that reads them.
-var Keys = slices.Concat(coreKeys, clusterKeys, ciPathKeys, kapsuleKeys, addonKeys, bridgeKeys, pipelineKeys)
+var Keys = slices.Concat(coreKeys, clusterKeys, rollKeys, ciPathKeys, kapsuleKeys, addonKeys, bridgeKeys, pipelineKeys)
 
 // coreKeys are the keys of the data layer, with the book's values as defaults.
 var coreKeys = []Key{

@@ -68,6 +68,7 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	settleKapsule(r, cfg, last)
 	settleK3s(r, cfg, last)
 	settleServers(r, cfg, last)
+	settleRoll(r, cfg, last)
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: cfg.Stack, Problems: r.problems}
 	}

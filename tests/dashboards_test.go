@@ -72,6 +72,7 @@ func metricNames(expr string) []string {
 // TestMetricNames: the extractor finds the selectors' names and nothing
 // else, so that the checks below can fail.
 func TestMetricNames(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		expr string
 		want []string

@@ -90,6 +90,7 @@ func readProperties(t *testing.T, body string) map[string]string {
 // the internal topics' replication rule, the connector reads the MQTT
 // password from the mounted Secret, and one task runs.
 func TestKafkaConnectGraph(t *testing.T) {
+	t.Parallel()
 	g := connectRun(nil).MustDo(t)
 	var cm corev1.ConfigMap
 	g.Object(t, tokConfigMap, kafkaconnect.Name).Decode(t, &cm)
@@ -179,13 +180,14 @@ func TestKafkaConnectGraph(t *testing.T) {
 // broker, and nothing else; the brokers admit them; their REST port is
 // open to the configuring Job alone.
 func TestKafkaConnectPolicies(t *testing.T) {
+	t.Parallel()
 	g := connectRun(nil).MustDo(t)
 	pols := policies(t, g)
 	workers := endpoint{namespace: "data", labels: kafkaconnect.Labels}
 	broker := endpoint{namespace: "data", labels: map[string]string{"app": "kafka"}}
 	mqttPod := endpoint{namespace: "data", labels: map[string]string{"app": "mqtt"}}
 	zk := endpoint{namespace: "data", labels: map[string]string{"app": "zookeeper"}}
-	assert.True(t, admits(t, pols, workers, broker, 9092), "the brokers admit the workers")
+	assert.True(t, allows(t, pols, workers, broker, 9092, corev1.ProtocolTCP), "the brokers admit the workers")
 
 	var egress networkingv1.NetworkPolicy
 	g.Object(t, tokNetPol, kafkaconnect.EgressPolicyName).Decode(t, &egress)
@@ -195,13 +197,14 @@ func TestKafkaConnectPolicies(t *testing.T) {
 	assert.False(t, egressAdmits(t, egress, endpointOutside("203.0.113.10"), 443, corev1.ProtocolTCP), "nothing outside: no download at start")
 
 	job := endpoint{namespace: "data", labels: kafkaconnect.ConfigureLabels}
-	assert.True(t, admits(t, pols, job, workers, 8083))
-	assert.False(t, admits(t, pols, broker, workers, 8083), "REST is the Job's alone")
+	assert.True(t, allows(t, pols, job, workers, 8083, corev1.ProtocolTCP))
+	assert.False(t, allows(t, pols, broker, workers, 8083, corev1.ProtocolTCP), "REST is the Job's alone")
 }
 
 // TestKafkaConnectScraped: with monitoring the workers' metrics port is
 // scraped through a PodMonitor that selects them.
 func TestKafkaConnectScraped(t *testing.T) {
+	t.Parallel()
 	g := connectRun(map[string]string{"monitoring": "existing"}).MustDo(t)
 	var pm monitoringv1.PodMonitor
 	g.Object(t, tokPodMonitor, kafkaconnect.Name).Decode(t, &pm)
@@ -215,11 +218,12 @@ func TestKafkaConnectScraped(t *testing.T) {
 	}
 	assert.Contains(t, ports, pm.Spec.PodMetricsEndpoints[0].Port)
 	prom := endpoint{namespace: "monitoring", labels: map[string]string{"app": "prometheus"}}
-	assert.True(t, admits(t, policies(t, g), prom, endpoint{namespace: "data", labels: kafkaconnect.Labels}, kafkaconnect.Metrics.Port))
+	assert.True(t, allows(t, policies(t, g), prom, endpoint{namespace: "data", labels: kafkaconnect.Labels}, kafkaconnect.Metrics.Port, corev1.ProtocolTCP))
 }
 
 // TestNoRoutesNoConnect: without mqttToKafka nothing of Connect exists.
 func TestNoRoutesNoConnect(t *testing.T) {
+	t.Parallel()
 	g := Run{Stack: "local"}.MustDo(t)
 	assert.Empty(t, g.Find(tokJob))
 	for _, r := range g.Find(tokDeploy) {
@@ -230,6 +234,7 @@ func TestNoRoutesNoConnect(t *testing.T) {
 // TestBadRoutesRefused: bad routes and an image not pinned by digest are
 // refused before anything is registered.
 func TestBadRoutesRefused(t *testing.T) {
+	t.Parallel()
 	checkBadConfigs(t, []badConfig{
 		{"image without digest", Run{Stack: "local", Set: map[string]string{"mqttToKafka": connectTest}},
 			[]string{`apk8s-platform:kafkaConnectImage = "ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2" is not allowed: must be pinned by digest`}},
@@ -248,6 +253,7 @@ func TestBadRoutesRefused(t *testing.T) {
 // connector connects there with a client certificate of the namespace's
 // CA, whose key is in the traditional PKCS#1 form the connector reads.
 func TestKafkaConnectMQTTOverTLS(t *testing.T) {
+	t.Parallel()
 	g := connectRun(map[string]string{"certManager": "existing"}).MustDo(t)
 	var cm corev1.ConfigMap
 	g.Object(t, tokConfigMap, kafkaconnect.Name).Decode(t, &cm)
@@ -288,5 +294,5 @@ func TestKafkaConnectMQTTOverTLS(t *testing.T) {
 	mqttPod := endpoint{namespace: "data", labels: map[string]string{"app": "mqtt"}}
 	assert.True(t, egressAdmits(t, egress, mqttPod, 8883, corev1.ProtocolTCP))
 	assert.False(t, egressAdmits(t, egress, mqttPod, 1883, corev1.ProtocolTCP), "not the plain listener")
-	assert.True(t, admits(t, policies(t, g), endpoint{namespace: "data", labels: kafkaconnect.Labels}, mqttPod, 8883), "the broker admits the workers")
+	assert.True(t, allows(t, policies(t, g), endpoint{namespace: "data", labels: kafkaconnect.Labels}, mqttPod, 8883, corev1.ProtocolTCP), "the broker admits the workers")
 }

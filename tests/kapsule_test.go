@@ -41,6 +41,7 @@ func disposableKapsule(set map[string]string) Run {
 // and protects the cluster and the ingress IP; a disposable one deletes
 // them with the cluster and protects nothing.
 func TestKapsuleCluster(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name       string
 		run        Run
@@ -79,6 +80,7 @@ func TestKapsuleCluster(t *testing.T) {
 // autoscaling only when poolMax is above poolMin. Its name carries the
 // type: a new type is a new pool.
 func TestKapsulePool(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name      string
 		set       map[string]string
@@ -116,6 +118,7 @@ func TestKapsulePool(t *testing.T) {
 // the cluster's kubeconfig, a secret, only once the pool is ready; it is
 // bound to the cluster's identity, and every Kubernetes object uses it.
 func TestKapsuleProviderWaitsForThePool(t *testing.T) {
+	t.Parallel()
 	g := Run{Stack: "kapsule"}.MustDo(t)
 	provs := g.Find(tokK8sProv)
 	require.Len(t, provs, 1)
@@ -144,6 +147,7 @@ func TestKapsuleProviderWaitsForThePool(t *testing.T) {
 // raw volume, SSH key, agent token, remote command or Rook-Ceph in a
 // Kapsule stack: Scaleway runs the nodes.
 func TestKapsuleHasNothingOfK3s(t *testing.T) {
+	t.Parallel()
 	g := Run{Stack: "kapsule"}.MustDo(t)
 	for _, tok := range []string{tokServer, tokIP, tokSG, tokVolume, tokPrivateKey, tokRemoteCmd, tokCluster, compRook} {
 		assert.Empty(t, g.Find(tok), "%s in a Kapsule stack", tok)
@@ -160,6 +164,7 @@ func TestKapsuleHasNothingOfK3s(t *testing.T) {
 // TestKapsuleClaimsRetain: the data services' claims use Scaleway Block
 // Storage's retaining class in a kept Kapsule stack, in both Kafka modes.
 func TestKapsuleClaimsRetain(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"kraft", "zookeeper"} {
 		g := Run{Stack: "kapsule", Set: map[string]string{"kafkaMode": mode}}.MustDo(t)
 		sets := g.Find(tokSTS)
@@ -181,6 +186,7 @@ func TestKapsuleClaimsRetain(t *testing.T) {
 // stack's reserved IP (its bare UUID) in the cluster's zone; no host ports.
 // The values are ones the pinned chart declares.
 func TestKapsuleIngressBehindLoadBalancer(t *testing.T) {
+	t.Parallel()
 	g := Run{Stack: "kapsule"}.MustDo(t)
 	r := release(t, g, traefik.ReleaseName)
 	var v traefik.Values
@@ -205,6 +211,7 @@ func TestKapsuleIngressBehindLoadBalancer(t *testing.T) {
 
 // TestZonedID: the annotation takes the UUID of a zoned ID.
 func TestZonedID(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "11111111-2222-3333-4444-555555555555", scaleway.ZonedID("fr-par-1/11111111-2222-3333-4444-555555555555"))
 	assert.Equal(t, "abc", scaleway.ZonedID("abc"))
 }
@@ -214,6 +221,7 @@ func TestZonedID(t *testing.T) {
 // every pod outside kube-system egress to it (IPv4 and IPv6), without
 // putting any pod in default-deny.
 func TestKapsuleMetadataDeny(t *testing.T) {
+	t.Parallel()
 	g := Run{Stack: "kapsule"}.MustDo(t)
 	r := g.Object(t, tokCCNP, metadataguard.PolicyName)
 	var p ciliumv2.ClusterwideNetworkPolicy
@@ -238,6 +246,7 @@ func TestKapsuleMetadataDeny(t *testing.T) {
 // refused for the other by name; Kapsule's own keys are checked at their
 // edges; every problem is reported at once, before anything is registered.
 func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
+	t.Parallel()
 	k := func(set map[string]string) Run { return Run{Stack: "kapsule", Set: set} }
 	checkBadConfigs(t, []badConfig{
 		{"workerCount for kapsule", k(map[string]string{"workerCount": "3"}),
@@ -290,6 +299,7 @@ func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
 // TestKapsuleConfigEdges: the bounds taken at their edge pass; a
 // disposable stack may use a deleting class.
 func TestKapsuleConfigEdges(t *testing.T) {
+	t.Parallel()
 	for name, run := range map[string]Run{
 		"six nodes":                             {Stack: "kapsule", Set: map[string]string{"poolMin": "6", "poolMax": "6"}},
 		"one node":                              {Stack: "kapsule", Set: map[string]string{"poolMin": "1", "poolMax": "1"}},
@@ -312,6 +322,7 @@ func TestKapsuleConfigEdges(t *testing.T) {
 // settled from its last update's outputs; updates from before the output
 // are told by the k3s cluster's control-plane address.
 func TestClusterSwitchRefused(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		run   Run
@@ -341,6 +352,7 @@ func TestClusterSwitchRefused(t *testing.T) {
 // cluster moves one minor per update, never down, settled from the last
 // update's outputs.
 func TestKapsuleVersionCurrency(t *testing.T) {
+	t.Parallel()
 	pin, ok := kubeminor.Of(Default(t, "kapsuleVersion"))
 	require.True(t, ok)
 	assert.LessOrEqual(t, pin, kubeminor.Supported)

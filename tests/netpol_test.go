@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,10 +18,13 @@ import (
 // The loopback cluster of the e2e runs no network plugin, so nothing there
 // enforces a NetworkPolicy. These tests evaluate the program's policies the
 // way the NetworkPolicy API defines them, for the subset the program uses
-// (podSelector, namespaceSelector, TCP ports by number or name): a pod that
-// no policy selects for ingress admits everything; a selected pod admits a
-// connection when one rule of one selecting policy matches both its port
-// and its source.
+// (podSelector, namespaceSelector, ipBlock without except, ports by number
+// or name): a connection is allowed only when both ends allow it. The
+// source's side: a pod that no policy isolates for egress may open any
+// connection; an isolated one only what one egress rule of one selecting
+// policy matches. The destination's side: a pod that no policy isolates for
+// ingress admits everything; an isolated one what one ingress rule of one
+// selecting policy matches, port and source.
 
 // endpoint is a pod as the policies see it.
 type endpoint struct {
@@ -44,10 +48,15 @@ func namespaceLabels(ns string) map[string]string {
 	return map[string]string{"kubernetes.io/metadata.name": ns}
 }
 
-// portMatches says whether rule port p covers port on dst.
-func portMatches(t *testing.T, p networkingv1.NetworkPolicyPort, dst endpoint, port int32) bool {
+// portMatches says whether rule port p covers port over protocol on dst
+// (a rule port without a protocol is TCP).
+func portMatches(t *testing.T, p networkingv1.NetworkPolicyPort, dst endpoint, port int32, protocol corev1.Protocol) bool {
 	t.Helper()
-	if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP {
+	proto := corev1.ProtocolTCP
+	if p.Protocol != nil {
+		proto = *p.Protocol
+	}
+	if proto != protocol {
 		return false
 	}
 	if p.Port == nil {
@@ -67,53 +76,126 @@ func portMatches(t *testing.T, p networkingv1.NetworkPolicyPort, dst endpoint, p
 	return p.Port.IntVal == port
 }
 
-// peerMatches says whether src is one of the peer's pods, seen from a
-// policy in namespace ns.
-func peerMatches(t *testing.T, peer networkingv1.NetworkPolicyPeer, ns string, src endpoint) bool {
+// portsMatch says whether a rule's ports cover port (no ports: every port).
+func portsMatch(t *testing.T, ports []networkingv1.NetworkPolicyPort, dst endpoint, port int32, protocol corev1.Protocol) bool {
 	t.Helper()
-	require.Nil(t, peer.IPBlock, "the evaluator does not model ipBlock peers")
-	require.False(t, peer.PodSelector == nil && peer.NamespaceSelector == nil, "a peer selects nothing")
-	if peer.NamespaceSelector == nil {
-		if src.namespace != ns {
-			return false
-		}
-	} else if !selects(t, peer.NamespaceSelector, namespaceLabels(src.namespace)) {
-		return false
+	ok := len(ports) == 0
+	for _, rp := range ports {
+		ok = ok || portMatches(t, rp, dst, port, protocol)
 	}
-	return peer.PodSelector == nil || selects(t, peer.PodSelector, src.labels)
+	return ok
 }
 
-// admits says whether policies let src open a TCP connection to port on dst.
-func admits(t *testing.T, policies []networkingv1.NetworkPolicy, src, dst endpoint, port int32) bool {
+// peerMatches says whether e is one of the peer's pods or addresses, seen
+// from a policy in namespace ns: an ipBlock holds addresses outside the
+// cluster only, a selector pods only.
+func peerMatches(t *testing.T, peer networkingv1.NetworkPolicyPeer, ns string, e endpoint) bool {
 	t.Helper()
-	isolated := false
+	if peer.IPBlock != nil {
+		require.Empty(t, peer.IPBlock.Except, "the evaluator does not model except")
+		_, block, err := net.ParseCIDR(peer.IPBlock.CIDR)
+		require.NoError(t, err)
+		return e.ip != "" && block.Contains(net.ParseIP(e.ip))
+	}
+	require.False(t, peer.PodSelector == nil && peer.NamespaceSelector == nil, "a peer selects nothing")
+	if e.ip != "" {
+		return false
+	}
+	if peer.NamespaceSelector == nil {
+		if e.namespace != ns {
+			return false
+		}
+	} else if !selects(t, peer.NamespaceSelector, namespaceLabels(e.namespace)) {
+		return false
+	}
+	return peer.PodSelector == nil || selects(t, peer.PodSelector, e.labels)
+}
+
+// isolates says whether p restricts typ for the pods it selects. Without
+// policyTypes the API reads Ingress, and Egress too when there are egress
+// rules.
+func isolates(p networkingv1.NetworkPolicy, typ networkingv1.PolicyType) bool {
+	if len(p.Spec.PolicyTypes) == 0 {
+		return typ == networkingv1.PolicyTypeIngress || len(p.Spec.Egress) > 0
+	}
+	return slices.Contains(p.Spec.PolicyTypes, typ)
+}
+
+// isolating are the policies that select e (a pod) for typ.
+func isolating(t *testing.T, policies []networkingv1.NetworkPolicy, e endpoint, typ networkingv1.PolicyType) []networkingv1.NetworkPolicy {
+	t.Helper()
+	var out []networkingv1.NetworkPolicy
 	for _, p := range policies {
-		if p.Namespace != dst.namespace || !selects(t, &p.Spec.PodSelector, dst.labels) {
-			continue
+		if e.ip == "" && p.Namespace == e.namespace && selects(t, &p.Spec.PodSelector, e.labels) && isolates(p, typ) {
+			out = append(out, p)
 		}
-		ingress := len(p.Spec.PolicyTypes) == 0
-		for _, typ := range p.Spec.PolicyTypes {
-			ingress = ingress || typ == networkingv1.PolicyTypeIngress
-		}
-		if !ingress {
-			continue
-		}
-		isolated = true
+	}
+	return out
+}
+
+// admits says whether the destination's side lets src open a connection to
+// port (over protocol) on dst.
+func admits(t *testing.T, policies []networkingv1.NetworkPolicy, src, dst endpoint, port int32, protocol corev1.Protocol) bool {
+	t.Helper()
+	selecting := isolating(t, policies, dst, networkingv1.PolicyTypeIngress)
+	for _, p := range selecting {
 		for _, rule := range p.Spec.Ingress {
-			portOK := len(rule.Ports) == 0
-			for _, rp := range rule.Ports {
-				portOK = portOK || portMatches(t, rp, dst, port)
-			}
 			fromOK := len(rule.From) == 0
 			for _, peer := range rule.From {
 				fromOK = fromOK || peerMatches(t, peer, p.Namespace, src)
 			}
-			if portOK && fromOK {
+			if fromOK && portsMatch(t, rule.Ports, dst, port, protocol) {
 				return true
 			}
 		}
 	}
-	return !isolated
+	return len(selecting) == 0
+}
+
+// egressAdmits says whether policy lets its pods open a connection to port
+// (over protocol) on dst: a pod or, with dst.ip, an address outside the
+// cluster.
+func egressAdmits(t *testing.T, policy networkingv1.NetworkPolicy, dst endpoint, port int32, protocol corev1.Protocol) bool {
+	t.Helper()
+	for _, rule := range policy.Spec.Egress {
+		toOK := len(rule.To) == 0
+		for _, peer := range rule.To {
+			toOK = toOK || peerMatches(t, peer, policy.Namespace, dst)
+		}
+		if toOK && portsMatch(t, rule.Ports, dst, port, protocol) {
+			return true
+		}
+	}
+	return false
+}
+
+// sends says whether the source's side lets src open the connection.
+func sends(t *testing.T, policies []networkingv1.NetworkPolicy, src, dst endpoint, port int32, protocol corev1.Protocol) bool {
+	t.Helper()
+	selecting := isolating(t, policies, src, networkingv1.PolicyTypeEgress)
+	for _, p := range selecting {
+		if egressAdmits(t, p, dst, port, protocol) {
+			return true
+		}
+	}
+	return len(selecting) == 0
+}
+
+// allows says whether a connection from src to port on dst gets through:
+// the source's egress and the destination's ingress both allow it.
+func allows(t *testing.T, policies []networkingv1.NetworkPolicy, src, dst endpoint, port int32, protocol corev1.Protocol) bool {
+	t.Helper()
+	return sends(t, policies, src, dst, port, protocol) && admits(t, policies, src, dst, port, protocol)
+}
+
+// clusterDNS is the cluster's DNS server (CoreDNS keeps kube-dns's label).
+var clusterDNS = endpoint{namespace: "kube-system", labels: map[string]string{"k8s-app": "kube-dns"}}
+
+// resolves says whether src can ask the cluster's DNS, over UDP and TCP
+// (answers too large for a datagram come over TCP).
+func resolves(t *testing.T, policies []networkingv1.NetworkPolicy, src endpoint) bool {
+	t.Helper()
+	return allows(t, policies, src, clusterDNS, 53, corev1.ProtocolUDP) && allows(t, policies, src, clusterDNS, 53, corev1.ProtocolTCP)
 }
 
 // policies are the NetworkPolicies of a graph.
@@ -181,7 +263,57 @@ func TestPolicyEvaluator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, admits(t, tt.policies, tt.src, web, tt.port))
+			assert.Equal(t, tt.want, allows(t, tt.policies, tt.src, web, tt.port, corev1.ProtocolTCP))
+		})
+	}
+
+	// The source's side: the client's own policies, and both ends at once.
+	udp := corev1.ProtocolUDP
+	dnsPort := intstr.FromInt32(53)
+	egress := func(types []networkingv1.PolicyType, rules ...networkingv1.NetworkPolicyEgressRule) networkingv1.NetworkPolicy {
+		return networkingv1.NetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "a"},
+			Spec:       networkingv1.NetworkPolicySpec{PodSelector: *clients, PolicyTypes: types, Egress: rules},
+		}
+	}
+	ingressOnly := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+	both := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	toDNS := networkingv1.NetworkPolicyEgressRule{
+		Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dnsPort}},
+		To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: namespaceLabels("kube-system")},
+			PodSelector: &metav1.LabelSelector{MatchLabels: clusterDNS.labels}}},
+	}
+	toWeb := networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: web.labels}}}}
+	flows := []struct {
+		name     string
+		policies []networkingv1.NetworkPolicy
+		dst      endpoint
+		port     int32
+		protocol corev1.Protocol
+		want     bool
+	}{
+		{"no egress policy sends anywhere", nil, clusterDNS, 53, udp, true},
+		{"an ingress-only policy leaves egress open", []networkingv1.NetworkPolicy{egress(ingressOnly)}, clusterDNS, 53, udp, true},
+		{"Egress in policyTypes without a rule sends nothing", []networkingv1.NetworkPolicy{egress(both)}, clusterDNS, 53, udp, false},
+		{"the same to a pod of its namespace", []networkingv1.NetworkPolicy{egress(both)}, web, 8080, corev1.ProtocolTCP, false},
+		{"no policyTypes, an egress rule: egress is isolated", []networkingv1.NetworkPolicy{egress(nil, toDNS)}, web, 8080, corev1.ProtocolTCP, false},
+		{"a DNS rule sends DNS", []networkingv1.NetworkPolicy{egress(both, toDNS)}, clusterDNS, 53, udp, true},
+		{"over its protocol only", []networkingv1.NetworkPolicy{egress(both, toDNS)}, clusterDNS, 53, corev1.ProtocolTCP, false},
+		{"to its peers only", []networkingv1.NetworkPolicy{egress(both, toDNS)}, endpoint{namespace: "kube-system", labels: map[string]string{"app": "other"}}, 53, udp, false},
+		{"egress rules add up", []networkingv1.NetworkPolicy{egress(both, toDNS), egress(both, toWeb)}, web, 8080, corev1.ProtocolTCP, true},
+		{"egress allowed, ingress denied", []networkingv1.NetworkPolicy{egress(both, toWeb), policy()}, web, 8080, corev1.ProtocolTCP, false},
+		{"ingress allowed, egress denied", []networkingv1.NetworkPolicy{egress(both, toDNS), policy(networkingv1.NetworkPolicyIngressRule{
+			From: []networkingv1.NetworkPolicyPeer{{PodSelector: clients}}})}, web, 8080, corev1.ProtocolTCP, false},
+		{"both ends allow", []networkingv1.NetworkPolicy{egress(both, toWeb), policy(networkingv1.NetworkPolicyIngressRule{
+			From: []networkingv1.NetworkPolicyPeer{{PodSelector: clients}}})}, web, 8080, corev1.ProtocolTCP, true},
+		{"an ipBlock holds no pods", []networkingv1.NetworkPolicy{egress(both, networkingv1.NetworkPolicyEgressRule{
+			To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}})}, web, 8080, corev1.ProtocolTCP, false},
+		{"an ipBlock holds its addresses", []networkingv1.NetworkPolicy{egress(both, networkingv1.NetworkPolicyEgressRule{
+			To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "203.0.113.0/24"}}}})}, endpointOutside("203.0.113.9"), 8883, corev1.ProtocolTCP, true},
+	}
+	for _, tt := range flows {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, allows(t, tt.policies, client, tt.dst, tt.port, tt.protocol))
 		})
 	}
 }
@@ -294,10 +426,77 @@ func TestDataNetworkPolicies(t *testing.T) {
 		for name, f := range tt.flows {
 			t.Run(tt.run.Stack+tt.run.Set["ingressController"]+tt.run.Set["kafkaMode"]+"/"+name, func(t *testing.T) {
 				verb := map[bool]string{true: "reach", false: "not reach"}[f.want]
-				assert.Equal(t, f.want, admits(t, ps, f.from, f.to, f.port),
+				assert.Equal(t, f.want, allows(t, ps, f.from, f.to, f.port, corev1.ProtocolTCP),
 					"%v in %s should %s %v:%d", f.from.labels, f.from.namespace, verb, f.to.labels, f.port)
 			})
 		}
+	}
+}
+
+// need is a connection a pod opens: to the pods of workload (by
+// "<Kind>/<name>") at port.
+type need struct {
+	workload string
+	port     int32
+}
+
+// podNeeds are the connections each data workload opens, in either Kafka
+// mode; besides them, every pod resolves names through the cluster's DNS.
+func podNeeds(kraft bool) map[string][]need {
+	coordination := need{"StatefulSet/zookeeper", 2181}
+	if kraft {
+		coordination = need{"StatefulSet/kafka", 9093}
+	}
+	return map[string][]need{
+		"StatefulSet/zookeeper":     {{"StatefulSet/zookeeper", 2888}, {"StatefulSet/zookeeper", 3888}},
+		"StatefulSet/kafka":         {coordination, {"StatefulSet/kafka", 9092}},
+		"Pod/kafka-client-util":     {{"StatefulSet/kafka", 9092}},
+		"Deployment/kafka-exporter": {{"StatefulSet/kafka", 9092}},
+		"Deployment/kafka-console":  {{"StatefulSet/kafka", 9092}},
+		"Deployment/mqtt":           nil,
+	}
+}
+
+// TestDataPodsReachWhatTheyNeed: every pod of the data namespace, as the
+// graph makes it, can resolve names and open each connection it needs,
+// with both ends' policies evaluated (its egress, the peer's ingress). A
+// policy that isolates egress without a rule cuts every pod off the DNS. A
+// new workload fails until its needs are written here.
+func TestDataPodsReachWhatTheyNeed(t *testing.T) {
+	t.Parallel()
+	for _, run := range []Run{
+		{Stack: "dev3"},
+		{Stack: "local"},
+		{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft"}},
+		{Stack: "local", Set: map[string]string{"kafkaMode": "kraft"}},
+	} {
+		t.Run(runName(run), func(t *testing.T) {
+			g := dataGraph(t, run)
+			ps := policies(t, g)
+			pods := map[string]endpoint{}
+			for r, tmpl := range podTemplates(t, g) {
+				_, kind := tokenParts(r.Type)
+				e := endpoint{namespace: r.K8sNamespace(), labels: tmpl.Labels}
+				for _, c := range tmpl.Spec.Containers {
+					e.ports = append(e.ports, c.Ports...)
+				}
+				pods[kind+"/"+r.K8sName()] = e
+			}
+			needs := podNeeds(run.Set["kafkaMode"] == "kraft")
+			for name, src := range pods {
+				if src.namespace != "data" {
+					continue
+				}
+				wants, ok := needs[name]
+				require.True(t, ok, "%s: which connections does it open? (podNeeds)", name)
+				assert.True(t, resolves(t, ps, src), "%s cannot resolve names (UDP and TCP 53 to kube-dns in kube-system)", name)
+				for _, w := range wants {
+					dst, ok := pods[w.workload]
+					require.True(t, ok, "%s needs %s, which the graph lacks", name, w.workload)
+					assert.True(t, allows(t, ps, src, dst, w.port, corev1.ProtocolTCP), "%s cannot reach %s:%d", name, w.workload, w.port)
+				}
+			}
+		})
 	}
 }
 
@@ -326,38 +525,6 @@ func TestEveryDataPodIsSelected(t *testing.T) {
 
 // endpointOutside is an address outside the cluster.
 func endpointOutside(ip string) endpoint { return endpoint{ip: ip} }
-
-// egressAdmits says whether policy lets its pods open a connection to port
-// (over protocol) on dst: a pod or, with dst.ip, an address outside the
-// cluster. An ipBlock admits addresses only; a pod selector pods only.
-func egressAdmits(t *testing.T, policy networkingv1.NetworkPolicy, dst endpoint, port int32, protocol corev1.Protocol) bool {
-	t.Helper()
-	for _, rule := range policy.Spec.Egress {
-		portOK := len(rule.Ports) == 0
-		for _, rp := range rule.Ports {
-			proto := corev1.ProtocolTCP
-			if rp.Protocol != nil {
-				proto = *rp.Protocol
-			}
-			portOK = portOK || (proto == protocol && (rp.Port == nil || rp.Port.IntVal == port))
-		}
-		toOK := len(rule.To) == 0
-		for _, peer := range rule.To {
-			if peer.IPBlock != nil {
-				require.Empty(t, peer.IPBlock.Except, "the evaluator does not model except")
-				_, block, err := net.ParseCIDR(peer.IPBlock.CIDR)
-				require.NoError(t, err)
-				toOK = toOK || (dst.ip != "" && block.Contains(net.ParseIP(dst.ip)))
-				continue
-			}
-			toOK = toOK || (dst.ip == "" && peerMatches(t, peer, policy.Namespace, dst))
-		}
-		if portOK && toOK {
-			return true
-		}
-	}
-	return false
-}
 
 // refused runs a config that must fail before anything is registered and
 // returns its error message.

@@ -17,6 +17,7 @@ import (
 // self-review" on, and the pull request workflow runs the guard, with no
 // secret, before any preview.
 func TestPreviewGuard(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not found", tool)

@@ -23,6 +23,7 @@ import (
 // run against real certificates made by openssl, restarts the node's own
 // unit when one certificate is due and leaves k3s alone otherwise.
 func TestCertificateRenewal(t *testing.T) {
+	t.Parallel()
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
 		t.Skip("no openssl")
@@ -96,6 +97,7 @@ func TestCertificateRenewal(t *testing.T) {
 // certificate the node renewed; the provider stays the same provider (its
 // cluster identity is the server), so nothing on the cluster is replaced.
 func TestKubeconfigReadAgainEachMonth(t *testing.T) {
+	t.Parallel()
 	before := time.Now().UTC().Format("2006-01")
 	g := Run{Stack: "dev3"}.MustDo(t)
 	after := time.Now().UTC().Format("2006-01")

@@ -33,6 +33,7 @@ func snapshotSet(set map[string]string) map[string]string {
 // bucket and policy are protected and never force-destroyed, a disposable
 // one's are emptied by the teardown.
 func TestSnapshotBucketIsScoped(t *testing.T) {
+	t.Parallel()
 	for _, disposable := range []bool{true, false} {
 		set := snapshotSet(map[string]string{"disposable": map[bool]string{true: "true", false: "false"}[disposable]})
 		rec := Run{Stack: "dev3", Set: set}.MustRecord(t)
@@ -105,6 +106,7 @@ func policyBucket(t *testing.T, g *Graph, policy *Res) string {
 // plain input. Without snapshots there is no such command, no bucket and no
 // IAM resource.
 func TestSnapshotSettingsOverSSH(t *testing.T) {
+	t.Parallel()
 	for _, servers := range []string{"1", "3"} {
 		rec := Run{Stack: "dev3", Set: snapshotSet(map[string]string{"controlPlaneCount": servers, "etcdSnapshotRetention": "10"})}.MustRecord(t)
 		g := rec.Graph
@@ -150,6 +152,7 @@ func TestSnapshotSettingsOverSSH(t *testing.T) {
 
 // TestBadSnapshotConfig: the snapshot keys at their edges.
 func TestBadSnapshotConfig(t *testing.T) {
+	t.Parallel()
 	for _, n := range []string{"1", "500"} {
 		_, err := loadConfig(t, Run{Stack: "dev3", Set: snapshotSet(map[string]string{"etcdSnapshotRetention": n})})
 		assert.NoError(t, err, n)

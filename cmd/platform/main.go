@@ -6,10 +6,16 @@
 //	go run ./cmd/platform -stack local [-set key=value]... [-secret-file key=PATH]... up
 //	go run ./cmd/platform -stack local preview|up|destroy|outputs
 //	go run ./cmd/platform -stack local [-mqtt-user U -mqtt-password-file F] verify
+//	go run ./cmd/platform -stack dev3 [-node NAME] [-wait 30m] gate
 //
 // verify runs the book's checks against the deployed stack and prints a
 // pass/fail table (docs/verify.md); it exits 1 when a check fails and 2
 // when it could check nothing (the stack is not deployed, no cluster).
+//
+// gate waits until the health gates of a rolling node change pass (the
+// nodes, Ceph, the ensemble or quorum, the brokers' partitions in sync;
+// docs/cluster.md, "Rolling node changes") and exits 1 if they do not
+// within -wait.
 //
 // State and the stack's settings live in -workdir (a file backend);
 // PULUMI_CONFIG_PASSPHRASE encrypts the stack's secrets.
@@ -72,11 +78,13 @@ func run(args []string) error {
 	fs.Var(secrets, "secret-file", "secret config key=PATH, the value read from the file (- = standard input; repeatable)")
 	var vf verifyFlags
 	vf.register(fs)
+	var gf gateFlags
+	gf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("want one of: preview, up, destroy, outputs, verify")
+		return errors.New("want one of: preview, up, destroy, outputs, verify, gate")
 	}
 	if *workdir == "" {
 		*workdir = filepath.Join(home, ".cache", "apk8s-platform", "stacks", *stack)
@@ -115,8 +123,10 @@ func run(args []string) error {
 		}
 	case "verify":
 		err = runVerify(ctx, s, *workdir, vf)
+	case "gate":
+		err = runGate(ctx, s, *workdir, vf, gf)
 	default:
-		return fmt.Errorf("unknown command %q (want preview, up, destroy, outputs, verify)", fs.Arg(0))
+		return fmt.Errorf("unknown command %q (want preview, up, destroy, outputs, verify, gate)", fs.Arg(0))
 	}
 	return err
 }

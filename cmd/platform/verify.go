@@ -57,42 +57,10 @@ func cannot(err error) error { return exitError{code: verify.ExitCannot, err: er
 // runVerify runs the book's checks against the deployed stack s and prints
 // the table on stdout.
 func runVerify(ctx context.Context, s auto.Stack, workdir string, v verifyFlags) error {
-	outputs, err := s.Outputs(ctx)
+	o, err := checkOptions(ctx, s, workdir, v, true)
 	if err != nil {
-		return cannot(fmt.Errorf("read the outputs of stack %s: %w", s.Name(), err))
+		return err
 	}
-	ns, ok := outputs["namespace"].Value.(string)
-	if !ok || ns == "" {
-		return cannot(fmt.Errorf("stack %s in %s is not deployed (it has no namespace output): run up first, or give the -workdir it was deployed from", s.Name(), workdir))
-	}
-	config, err := s.GetAllConfig(ctx)
-	if err != nil {
-		return cannot(err)
-	}
-	kube, source, err := kubeConfig(v.kubeconfig, v.context, configValue(config, "kubeContext"), outputs)
-	if err != nil {
-		return cannot(err)
-	}
-	password, err := mqttPassword(v.mqttPasswordFile)
-	if err != nil {
-		return cannot(err)
-	}
-	o := verify.Options{
-		Config:       kube,
-		Namespace:    ns,
-		KRaftVoters:  kraftVoters(outputs),
-		Certificate:  configValue(config, "certificate") == "true",
-		AlertRules:   alertRules(configValue(config, "monitoring")),
-		Prometheus:   prometheus(configValue(config, "monitoring")),
-		MQTTUser:     v.mqttUser,
-		MQTTPassword: password,
-		Timeout:      v.timeout,
-		Log:          io.Discard,
-	}
-	if v.verbose {
-		o.Log = os.Stderr
-	}
-	fmt.Fprintf(os.Stderr, "verify: stack %s, namespace %s, cluster %s (%s)\n", s.Name(), ns, kube.Host, source)
 	results, err := verify.Run(ctx, o, verify.Plan(o))
 	if err != nil {
 		return cannot(err)
@@ -104,6 +72,101 @@ func runVerify(ctx context.Context, s auto.Stack, workdir string, v verifyFlags)
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// runGate waits until the health gates of a rolling node change pass
+// (docs/cluster.md, "Rolling node changes"), a round every interval up to
+// wait, and prints the last round's table.
+func runGate(ctx context.Context, s auto.Stack, workdir string, v verifyFlags, g gateFlags) error {
+	o, err := checkOptions(ctx, s, workdir, v, false)
+	if err != nil {
+		return err
+	}
+	gates := verify.GatePlan(o, verify.GateOptions{Node: g.node, Since: time.Now()})
+	rounds := 0
+	results, err := verify.Wait(ctx, g.wait, g.interval, func(ctx context.Context) ([]verify.Result, error) {
+		rounds++
+		results, err := verify.Run(ctx, o, gates)
+		if err == nil && !verify.Passed(results) {
+			fmt.Fprintf(os.Stderr, "gate: round %d: %s\n", rounds, failing(results))
+		}
+		return results, err
+	})
+	if err != nil {
+		return cannot(err)
+	}
+	if err := verify.Render(os.Stdout, results); err != nil {
+		return err
+	}
+	if !verify.Passed(results) {
+		return exitError{code: verify.ExitFailed, err: fmt.Errorf("the gates did not pass within %s: do not go on to the next server", g.wait)}
+	}
+	return nil
+}
+
+// failing names the checks of a round that failed.
+func failing(results []verify.Result) string {
+	var names []string
+	for _, r := range results {
+		if r.Status == verify.Fail {
+			names = append(names, r.Check+" ("+r.Detail+")")
+		}
+	}
+	return strings.Join(names, "; ")
+}
+
+// gateFlags are the options of the gate command.
+type gateFlags struct {
+	node           string
+	wait, interval time.Duration
+}
+
+func (g *gateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.node, "node", "", "gate: the server the last step changed, which must be a Ready node again")
+	fs.DurationVar(&g.wait, "wait", 30*time.Minute, "gate: how long to wait for the gates to pass")
+	fs.DurationVar(&g.interval, "interval", 15*time.Second, "gate: time between two rounds")
+}
+
+// checkOptions are the options of verify and gate for the deployed stack
+// s: its namespace, mode and cluster. mqtt reads the MQTT password.
+func checkOptions(ctx context.Context, s auto.Stack, workdir string, v verifyFlags, mqtt bool) (verify.Options, error) {
+	outputs, err := s.Outputs(ctx)
+	if err != nil {
+		return verify.Options{}, cannot(fmt.Errorf("read the outputs of stack %s: %w", s.Name(), err))
+	}
+	ns, ok := outputs["namespace"].Value.(string)
+	if !ok || ns == "" {
+		return verify.Options{}, cannot(fmt.Errorf("stack %s in %s is not deployed (it has no namespace output): run up first, or give the -workdir it was deployed from", s.Name(), workdir))
+	}
+	config, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return verify.Options{}, cannot(err)
+	}
+	kube, source, err := kubeConfig(v.kubeconfig, v.context, configValue(config, "kubeContext"), outputs)
+	if err != nil {
+		return verify.Options{}, cannot(err)
+	}
+	o := verify.Options{
+		Config:      kube,
+		Namespace:   ns,
+		KRaftVoters: kraftVoters(outputs),
+		Certificate: configValue(config, "certificate") == "true",
+		AlertRules:  alertRules(configValue(config, "monitoring")),
+		Prometheus:  prometheus(configValue(config, "monitoring")),
+		MQTTUser:    v.mqttUser,
+		Timeout:     v.timeout,
+		Log:         io.Discard,
+	}
+	if mqtt {
+		if o.MQTTPassword, err = mqttPassword(v.mqttPasswordFile); err != nil {
+			return verify.Options{}, cannot(err)
+		}
+	}
+	if v.verbose {
+		o.Log = os.Stderr
+	}
+	fmt.Fprintf(os.Stderr, "platform: stack %s, namespace %s, cluster %s (%s)\n", s.Name(), ns, kube.Host, source)
+	return o, nil
 }
 
 // kubeConfig finds the stack's cluster: an explicit -kubeconfig file first;

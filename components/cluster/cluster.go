@@ -64,10 +64,30 @@ type Config struct {
 	IdentityIsServerID bool
 	// CI is the WireGuard path of the CI to the control plane (cipath.go).
 	CI CIPath
+	// Kept are the servers, by name, that keep the image and type they
+	// run in this update although the config names others: a change that
+	// replaces or stops servers reaches them one per update (the stacks
+	// package decides which).
+	Kept map[string]Shape
 	// KubeconfigEpoch, when it changes, makes the program read the
 	// kubeconfig from the control plane again (the stack sets the month):
 	// the node renews the admin certificate in it (k3s-renew.sh).
 	KubeconfigEpoch string
+}
+
+// Shape is what replaces a server (its image) or stops it (its type).
+type Shape struct {
+	Image string `json:"image"`
+	Type  string `json:"type"`
+}
+
+// ShapeOf is the shape server hostname gets in this update: the config's
+// image and typ, unless it is kept.
+func (c Config) ShapeOf(hostname, typ string) Shape {
+	if kept, ok := c.Kept[hostname]; ok {
+		return kept
+	}
+	return Shape{Image: c.Image, Type: typ}
 }
 
 func (c Config) validate() error {
@@ -534,10 +554,11 @@ func (b *builder) server(name string, ip *scaleway.Ip, volume *scaleway.BlockVol
 	if volume != nil {
 		volumes = pulumi.StringArray{volume.ID().ToStringOutput()}
 	}
+	shape := b.cfg.ShapeOf(hostname, typ)
 	srv, err := scaleway.NewServer(b.ctx, name, &scaleway.ServerArgs{
 		Name:                pulumi.String(hostname),
-		Type:                pulumi.String(typ),
-		Image:               pulumi.String(b.cfg.Image),
+		Type:                pulumi.String(shape.Type),
+		Image:               pulumi.String(shape.Image),
 		Zone:                pulumi.String(b.cfg.Zone),
 		ProjectId:           b.project(),
 		IpIds:               pulumi.StringArray{ip.ID().ToStringOutput()},

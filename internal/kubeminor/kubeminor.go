@@ -24,7 +24,7 @@ const Oldest = 34
 
 var versionRE = regexp.MustCompile(`^v?1\.([0-9]+)(\.[0-9]+)?([-+].*)?$`)
 
-// Of is the minor of a Kubernetes or k3s version ("v1.37.2+k3s1", "1.37.2",
+// Of is the minor of a Kubernetes or k3s version ("v1.37.P+k3sB", "1.37.2",
 // "1.37"); false if v is not a 1.x version.
 func Of(v string) (int, bool) {
 	m := versionRE.FindStringSubmatch(v)

@@ -53,7 +53,7 @@ func twoBrokers(t *testing.T, topics []mosquitto.BridgeTopic) (platform, remote 
 // fails when a message crosses in a direction the config does not have
 // (here the broker runs "both" where verify was told "in").
 func TestBridgeExchange(t *testing.T) {
-	strayWait, arrivalWait = 200*time.Millisecond, 2*time.Second
+	strayWait, arrivalWait = 200*time.Millisecond, time.Second
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -142,7 +142,7 @@ func TestRouteExchange(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `keyed "fixed-key", want the MQTT topic "factory/other/apk8s-verify/`)
 
-	short, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	short, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
 	_, err = routeExchange(short, broker, client, route{filter: "factory/unrouted/#", kafkaTopic: "unrouted"})
 	require.Error(t, err, "nothing carries this filter into Kafka")
