@@ -330,20 +330,29 @@ var floors = map[string]floor{
 	"kafkaStorageSize":     {"1Gi", "one log segment (log.segment.bytes, 1 GiB) fits before the broker rolls and deletes it"},
 }
 
-// An image is pinned by a version tag, optionally with its digest
-// (name:tag@sha256:<64 hex>), never by a bare name or a channel tag such as
-// "latest": a second `up` must run what the first ran, and Renovate can only
-// propose the next version of a version it can read.
+// An image is pinned by a release tag (major.minor.patch, an optional "v"
+// before it and a suffix after it, such as "2.0.22", "v1.9.0",
+// "4.3.1-9.0.2", "1.5.0-alpine"), optionally with its digest, or by its
+// digest alone. Refused: a bare name, a channel tag ("latest", "main"), and
+// a tag that names a line rather than a release ("3", "3.9", "2-alpine",
+// "7.9-latest"): each moves when its project releases, so a second `up`
+// would not run what the first ran. A digest alone is the strongest pin
+// (the registry cannot move it), but it carries no version: Renovate
+// cannot propose the next one, so whoever sets it updates it.
 var (
-	imageName   = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
-	imageTag    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	imageDigest = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	imageName    = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	imageTag     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	imageDigest  = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	imageRelease = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+([._-][A-Za-z0-9_.-]+)?$`)
+	// imageChannel is a word that, anywhere in a tag, names a line that
+	// moves ("1.2.3-latest" too).
+	imageChannel = regexp.MustCompile(`(?i)(^|[._-])(latest|stable|edge|nightly|main|master|current|rolling|lts)([._-]|$)`)
 )
 
 func (r *reader) image(name string) string {
 	v := r.str(name)
 	if problem := imageProblem(v); problem != "" {
-		r.fail(name, v, fmt.Sprintf(`an image with a version tag, optionally pinned by digest, such as %q or "%s@sha256:<64 hex digits>": %s`,
+		r.fail(name, v, fmt.Sprintf(`an image with a release tag (major.minor.patch), optionally pinned by digest, such as %q or "%s@sha256:<64 hex digits>", or a digest alone: %s`,
 			defaultValue(name), defaultValue(name), problem))
 	}
 	return v
@@ -363,12 +372,14 @@ func imageProblem(ref string) string {
 	switch {
 	case !imageName.MatchString(name):
 		return fmt.Sprintf("the name %q is not lower-case components separated by \"/\"", name)
+	case tag == "" && pinned:
+		return "" // the digest alone pins it
 	case tag == "":
-		return "it has no tag: a bare name floats, and a digest alone cannot be read as a version"
+		return "it has no tag: a bare name floats"
 	case !imageTag.MatchString(tag):
 		return fmt.Sprintf("the tag %q is not letters, digits, \"_\", \".\" and \"-\" (at most 128)", tag)
-	case !strings.ContainsAny(tag, "0123456789"):
-		return fmt.Sprintf("the tag %q is a channel that moves, not a version", tag)
+	case imageChannel.MatchString(tag) || !imageRelease.MatchString(tag):
+		return fmt.Sprintf("the tag %q is a line that moves, not a release (major.minor.patch)", tag)
 	}
 	return ""
 }

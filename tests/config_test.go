@@ -63,11 +63,9 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"no broker count to compare the offsets replication with", Run{Stack: "local", Set: map[string]string{"kafkaReplicas": "0", "kafkaOffsetsReplication": "3"}},
 			[]string{"(1 problems)", `apk8s-platform:kafkaReplicas = "0"`}},
 		{"image without tag", Run{Stack: "local", Set: map[string]string{"kafkaImage": "confluentinc/cp-kafka"}},
-			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka"`, "with a version tag", "a bare name floats"}},
+			[]string{`apk8s-platform:kafkaImage = "confluentinc/cp-kafka"`, "with a release tag", "a bare name floats"}},
 		{"image tag latest", Run{Stack: "local", Set: map[string]string{"mosquittoImage": "eclipse-mosquitto:latest"}},
-			[]string{`apk8s-platform:mosquittoImage = "eclipse-mosquitto:latest"`, `the tag "latest" is a channel that moves`}},
-		{"image with a digest but no tag", Run{Stack: "local", Set: map[string]string{"zookeeperImage": "zookeeper@sha256:" + digest}},
-			[]string{`apk8s-platform:zookeeperImage = "zookeeper@sha256:` + digest + `"`, "it has no tag"}},
+			[]string{`apk8s-platform:mosquittoImage = "eclipse-mosquitto:latest"`, `the tag "latest" is a line that moves`}},
 		{"image digest too short", Run{Stack: "local", Set: map[string]string{"zookeeperImage": "zookeeper:3.8.6@sha256:" + digest[:63]}},
 			[]string{`apk8s-platform:zookeeperImage = "zookeeper:3.8.6@sha256:` + digest[:63] + `"`, `the digest "sha256:` + digest[:63] + `" is not sha256: and 64`}},
 		{"image digest upper case", Run{Stack: "local", Set: map[string]string{"kafkaImage": "confluentinc/cp-kafka:7.9.6@sha256:" + strings.ToUpper(digest)}},
@@ -121,6 +119,59 @@ func TestImagePinnedByDigest(t *testing.T) {
 			g.Object(t, tt.token, tt.object).Decode(t, &spec)
 			require.NotEmpty(t, spec.Spec.Template.Spec.Containers)
 			assert.Equal(t, image, spec.Spec.Template.Spec.Containers[0].Image)
+		})
+	}
+}
+
+// TestImageReferenceForms: one row for each form an image reference can
+// take, and whether the image rule takes it (stacks/config.go, docs/pins.md):
+// a release tag, with or without a digest, or a digest alone pins the
+// image; a bare name, a channel and a tag that names a line refuse it.
+func TestImageReferenceForms(t *testing.T) {
+	t.Parallel()
+	const key = "mosquittoImage"
+	tests := []struct {
+		ref  string
+		want string // "" = accepted, else part of the refusal
+	}{
+		{"eclipse-mosquitto:2.0.22", ""},
+		{"eclipse-mosquitto:2.0.22@sha256:" + digest, ""},
+		{"eclipse-mosquitto@sha256:" + digest, ""},
+		{"danielqsj/kafka-exporter:v1.9.0", ""},
+		{"ghcr.io/kafbat/kafka-ui:v1.5.0", ""},
+		{"registry.example.org:5000/team/mosquitto:2.0.22", ""},
+		{"ghcr.io/apk8s/kafka-connect-mqtt:4.3.1-9.0.2", ""},
+		{"eclipse-mosquitto:2.0.22-openssl", ""},
+		{"eclipse-mosquitto:2.0.22_1", ""},
+		{"eclipse-mosquitto", "a bare name floats"},
+		{"registry.example.org:5000/mosquitto", "a bare name floats"},
+		{"eclipse-mosquitto:latest", `the tag "latest" is a line that moves`},
+		{"eclipse-mosquitto:main", `the tag "main" is a line that moves`},
+		{"eclipse-mosquitto:stable@sha256:" + digest, `the tag "stable" is a line that moves`},
+		{"eclipse-mosquitto:2", `the tag "2" is a line that moves`},
+		{"eclipse-mosquitto:2.0", `the tag "2.0" is a line that moves`},
+		{"eclipse-mosquitto:2-openssl", `the tag "2-openssl" is a line that moves`},
+		{"confluentinc/cp-kafka:7.9-latest", `the tag "7.9-latest" is a line that moves`},
+		{"confluentinc/cp-kafka:7.9.6-latest", `the tag "7.9.6-latest" is a line that moves`},
+		{"eclipse-mosquitto:v2", `the tag "v2" is a line that moves`},
+		{"eclipse-mosquitto:2.0.22.", `the tag "2.0.22." is a line that moves`},
+		{"eclipse-mosquitto:", "a bare name floats"},
+		{"eclipse-mosquitto:-2.0.22", `the tag "-2.0.22" is not letters`},
+		{"eclipse-mosquitto@sha256:" + digest[:63], `is not sha256: and 64 lower-case hex digits`},
+		{"eclipse-mosquitto@" + digest, `is not sha256: and 64 lower-case hex digits`},
+		{"Eclipse-Mosquitto:2.0.22", `the name "Eclipse-Mosquitto" is not lower-case`},
+		{"/eclipse-mosquitto:2.0.22", `the name "/eclipse-mosquitto" is not lower-case`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			_, err := loadConfig(t, Run{Stack: "local", Set: map[string]string{key: tt.ref}})
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), fmt.Sprintf("apk8s-platform:%s = %q", key, tt.ref))
+			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
 }
