@@ -434,7 +434,7 @@ func TestBadKraftConfig(t *testing.T) {
 		{"voters in zookeeper mode", Run{Stack: "local", Set: map[string]string{"kafkaControllerVoters": "1"}},
 			[]string{`apk8s-platform:kafkaControllerVoters = "1" is not allowed`, `0 while kafkaMode is "zookeeper"`}},
 		{"kraft image without a tag", kraft("kafkaKraftImage", "apache/kafka"),
-			[]string{`apk8s-platform:kafkaKraftImage = "apache/kafka"`, "must be an image with a version tag"}},
+			[]string{`apk8s-platform:kafkaKraftImage = "apache/kafka"`, "must be an image with a release tag"}},
 	})
 }
 
