@@ -163,6 +163,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	c.Kapsule = loadKapsule(r, c, c.Scaleway)
 	c.Addons = loadAddons(r, c)
 	loadDataTLS(r, c)
+	loadKafkaAuth(r, c)
 
 	keys, err := configKeys(ctx)
 	if err != nil {

@@ -52,6 +52,7 @@ var coreKeys = []Key{
 	def("kafkaMemoryLimit", "string", "2Gi", "Kafka broker container memory limit, at least 512Mi; the heap may take at most 75% of it."),
 	def("kafkaStorageSize", "string", "5Gi", "Kafka claim datadir size per broker, at least 1Gi."),
 	def("kafkaOffsetsReplication", "integer", "0", "Replication factor of the internal topics (consumer offsets, transaction state) when Kafka first creates them, at most kafkaReplicas; 0 = min(3, kafkaReplicas)."),
+	def("kafkaAuth", "string", "off", `Authentication of Kafka, in stages that a running cluster takes one per update (docs/kafka-auth.md): "off" the book's PLAINTEXT listener; "dual" adds SASL_SSL (SCRAM-SHA-512 over TLS, port 9094) for clients and SSL (mutual TLS, 9091) for brokers beside it; "internal" moves the brokers' (and KRaft controllers') traffic to mutual TLS; "on" turns on the authorizer (the brokers as super users) and drops PLAINTEXT. Past "off" it needs cert-manager.`),
 	def("mosquittoImage", "string", "eclipse-mosquitto:2.0.22", "Mosquitto MQTT broker image."),
 	def("mqttUser", "string", "apk8s", "User MQTT clients authenticate as."),
 	{Name: "mqttPassword", Type: "string", Secret: true, Description: "Password of the MQTT user, 8 to 72 bytes; set it with `pulumi config set --secret`."},

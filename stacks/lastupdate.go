@@ -62,6 +62,7 @@ func settle(ctx *pulumi.Context, cfg *Config) (lastUpdate, error) {
 	}
 	r := &reader{get: ctx.GetConfig, isSecret: ctx.IsConfigSecret}
 	settleKafka(r, cfg, last)
+	settleKafkaAuth(r, cfg, last)
 	settleEnsemble(r, cfg, last)
 	settleCluster(r, cfg, last)
 	settleKapsule(r, cfg, last)

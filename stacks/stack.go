@@ -129,8 +129,20 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		after = append([]pulumi.Resource{zk.StatefulSet}, after...)
 		connect = zookeeper.ConnectString()
 	}
+	var ca *dataca.CA
+	if cfg.Addons.CertManager != AddonNone {
+		var issuerAfter []pulumi.Resource
+		if addons.Issuer != nil {
+			issuerAfter = append(issuerAfter, addons.Issuer) // cert-manager runs
+		}
+		ca, err = dataca.New(ctx, "data-ca", dataca.Args{Namespace: data.Ref(), After: issuerAfter}, k8s)
+		if err != nil {
+			return err
+		}
+	}
 	kf, err := kafka.New(ctx, "kafka", kafka.Args{
 		Namespace: data.Ref(),
+		CA:        issuerOf(ca),
 		ZooKeeper: connect,
 		After:     after,
 		Clients:   kafkaClients(cfg),
@@ -139,17 +151,6 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 	}, k8s)
 	if err != nil {
 		return err
-	}
-	var ca *dataca.CA
-	if cfg.Addons.CertManager != AddonNone {
-		var after []pulumi.Resource
-		if addons.Issuer != nil {
-			after = append(after, addons.Issuer) // cert-manager runs
-		}
-		ca, err = dataca.New(ctx, "data-ca", dataca.Args{Namespace: data.Ref(), After: after}, k8s)
-		if err != nil {
-			return err
-		}
 	}
 	mq, err := mosquitto.New(ctx, "mqtt", mosquitto.Args{
 		Namespace: data.Ref(),
@@ -191,6 +192,7 @@ func deployData(ctx *pulumi.Context, cfg *Config, last lastUpdate, addons *Addon
 		ctx.Export(outputClusterID, kf.ClusterIDValue)
 	}
 	ctx.Export(outputKafkaBroker, kf.Bootstrap)
+	ctx.Export(outputKafkaAuth, pulumi.String(cfg.Kafka.Auth))
 	// The size each StatefulSet's claims reached, resolved once they are
 	// patched: a growth that failed leaves the last update's mark.
 	claims := pulumi.StringMap{kafka.Name: kf.ClaimSize}

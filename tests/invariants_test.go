@@ -48,6 +48,10 @@ func invariantRuns(t *testing.T) []Run {
 		Run{Stack: "dev3", Set: map[string]string{"zookeeperReplicas": "5"}},
 		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft"}},
 		Run{Stack: "local", Set: map[string]string{"kafkaMode": "kraft", "kafkaReplicas": "5"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "dual"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on", "monitoring": "none", "kafkaConsole": "none"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft", "kafkaReplicas": "3", "kafkaAuth": "internal"}},
+		Run{Stack: "dev3", Set: map[string]string{"kafkaMode": "kraft", "kafkaAuth": "on", "monitoring": "none", "kafkaConsole": "none"}},
 	)
 }
 
@@ -672,7 +676,35 @@ const (
 	kafbatDocs         = "https://ui.docs.kafbat.io/configuration/misc-configuration-properties (environment variables of Kafbat UI, Spring Boot's relaxed binding)"
 	kafbatImageSrc     = "https://github.com/kafbat/kafka-ui (api/Dockerfile: CMD java $JAVA_OPTS -jar api.jar)"
 	apacheKafkaDocs    = "https://hub.docker.com/r/apache/kafka and https://kafka.apache.org/documentation/#brokerconfigs (KAFKA_<property>)"
+	// Both images' configure scripts read the key and trust stores' file
+	// names and password files when KAFKA_ADVERTISED_LISTENERS holds
+	// "SSL://" (and the trust store when KAFKA_SSL_CLIENT_AUTH is
+	// required), and insist on KAFKA_OPTS when it holds "SASL_".
+	confluentConfigure = "https://github.com/confluentinc/kafka-images kafka/include/etc/confluent/docker/configure"
+	apacheConfigure    = "https://github.com/apache/kafka docker/resources/common-scripts/configure"
+	kafkaSecurityDocs  = "https://kafka.apache.org/documentation/#security (ssl.*, sasl.enabled.mechanisms, authorizer.class.name, super.users, allow.everyone.if.no.acl.found, ssl.principal.mapping.rules)"
 )
+
+// securitySettings are the variables of kafkaAuth past "off", the same in
+// both images, with where configure (or Kafka) reads each.
+func securitySettings(configure string) map[string]string {
+	return map[string]string{
+		"KAFKA_SSL_KEYSTORE_FILENAME":          configure,
+		"KAFKA_SSL_KEYSTORE_CREDENTIALS":       configure,
+		"KAFKA_SSL_KEY_CREDENTIALS":            configure,
+		"KAFKA_SSL_TRUSTSTORE_FILENAME":        configure,
+		"KAFKA_SSL_TRUSTSTORE_CREDENTIALS":     configure,
+		"KAFKA_OPTS":                           configure + "; kafka-run-class.sh passes it to the JVM",
+		"KAFKA_SSL_CLIENT_AUTH":                configure + "; " + kafkaSecurityDocs,
+		"KAFKA_SSL_KEYSTORE_TYPE":              kafkaSecurityDocs,
+		"KAFKA_SSL_TRUSTSTORE_TYPE":            kafkaSecurityDocs,
+		"KAFKA_SSL_PRINCIPAL_MAPPING_RULES":    kafkaSecurityDocs,
+		"KAFKA_SASL_ENABLED_MECHANISMS":        kafkaSecurityDocs,
+		"KAFKA_AUTHORIZER_CLASS_NAME":          kafkaSecurityDocs,
+		"KAFKA_SUPER_USERS":                    kafkaSecurityDocs,
+		"KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND": kafkaSecurityDocs,
+	}
+}
 
 // imageSettings are the environment variables each image, or the software
 // in it, reads: the only names a container of that image may be given, so
@@ -750,6 +782,11 @@ var imageSettings = map[string]map[string]string{
 		// The same kafka-run-class.sh as in the Confluent image.
 		"LOG_DIR": kafkaScriptsDocs,
 	},
+}
+
+func init() {
+	maps.Copy(imageSettings["confluentinc/cp-kafka"], securitySettings(confluentConfigure))
+	maps.Copy(imageSettings["apache/kafka"], securitySettings(apacheConfigure))
 }
 
 // imageRepository is an image reference without its tag or digest.

@@ -401,6 +401,23 @@ func TestDataNetworkPolicies(t *testing.T) {
 			"the client pod still produces":        {clientPod, broker, 9092, true},
 			"no JMX in KRaft mode either":          {clientPod, broker, 5555, false},
 		}},
+		{Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "dual"}}, map[string]flow{
+			"the client pod on SCRAM over TLS":   {clientPod, broker, 9094, true},
+			"the client pod still on PLAINTEXT":  {clientPod, broker, 9092, true},
+			"the exporter on SCRAM over TLS":     {exporter, broker, 9094, true},
+			"brokers on mutual TLS":              {broker, broker, 9091, true},
+			"the client pod not on the brokers'": {clientPod, broker, 9091, false},
+			"the exporter not on the brokers'":   {exporter, broker, 9091, false},
+			"a stranger on neither":              {stranger, broker, 9094, false},
+		}},
+		{Run{Stack: "dev3", Set: map[string]string{"kafkaAuth": "on", "monitoring": "none", "kafkaConsole": "none", "kafkaMode": "kraft"}}, map[string]flow{
+			"clients on SCRAM over TLS":             {clientPod, broker, 9094, true},
+			"PLAINTEXT closed":                      {clientPod, broker, 9092, false},
+			"brokers replicate on mutual TLS":       {broker, broker, 9091, true},
+			"the quorum on mutual TLS":              {broker, broker, 9095, true},
+			"the plain controller port closed":      {broker, broker, 9093, false},
+			"the client pod not on the controllers": {clientPod, broker, 9095, false},
+		}},
 	}
 	for _, tt := range tests {
 		g := dataGraph(t, tt.run)

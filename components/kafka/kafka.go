@@ -59,6 +59,9 @@ var Labels = map[string]string{"app": Name}
 // Config is the validated shape of the cluster.
 type Config struct {
 	Mode string // ModeZooKeeper or ModeKRaft
+	// Auth is the stage of authentication (AuthStages): which listeners
+	// the brokers open and whether they authorize.
+	Auth string
 	// Image is the brokers' and the client pod's: Confluent Platform 7.9
 	// in ZooKeeper mode, Apache Kafka 4 in KRaft mode.
 	Image    string
@@ -134,7 +137,10 @@ type Args struct {
 	// Clients may connect to the brokers besides the brokers themselves
 	// and the client pod (the exporter).
 	Clients []workload.Peer
-	Config  Config
+	// CA is the namespace's CA Issuer, which signs the brokers'
+	// certificate (kafkaAuth past "off").
+	CA     pulumi.Resource
+	Config Config
 }
 
 // Kafka is the cluster component.
@@ -150,6 +156,11 @@ type Kafka struct {
 	ClientAccount   *kube.Resource
 	ClientPod       *kube.Resource
 	Policy          *kube.Resource
+	// With TLS listeners: the brokers' Certificate, the password of its
+	// key and trust stores, and the JAAS file.
+	Certificate      *kube.Resource
+	KeystorePassword *kube.Resource
+	JAAS             *kube.Resource
 
 	// Bootstrap is the address clients in the namespace start from.
 	Bootstrap pulumi.StringOutput `pulumi:"bootstrap"`
@@ -169,8 +180,23 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	ns := args.Namespace.Name
 	brokers, client := brokerApp(ns), clientApp(ns)
+	l := ListenersAt(args.Config.Auth)
+	var tlsObjects []pulumi.Resource
+	if l.TLS() {
+		if args.CA == nil {
+			return nil, fmt.Errorf("kafka %q: kafkaAuth %q needs the namespace's CA", name, l.Stage)
+		}
+		k.KeystorePassword = c.Add(KeystorePassword, kube.Args{
+			Object: keystorePassword(ns),
+			Fields: pulumi.Map{"stringData": pulumi.ToSecret(pulumi.StringMap{passwordKey: pulumi.String(newPassword())})},
+		}, pulumi.IgnoreChanges([]string{"stringData", "data"}))
+		k.Certificate = c.Add(CertificateName, kube.Args{Object: brokerCertificate(ns)},
+			pulumi.DependsOn([]pulumi.Resource{args.CA, k.KeystorePassword}))
+		k.JAAS = c.Add(JAASName, kube.Args{Object: jaasMap(ns)})
+		tlsObjects = []pulumi.Resource{k.Certificate, k.JAAS}
+	}
 	k.ServiceAccount = c.Add(name, kube.Args{Object: brokers.ServiceAccount()})
-	k.Service = c.Add(name, kube.Args{Object: brokers.Service(Broker)})
+	k.Service = c.Add(name, kube.Args{Object: brokers.Service(l.ClientPorts()...)})
 	var set workload.Set
 	if args.Config.Mode == ModeKRaft {
 		// The ID is the stack's (settled from its last outputs); the
@@ -180,19 +206,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// interrupted before recording the ID must not write another.
 		k.ClusterID = c.Add(name+"-cluster-id", kube.Args{Object: clusterIDMap(ns, args.Config.ClusterID)},
 			pulumi.IgnoreChanges([]string{"data"}))
-		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker, Controller)})
+		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName,
+			append(l.BrokerPorts(), l.ControllerPorts()...)...)})
 		set = kraftStatefulSet(ns, args.Config)
 	} else {
-		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, Broker)})
+		k.HeadlessService = c.Add(name+"-headless", kube.Args{Object: brokers.HeadlessService(HeadlessName, l.BrokerPorts()...)})
 		set = statefulSet(ns, args.ZooKeeper, args.Config)
 	}
-	after := []pulumi.Resource{k.HeadlessService, k.ServiceAccount}
+	after := append([]pulumi.Resource{k.HeadlessService, k.ServiceAccount}, tlsObjects...)
 	if k.ClusterID != nil {
 		after = append(after, k.ClusterID)
 	}
 	k.StatefulSet, k.ClaimSize = brokers.Durable(c, name, set, args.Growth, pulumi.DependsOn(append(after, args.After...)))
 	k.Budget = c.Add(name, kube.Args{Object: brokers.Budget(1)})
-	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Config.Mode, args.Clients)})
+	k.Policy = c.Add(name, kube.Args{Object: policy(ns, args.Config.Mode, l, args.Clients)})
 	k.ClientAccount = c.Add(ClientPodName, kube.Args{Object: client.ServiceAccount()})
 	k.ClientPod = c.Add(ClientPodName, kube.Args{Object: clientPod(ns, args.Config)},
 		pulumi.DependsOn([]pulumi.Resource{k.ClientAccount}))
@@ -205,7 +232,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return id
 		}).(pulumi.StringOutput)
 	}
-	k.Bootstrap = pulumi.Sprintf("%s:%d", Name, Broker.Port)
+	k.Bootstrap = pulumi.Sprintf("%s:%d", Name, l.ClientPorts()[0].Port)
 	return k, ctx.RegisterResourceOutputs(k, pulumi.Map{"bootstrap": k.Bootstrap})
 }
 
@@ -222,14 +249,19 @@ func clientApp(ns string) workload.App {
 	return workload.App{Name: ClientPodName, Namespace: ns, Labels: ClientLabels, User: User}
 }
 
-// policy admits the brokers (replication), the client pod and clients to
-// the listener, and in KRaft mode the brokers alone to the controller
-// port (the quorum: fetches and votes); nothing else reaches a broker.
-func policy(ns, mode string, clients []workload.Peer) *networkingv1.NetworkPolicy {
+// policy admits the brokers, the client pod and clients to the clients'
+// listeners, the brokers alone to their own (SSL: replication) and in
+// KRaft mode to the controller ports (the quorum: fetches and votes);
+// nothing else reaches a broker.
+func policy(ns, mode string, l Listeners, clients []workload.Peer) *networkingv1.NetworkPolicy {
 	from := append([]workload.Peer{workload.Pods(Labels), workload.Pods(ClientLabels)}, clients...)
-	rules := []workload.Ingress{{Ports: []workload.Port{Broker}, From: from}}
+	brokersOnly := []workload.Peer{workload.Pods(Labels)}
+	rules := []workload.Ingress{{Ports: l.ClientPorts(), From: from}}
+	if l.TLS() {
+		rules = append(rules, workload.Ingress{Ports: []workload.Port{SSL.Port}, From: brokersOnly})
+	}
 	if mode == ModeKRaft {
-		rules = append(rules, workload.Ingress{Ports: []workload.Port{Controller}, From: []workload.Peer{workload.Pods(Labels)}})
+		rules = append(rules, workload.Ingress{Ports: l.ControllerPorts(), From: brokersOnly})
 	}
 	return brokerApp(ns).Policy(rules...)
 }
@@ -244,15 +276,16 @@ func BrokerHost(ns, pod string) string {
 
 // startCommand takes the broker id from the pod ordinal and advertises the
 // pod's own name (its HOSTNAME) under the headless Service.
-func startCommand(ns string) string {
+func startCommand(ns string, l Listeners) string {
 	return fmt.Sprintf(`export KAFKA_BROKER_ID=${HOSTNAME##*-}
-export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://%s:%d
-exec /etc/confluent/docker/run`, BrokerHost(ns, "${HOSTNAME}"), Broker.Port)
+export KAFKA_ADVERTISED_LISTENERS=%s
+exec /etc/confluent/docker/run`, advertise(BrokerHost(ns, "${HOSTNAME}"), l.Broker))
 }
 
 func statefulSet(ns, zookeeper string, c Config) workload.Set {
+	l := ListenersAt(c.Auth)
 	env := []corev1.EnvVar{
-		{Name: "KAFKA_LISTENERS", Value: fmt.Sprintf("PLAINTEXT://0.0.0.0:%d", Broker.Port)},
+		{Name: "KAFKA_LISTENERS", Value: bind("0.0.0.0", l.Broker)},
 		heapEnv(c),
 		{Name: "KAFKA_ZOOKEEPER_CONNECT", Value: zookeeper},
 		{Name: "KAFKA_LOG_DIRS", Value: dataDir + "/logs"},
@@ -265,19 +298,27 @@ func statefulSet(ns, zookeeper string, c Config) workload.Set {
 	// Kafka creates its internal topics once, with the values of that
 	// moment (docs/data-services.md, "Replication").
 	env = append(env, c.topicEnv()...)
-	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns)}, env, Broker)
+	if l.TLS() {
+		// PLAINTEXT alone needs neither: it is Kafka's default.
+		env = append(env,
+			corev1.EnvVar{Name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Value: l.protocolMap(false)},
+			corev1.EnvVar{Name: "KAFKA_INTER_BROKER_LISTENER_NAME", Value: l.InterBroker.Name})
+	}
+	env = append(env, l.securityEnv(ModeZooKeeper)...)
+	spec := brokerSpec(ns, c, dataDir, []string{"sh", "-exc", startCommand(ns, l)}, env, l, l.BrokerPorts()...)
 	// The root file system is read-only. The Confluent entrypoint writes
 	// kafka.properties and the log4j files into /etc/kafka beside the
 	// image's own. (Read from the image's scripts, not tried on a cluster here.)
 	workload.WritableCopy(&spec, &spec.Containers[0], "etc-kafka", "/etc/kafka")
-	return brokerSet(c, spec, false)
+	return withJAASHash(brokerSet(c, spec, false), l)
 }
 
 // brokerSpec is the pod of a broker of either mode under the restricted
 // security context: the image's start command and variables, the ports,
 // resources, probes, the data volume at dir, and scratch directories for
 // the JVM's GC log (LOG_DIR) and perf data (/tmp).
-func brokerSpec(ns string, c Config, dir string, command []string, env []corev1.EnvVar, ports ...workload.Port) corev1.PodSpec {
+func brokerSpec(ns string, c Config, dir string, command []string, env []corev1.EnvVar, l Listeners, ports ...workload.Port) corev1.PodSpec {
+	probe := intstr.FromString(l.Broker[0].Port.Name)
 	spec := brokerApp(ns).PodSpec(corev1.Container{
 		Name:    ContainerName,
 		Image:   c.Image,
@@ -289,11 +330,11 @@ func brokerSpec(ns string, c Config, dir string, command []string, env []corev1.
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: c.MemoryLimit},
 		},
 		ReadinessProbe: &corev1.Probe{
-			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(Broker.Name)}},
+			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: probe}},
 			InitialDelaySeconds: 30, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
 		},
 		LivenessProbe: &corev1.Probe{
-			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(Broker.Name)}},
+			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: probe}},
 			InitialDelaySeconds: 60, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6,
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: ClaimName, MountPath: dir}},
@@ -302,6 +343,9 @@ func brokerSpec(ns string, c Config, dir string, command []string, env []corev1.
 	broker := &spec.Containers[0]
 	workload.Scratch(&spec, broker, "log", logDir)
 	workload.Scratch(&spec, broker, "tmp", "/tmp")
+	if l.TLS() {
+		mountSecrets(&spec, broker)
+	}
 	return spec
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,11 +62,12 @@ func PodHost(ns string, i int32) string {
 }
 
 // QuorumVoters is controller.quorum.voters: "<node id>@<host>:<port>" of
-// pods 0 to voters-1, node ids being the pod ordinals.
-func QuorumVoters(ns string, voters int32) string {
+// pods 0 to voters-1, node ids being the pod ordinals, on the port of the
+// controller listener in use.
+func QuorumVoters(ns string, voters int32, l Listeners) string {
 	list := make([]string, voters)
 	for i := range voters {
-		list[i] = fmt.Sprintf("%d@%s:%d", i, PodHost(ns, i), Controller.Port)
+		list[i] = fmt.Sprintf("%d@%s:%d", i, PodHost(ns, i), l.Controller[0].Port.Port)
 	}
 	return strings.Join(list, ",")
 }
@@ -104,22 +106,26 @@ func IsClusterID(id string) bool {
 }
 
 // kraftStartCommand picks each pod's node id, roles and listeners from its
-// ordinal and hands over to the command in "$@" (the image's run script).
-func kraftStartCommand(ns string, voters int32) string {
+// ordinal and hands over to the command in "$@" (the image's run script):
+// the voters listen on the controller listeners too, which no pod
+// advertises (they are no broker endpoints).
+func kraftStartCommand(ns string, voters int32, l Listeners) string {
 	return fmt.Sprintf(`id=${HOSTNAME##*-}
 export KAFKA_NODE_ID="$id"
-export KAFKA_ADVERTISED_LISTENERS="PLAINTEXT://${HOSTNAME}.%[1]s.%[2]s.svc.cluster.local:%[3]d"
-if [ "$id" -lt %[4]d ]; then
-  export KAFKA_PROCESS_ROLES=%[5]s
-  export KAFKA_LISTENERS="PLAINTEXT://:%[3]d,CONTROLLER://:%[6]d"
+export KAFKA_ADVERTISED_LISTENERS="%[1]s"
+if [ "$id" -lt %[2]d ]; then
+  export KAFKA_PROCESS_ROLES=%[3]s
+  export KAFKA_LISTENERS="%[4]s"
 else
-  export KAFKA_PROCESS_ROLES=%[7]s
-  export KAFKA_LISTENERS="PLAINTEXT://:%[3]d"
+  export KAFKA_PROCESS_ROLES=%[5]s
+  export KAFKA_LISTENERS="%[6]s"
 fi
-exec "$@"`, HeadlessName, ns, Broker.Port, voters, ProcessRoles(0, 1), Controller.Port, ProcessRoles(1, 1))
+exec "$@"`, advertise(BrokerHost(ns, "${HOSTNAME}"), l.Broker), voters, ProcessRoles(0, 1),
+		bind("", append(slices.Clone(l.Broker), l.Controller...)), ProcessRoles(1, 1), bind("", l.Broker))
 }
 
 func kraftStatefulSet(ns string, c Config) workload.Set {
+	l := ListenersAt(c.Auth)
 	rf := c.replication()
 	replication, isr := fmt.Sprint(rf), fmt.Sprint(c.MinInSyncReplicas())
 	// Setting any KAFKA_* variable drops the image's defaults: every
@@ -130,18 +136,20 @@ func kraftStatefulSet(ns string, c Config) workload.Set {
 		{Name: "CLUSTER_ID", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: ClusterIDName}, Key: ClusterIDKey,
 		}}},
-		{Name: "KAFKA_CONTROLLER_QUORUM_VOTERS", Value: QuorumVoters(ns, c.Voters)},
-		{Name: "KAFKA_CONTROLLER_LISTENER_NAMES", Value: "CONTROLLER"},
-		{Name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"},
-		{Name: "KAFKA_INTER_BROKER_LISTENER_NAME", Value: "PLAINTEXT"},
+		{Name: "KAFKA_CONTROLLER_QUORUM_VOTERS", Value: QuorumVoters(ns, c.Voters, l)},
+		{Name: "KAFKA_CONTROLLER_LISTENER_NAMES", Value: l.controllerNames()},
+		{Name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Value: l.protocolMap(true)},
+		{Name: "KAFKA_INTER_BROKER_LISTENER_NAME", Value: l.InterBroker.Name},
 		{Name: "KAFKA_LOG_DIRS", Value: kraftDataDir + "/logs"},
 		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", Value: replication},
 		{Name: "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", Value: isr},
 		{Name: "LOG_DIR", Value: logDir},
 		heapEnv(c),
 	}...)
+	env = append(env, l.securityEnv(ModeKRaft)...)
 	spec := brokerSpec(ns, c, kraftDataDir,
-		[]string{"sh", "-ec", kraftStartCommand(ns, c.Voters), "kafka", runPath}, env, Broker, Controller)
+		[]string{"sh", "-ec", kraftStartCommand(ns, c.Voters, l), "kafka", runPath}, env, l,
+		append(l.BrokerPorts(), l.ControllerPorts()...)...)
 	// The root file system is read-only; the image's run script renders
 	// server.properties and the log4j files into /opt/kafka/config beside
 	// the image's own. (Read from the image's scripts, not tried on a
@@ -149,5 +157,5 @@ func kraftStatefulSet(ns string, c Config) workload.Set {
 	workload.WritableCopy(&spec, &spec.Containers[0], "opt-kafka-config", "/opt/kafka/config")
 	// Parallel: the voters must all start before any of them can elect a
 	// leader and turn ready; an ordered start would wait on pod 0 forever.
-	return brokerSet(c, spec, true)
+	return withJAASHash(brokerSet(c, spec, true), l)
 }

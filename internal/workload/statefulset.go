@@ -20,6 +20,9 @@ type Set struct {
 	Parallel bool
 	Pod      corev1.PodSpec
 	Claim    corev1.PersistentVolumeClaim
+	// Annotations go on the pod template (a hash of a mounted config, so
+	// that a new config rolls the members).
+	Annotations map[string]string
 }
 
 // StatefulSet is the app's StatefulSet: members spread over nodes where
@@ -40,7 +43,7 @@ func (a App) StatefulSet(s Set) *appsv1.StatefulSet {
 			RevisionHistoryLimit: ptr.To(int32(1)),
 			Selector:             &metav1.LabelSelector{MatchLabels: a.Labels},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: a.Labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: a.Labels, Annotations: s.Annotations},
 				Spec:       s.Pod,
 			},
 			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{s.Claim},
