@@ -540,3 +540,56 @@ func declaredKey(t *testing.T, name string) stacks.Key {
 	t.Fatalf("no key %s in stacks.Keys", name)
 	return stacks.Key{}
 }
+
+// TestBoundsAtTheirEdges: every whole-number bound of the cluster keys,
+// taken at each edge and refused one past it: the floor, the small limit
+// without allowLargeCluster, and the large limit with it. A value passes
+// when no problem names its key (other keys' problems, such as Ceph's
+// replicas on one worker, are their own rows' business).
+func TestBoundsAtTheirEdges(t *testing.T) {
+	t.Parallel()
+	type edge struct {
+		value string
+		large bool // allowLargeCluster
+		ok    bool
+	}
+	edges := func(lo, small, max int) []edge {
+		n := func(i int) string { return fmt.Sprint(i) }
+		return []edge{
+			{n(lo - 1), false, false}, {n(lo), false, true},
+			{n(small), false, true}, {n(small + 1), false, false},
+			{n(small + 1), true, true}, {n(max), true, true}, {n(max + 1), true, false},
+		}
+	}
+	tests := []struct {
+		stack, key string
+		with       func(v string) map[string]string // the other keys the value needs
+		edges      []edge
+	}{
+		{"dev3", "workerCount", func(string) map[string]string { return map[string]string{"cephPoolReplicas": "1"} }, edges(1, 6, 20)},
+		{"dev3", "cephVolumeSizeGb", func(string) map[string]string { return nil }, edges(10, 500, 10000)},
+		{"kapsule", "poolMin", func(v string) map[string]string { return map[string]string{"poolMax": v} }, edges(1, 6, 20)},
+		{"kapsule", "poolMax", func(string) map[string]string { return map[string]string{"poolMin": "1"} }, edges(1, 6, 20)},
+	}
+	for _, tt := range tests {
+		for _, e := range tt.edges {
+			t.Run(fmt.Sprintf("%s=%s large=%v", tt.key, e.value, e.large), func(t *testing.T) {
+				set := map[string]string{tt.key: e.value, "allowLargeCluster": fmt.Sprint(e.large)}
+				for k, v := range tt.with(e.value) {
+					set[k] = v
+				}
+				_, err := loadConfig(t, Run{Stack: tt.stack, Set: set})
+				named := fmt.Sprintf("apk8s-platform:%s = %q is not allowed", tt.key, e.value)
+				if e.ok {
+					if err != nil {
+						assert.NotContains(t, err.Error(), named)
+					}
+					return
+				}
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), named)
+				assert.Contains(t, err.Error(), "allowLargeCluster", "the refusal names the opt-in")
+			})
+		}
+	}
+}
