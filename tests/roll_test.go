@@ -128,3 +128,41 @@ func TestRollingNodeChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestNoUpdateChangesTwoServers: whatever edit of image and types, with
+// or without rollServers naming any server, a deployed cluster's update
+// either is refused or changes the image or type of at most one server,
+// and never replaces the control plane without the opt-in.
+func TestNoUpdateChangesTwoServers(t *testing.T) {
+	const noble, jammy = "ubuntu_noble", "ubuntu_jammy"
+	ran := map[string]string{"apk8s-dev3-cp": noble + "/DEV1-M"}
+	for i := 1; i <= 3; i++ {
+		ran[fmt.Sprintf("apk8s-dev3-worker-%d", i)] = noble + "/DEV1-L"
+	}
+	rolls := []string{"", "apk8s-dev3-cp", "apk8s-dev3-worker-2", "apk8s-dev3-worker-1,apk8s-dev3-worker-3"}
+	for _, image := range []string{noble, jammy} {
+		for _, worker := range []string{"DEV1-L", "DEV1-XL"} {
+			for _, cp := range []string{"DEV1-M", "DEV1-L"} {
+				for _, roll := range rolls {
+					name := fmt.Sprintf("%s,%s,%s,roll=%s", image, worker, cp, roll)
+					set := map[string]string{"serverImage": image, "workerType": worker, "controlPlaneType": cp, "rollServers": roll}
+					g, err := Run{Stack: "dev3", Set: set, Last: ranServers(t, noble, 3)}.Do(t)
+					if err != nil {
+						assert.Empty(t, g.All, "%s: refused before anything is registered", name)
+						continue
+					}
+					changed := 0
+					for server, shape := range serverShapes(t, g) {
+						if shape != ran[server] {
+							changed++
+						}
+						if server == "apk8s-dev3-cp" {
+							assert.True(t, strings.HasPrefix(shape, noble+"/"), "%s: the control plane is not replaced without the opt-in", name)
+						}
+					}
+					assert.LessOrEqual(t, changed, 1, name)
+				}
+			}
+		}
+	}
+}
