@@ -89,7 +89,7 @@ mutants=(
 	'stacks/kafkamode.go|s/k.ClusterID = last.ClusterID/k.ClusterID = kafka.NewClusterID()/|KRaft cluster ID drawn anew although the stack recorded one'
 	'components/kafka/kraft.go|s/Immutable:  ptr.To(true),/Immutable:  ptr.To(false),/|the cluster ID ConfigMap editable'
 	'internal/workload/policy.go|s/PolicyTypes: \[\]networkingv1.PolicyType{networkingv1.PolicyTypeIngress},/PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},/|every policy isolates egress with no egress rule (no data pod resolves names)'
-	'stacks/config.go|s/case imageChannel.MatchString(tag) || !imageRelease.MatchString(tag):/case tag == "latest":/|the floating-tag rule narrowed to latest (a line tag such as :3.9 or :2-alpine passes)'
+	'stacks/config.go|s/case imageChannel.MatchString(tag) .. !imageRelease.MatchString(tag):/case tag == "latest":/|the floating-tag rule narrowed to latest (a line tag such as :3.9 or :2-alpine passes)'
 	'stacks/cluster.go|s/case n > small \&\& !large:/case n > small+1 \&\& !large:/|one worker (or GB of Ceph volume) above the small limit taken without allowLargeCluster'
 	'components/kapsule/kapsule.go|s/pulumi.DependsOn(\[\]pulumi.Resource{k.Pool})//|Kapsule provider does not wait for the pool'
 	'components/kapsule/kapsule.go|s/DeleteAdditionalResources: pulumi.Bool(cfg.Disposable),/DeleteAdditionalResources: pulumi.Bool(true),/|a kept Kapsule stack'"'"'s deletion takes its volumes'
