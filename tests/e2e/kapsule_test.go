@@ -162,6 +162,14 @@ func (m *kapsuleMocks) NewResource(args pulumi.MockResourceArgs) (string, resour
 		if err := json.Unmarshal(raw, &object); err != nil {
 			return "", nil, err
 		}
+		// An object registered without a name gets the provider's
+		// auto-name, "<logical name>-<suffix>", which its users read back.
+		if meta, ok := object["metadata"].(map[string]any); ok && meta["name"] == nil {
+			meta["name"] = args.Name + "-a1b2c3d4"
+			named := state["metadata"].ObjectValue().Copy()
+			named["name"] = resource.NewProperty(meta["name"].(string))
+			state["metadata"] = resource.NewProperty(named)
+		}
 		m.mu.Lock()
 		m.objects = append(m.objects, object)
 		m.mu.Unlock()
