@@ -206,8 +206,23 @@ close() {
   log "closed"
 }
 
+# cluster_kind is the cluster key of the stack's file, "scaleway" (the key's
+# default) when it names none. Only the k3s cluster has the WireGuard path: a
+# Kapsule API server is public behind its own authentication (docs/kapsule.md).
+cluster_kind() {
+  local kind
+  kind=$(sed -n 's/^[[:space:]]*apk8s-platform:cluster:[[:space:]]*\([^#[:space:]]*\).*/\1/p' \
+    "$(dirname "$0")/../Pulumi.${STACK:?}.yaml" 2>/dev/null | tr -d "\"'" | head -n 1)
+  echo "${kind:-scaleway}"
+}
+
 case ${1:-} in
 open | open-when-ready)
+  kind=$(cluster_kind)
+  if [ "$kind" != scaleway ]; then
+    log "stack $STACK runs on cluster \"$kind\", whose API server CI reaches directly: no tunnel to open"
+    exit 0
+  fi
   prepare
   found=$(lookup)
   if [ -n "$found" ]; then

@@ -104,6 +104,8 @@ mutants=(
 	'stacks/roll.go|s/case len(pending) > 1:/case len(pending) > 4:/|a change of four servers in one update goes through'
 	'stacks/roll.go|s/allowCP := r.boolean("allowControlPlaneReplacement")/allowCP := !r.boolean("allowControlPlaneReplacement")/|the control-plane opt-in read backwards'
 	'stacks/roll.go|s/gone > 1 {/gone > 2 {/|two workers leave in one update'
+	'components/metadataguard/metadataguard.go|s/Ingress: \&off, Egress: \&off}/Ingress: \&off, Egress: nil}/|metadata deny puts every pod in egress default-deny'
+	'scripts/ci-tunnel.sh|s/if \[ "$kind" != scaleway \]; then/if false; then/|the CI tunnel hunts for a control plane a Kapsule stack does not have'
 )
 
 pick=("$@")

@@ -153,7 +153,7 @@ func chooseRoll(r *reader, stack string, roll []string, pending []server) (*serv
 func rollSequence(stack string, servers []server) string {
 	var b strings.Builder
 	for i, s := range servers {
-		fmt.Fprintf(&b, "      %d. pulumi config set %s %s -s %s && pulumi up -s %s && go run ./cmd/platform -stack %s gate -node %s\n",
+		fmt.Fprintf(&b, "      %d. pulumi config set %s %s -s %s && pulumi up -s %s && go run ./cmd/platform -stack %s -node %s gate\n",
 			i+1, fullKey("rollServers"), s.Name, stack, stack, stack, s.Name)
 		if s.ControlPlane {
 			fmt.Fprintf(&b, "         (a new image of this control-plane server also needs %s = true: with one server, a new, empty cluster)\n", fullKey("allowControlPlaneReplacement"))

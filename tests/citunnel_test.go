@@ -279,6 +279,32 @@ func TestCITunnelRefusals(t *testing.T) {
 	})
 }
 
+// TestCITunnelLeavesKapsuleAlone: a Kapsule stack's API server is public
+// behind its own authentication, so both ways of opening say so and touch
+// nothing: no state read, no Scaleway call, no privileged command.
+func TestCITunnelLeavesKapsuleAlone(t *testing.T) {
+	for _, how := range []string{"open", "open-when-ready"} {
+		t.Run(how, func(t *testing.T) {
+			r := newTunnelRun(t, "1", ciPeerKey(t))
+			r.env = append(r.env, "STACK=kapsule")
+			out, err := r.run(how)
+			require.NoError(t, err, out)
+			assert.Contains(t, out, `stack kapsule runs on cluster "kapsule"`)
+			assert.Empty(t, r.log("pulumi.log"), "no state read")
+			assert.Empty(t, r.log("curl.log"), "no Scaleway call")
+			assert.Empty(t, r.log("sudo.log"), "no tunnel")
+			out, err = r.run("close")
+			require.NoError(t, err, out)
+		})
+	}
+	// The k3s stack still gets its tunnel: the check reads the stack's file.
+	r := newTunnelRun(t, "1", ciPeerKey(t))
+	out, err := r.run("open")
+	require.NoError(t, err, out)
+	assert.Contains(t, r.log("sudo.log"), "ip link set wg-ci up")
+	_, _ = r.run("close")
+}
+
 // TestCITunnelAgreesWithTheProgram: the script's tunnel addresses, user data
 // key and control plane name are the ones the program gives the node.
 func TestCITunnelAgreesWithTheProgram(t *testing.T) {

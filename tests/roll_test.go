@@ -50,7 +50,7 @@ func TestRollingNodeChanges(t *testing.T) {
 	t.Run("a new image on every server is refused with the sequence", func(t *testing.T) {
 		err := badConfig{"image", run(map[string]string{"serverImage": jammy}, ranServers(t, noble, 3)), []string{
 			"(1 problems)", "change 4 servers (apk8s-dev3-worker-1, apk8s-dev3-worker-2, apk8s-dev3-worker-3, apk8s-dev3-cp) in one update",
-			"1. pulumi config set apk8s-platform:rollServers apk8s-dev3-worker-1 -s dev3 && pulumi up -s dev3 && go run ./cmd/platform -stack dev3 gate -node apk8s-dev3-worker-1",
+			"1. pulumi config set apk8s-platform:rollServers apk8s-dev3-worker-1 -s dev3 && pulumi up -s dev3 && go run ./cmd/platform -stack dev3 -node apk8s-dev3-worker-1 gate",
 			"4. pulumi config set apk8s-platform:rollServers apk8s-dev3-cp -s dev3",
 			"allowControlPlaneReplacement = true: with one server, a new, empty cluster",
 			"5. pulumi config rm apk8s-platform:rollServers -s dev3",
@@ -59,7 +59,7 @@ func TestRollingNodeChanges(t *testing.T) {
 	})
 	t.Run("a new worker type on every worker is refused", func(t *testing.T) {
 		badConfig{"type", run(map[string]string{"workerType": "DEV1-XL"}, ranServers(t, noble, 3)), []string{
-			"change 3 servers (apk8s-dev3-worker-1, apk8s-dev3-worker-2, apk8s-dev3-worker-3)", "gate -node apk8s-dev3-worker-3",
+			"change 3 servers (apk8s-dev3-worker-1, apk8s-dev3-worker-2, apk8s-dev3-worker-3)", "-node apk8s-dev3-worker-3 gate",
 		}}.refused(t)
 	})
 	t.Run("rollServers moves the one server it names", func(t *testing.T) {
