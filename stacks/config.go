@@ -249,6 +249,18 @@ func (r *reader) raw(name string) string {
 	return ""
 }
 
+// changed is the key's value when the stack sets it to something other than
+// its declared default. The Pulumi CLI hands the program every default of
+// Pulumi.yaml as a set value, so "set" alone cannot tell a stack that
+// configures a key from one that leaves it alone.
+func (r *reader) changed(name string) (string, bool) {
+	v, ok := r.get(fullKey(name))
+	if !ok || v == defaultValue(name) {
+		return v, false
+	}
+	return v, true
+}
+
 // declared is the key of that name in Keys.
 func declared(name string) (Key, bool) {
 	for _, k := range Keys {

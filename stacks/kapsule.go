@@ -119,14 +119,14 @@ func loadKapsule(r *reader, c *Config, s ScalewayConfig) KapsuleConfig {
 	}}
 	if c.Cluster != ClusterKapsule {
 		for _, key := range kapsuleKeys {
-			if v, set := r.get(fullKey(key.Name)); set {
+			if v, set := r.changed(key.Name); set {
 				r.fail(key.Name, v, fmt.Sprintf(`unset while cluster is %q: it configures the Kapsule cluster (cluster "kapsule")`, c.Cluster))
 			}
 		}
 		return k
 	}
 	for _, name := range scalewayOnlyKeys() {
-		if v, set := r.get(fullKey(name)); set {
+		if v, set := r.changed(name); set {
 			r.fail(name, v, `unset while cluster is "kapsule": it configures the k3s cluster on Instances (cluster "scaleway"); `+
 				`Kapsule's pool is sized by poolMin and poolMax and its Kubernetes version is kapsuleVersion`)
 		}

@@ -380,6 +380,9 @@ type Run struct {
 	// DefaultClass is the class the cluster's default gave the existing
 	// claims of a config that names none (with Last, the claims exist).
 	DefaultClass string
+	// CLIDefaults sets every declared default that the stack file leaves
+	// out, as the Pulumi CLI hands Pulumi.yaml's defaults to the program.
+	CLIDefaults bool
 }
 
 // graph is an empty graph of the run's stack.
@@ -403,6 +406,13 @@ func (run Run) Exec(t testing.TB, mocks pulumi.MockResourceMonitor) error {
 		file = run.File
 	}
 	cfg := StackConfig(t, file)
+	if run.CLIDefaults {
+		for _, k := range stacks.Keys {
+			if _, set := cfg[stacks.Project+":"+k.Name]; k.HasDefault && !set {
+				cfg[stacks.Project+":"+k.Name] = k.Default
+			}
+		}
+	}
 	for k, v := range secretKeys {
 		cfg[k] = v
 	}

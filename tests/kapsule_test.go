@@ -249,8 +249,8 @@ func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
 	t.Parallel()
 	k := func(set map[string]string) Run { return Run{Stack: "kapsule", Set: set} }
 	checkBadConfigs(t, []badConfig{
-		{"workerCount for kapsule", k(map[string]string{"workerCount": "3"}),
-			[]string{`apk8s-platform:workerCount = "3" is not allowed`, `unset while cluster is "kapsule"`, "poolMin and poolMax"}},
+		{"workerCount for kapsule", k(map[string]string{"workerCount": "4"}),
+			[]string{`apk8s-platform:workerCount = "4" is not allowed`, `unset while cluster is "kapsule"`, "poolMin and poolMax"}},
 		{"k3sVersion for kapsule", k(map[string]string{"k3sVersion": "v1.34.9+k3s1"}),
 			[]string{`apk8s-platform:k3sVersion = "v1.34.9+k3s1" is not allowed`, `unset while cluster is "kapsule"`}},
 		{"controlPlaneCount for kapsule", k(map[string]string{"controlPlaneCount": "3"}),
@@ -259,8 +259,8 @@ func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:adminCidrs = "198.51.100.7/32" is not allowed`}},
 		{"poolMax for scaleway", Run{Stack: "dev3", Set: map[string]string{"poolMax": "5"}},
 			[]string{`apk8s-platform:poolMax = "5" is not allowed`, `unset while cluster is "scaleway"`}},
-		{"kapsuleVersion for an existing cluster", Run{Stack: "local", Set: map[string]string{"kapsuleVersion": "1.36"}},
-			[]string{`apk8s-platform:kapsuleVersion = "1.36" is not allowed`, `unset while cluster is "existing"`}},
+		{"kapsuleVersion for an existing cluster", Run{Stack: "local", Set: map[string]string{"kapsuleVersion": "1.35"}},
+			[]string{`apk8s-platform:kapsuleVersion = "1.35" is not allowed`, `unset while cluster is "existing"`}},
 		{"poolMax below poolMin", k(map[string]string{"poolMin": "3", "poolMax": "2"}),
 			[]string{`apk8s-platform:poolMax = "2" is not allowed`, "at least poolMin (3)"}},
 		{"no node", k(map[string]string{"poolMin": "0"}),
@@ -291,7 +291,7 @@ func TestBadKapsuleConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{`apk8s-platform:ingressController = "ingress-nginx" is not allowed`, `while cluster is "kapsule"`}},
 		{"Rook-Ceph on Kapsule without storage nodes", k(map[string]string{"rookCeph": "install", "storageClass": "rook-ceph-block"}),
 			[]string{`apk8s-platform:cephNodes = "" is not allowed`, `while cluster is "kapsule"`, `apk8s-platform:storageClass = "rook-ceph-block"`}},
-		{"every problem at once", k(map[string]string{"workerCount": "3", "poolMin": "0", "kapsuleVersion": "latest", "storageClass": "sbs-15k"}),
+		{"every problem at once", k(map[string]string{"workerCount": "4", "poolMin": "0", "kapsuleVersion": "latest", "storageClass": "sbs-15k"}),
 			[]string{"(4 problems)", "workerCount", "poolMin", "kapsuleVersion", "storageClass"}},
 	})
 }
@@ -313,6 +313,20 @@ func TestKapsuleConfigEdges(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := run.Do(t)
+			assert.NoError(t, err)
+		})
+	}
+}
+
+// TestDefaultsAsTheCLIPassesThem: the Pulumi CLI hands the program every
+// default of Pulumi.yaml as a set value, so a key of the other cluster kind
+// at its default is not a key the stack configures, and no stack file is
+// refused for it (the real engine's e2e runs met this first).
+func TestDefaultsAsTheCLIPassesThem(t *testing.T) {
+	t.Parallel()
+	for _, stack := range []string{"dev3", "local", "render", "kapsule"} {
+		t.Run(stack, func(t *testing.T) {
+			_, err := Run{Stack: stack, CLIDefaults: true}.Do(t)
 			assert.NoError(t, err)
 		})
 	}
