@@ -67,7 +67,12 @@ func TestKapsuleGraphDryRun(t *testing.T) {
 			require.NoError(t, err, "%s %s", first, name(o))
 			if first == "Namespace" {
 				ns := name(o)
-				t.Cleanup(func() { _, _ = e.kubectl("delete", "namespace", ns, "--wait=false") })
+				// The next test deploys into data: it must be gone, not
+				// terminating, when this one ends.
+				t.Cleanup(func() {
+					_, _ = e.kubectl("delete", "namespace", ns, "--wait=false")
+					e.waitGone(t, "namespace", ns)
+				})
 			}
 		}
 	}

@@ -82,7 +82,10 @@ func TestRenderStack(t *testing.T) {
 	// Namespaced objects need their namespace, even for a dry run.
 	_, err = e.kubectl("create", "namespace", "data")
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = e.kubectl("delete", "namespace", "data", "--wait=false") })
+	t.Cleanup(func() {
+		_, _ = e.kubectl("delete", "namespace", "data", "--wait=false")
+		e.waitGone(t, "namespace", "data")
+	})
 	// A Pod is admitted only once its ServiceAccount exists, which a dry run
 	// never makes: the ServiceAccounts are applied for real first.
 	for _, m := range all {
