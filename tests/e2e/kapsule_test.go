@@ -33,21 +33,7 @@ func TestKapsuleGraphDryRun(t *testing.T) {
 	objects := kapsuleObjects(t)
 	dir := t.TempDir()
 
-	// The loopback cluster has no Traefik: its Middleware CRD, from the
-	// pinned chart's sources, lets the API server judge the Middleware too.
-	crd := middlewareCRD(t)
-	_, err := e.kubectl("apply", "--server-side", "-f", crd)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = e.kubectl("delete", "-f", crd, "--wait=false") })
-	_, err = e.kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s")
-	require.NoError(t, err)
-
-	served := map[string]bool{}
-	versions, err := e.kubectl("api-versions")
-	require.NoError(t, err)
-	for _, v := range strings.Fields(versions) {
-		served[v] = true
-	}
+	served := e.dryRunReady(t)
 
 	write := func(i int, o map[string]any) string {
 		raw, err := yaml.Marshal(o)
@@ -67,12 +53,7 @@ func TestKapsuleGraphDryRun(t *testing.T) {
 			require.NoError(t, err, "%s %s", first, name(o))
 			if first == "Namespace" {
 				ns := name(o)
-				// The next test deploys into data: it must be gone, not
-				// terminating, when this one ends.
-				t.Cleanup(func() {
-					_, _ = e.kubectl("delete", "namespace", ns, "--wait=false")
-					e.waitGone(t, "namespace", ns)
-				})
+				e.removeNamespaceAtCleanup(t, ns)
 			}
 		}
 	}

@@ -39,21 +39,7 @@ func TestRenderStack(t *testing.T) {
 		require.NoError(t, err)
 	})
 
-	// The loopback cluster has no Traefik: its Middleware CRD, from the
-	// pinned chart's sources, lets the API server judge the Middleware too.
-	crd := middlewareCRD(t)
-	_, err := e.kubectl("apply", "--server-side", "-f", crd)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = e.kubectl("delete", "-f", crd, "--wait=false") })
-	_, err = e.kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s")
-	require.NoError(t, err)
-
-	served := map[string]bool{}
-	versions, err := e.kubectl("api-versions")
-	require.NoError(t, err)
-	for _, v := range strings.Fields(versions) {
-		served[v] = true
-	}
+	served := e.dryRunReady(t)
 
 	type manifest struct{ file, apiVersion, kind, name string }
 	var all []manifest
@@ -80,12 +66,9 @@ func TestRenderStack(t *testing.T) {
 	}))
 
 	// Namespaced objects need their namespace, even for a dry run.
-	_, err = e.kubectl("create", "namespace", "data")
+	_, err := e.kubectl("create", "namespace", "data")
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = e.kubectl("delete", "namespace", "data", "--wait=false")
-		e.waitGone(t, "namespace", "data")
-	})
+	e.removeNamespaceAtCleanup(t, "data")
 	// A Pod is admitted only once its ServiceAccount exists, which a dry run
 	// never makes: the ServiceAccounts are applied for real first.
 	for _, m := range all {
@@ -127,6 +110,40 @@ func TestRenderStack(t *testing.T) {
 
 // middlewareCRD is the Middleware CRD of the Traefik chart that the stack
 // pins by default (tests/testdata/charts/README.md).
+// dryRunReady prepares the loopback cluster for a server-side dry run of a
+// stack's objects and tells which API versions it serves (an object of a
+// version it lacks cannot be judged). It has no Traefik: its Middleware CRD,
+// from the pinned chart's sources, lets the API server judge the Middleware
+// too.
+func (e env) dryRunReady(t *testing.T) map[string]bool {
+	t.Helper()
+	crd := middlewareCRD(t)
+	_, err := e.kubectl("apply", "--server-side", "-f", crd)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = e.kubectl("delete", "-f", crd, "--wait=false") })
+	_, err = e.kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s")
+	require.NoError(t, err)
+
+	served := map[string]bool{}
+	versions, err := e.kubectl("api-versions")
+	require.NoError(t, err)
+	for _, v := range strings.Fields(versions) {
+		served[v] = true
+	}
+	return served
+}
+
+// removeNamespaceAtCleanup deletes ns when the test ends and waits until it
+// is gone: the next test may deploy into a namespace of the same name, which
+// must not still be terminating then.
+func (e env) removeNamespaceAtCleanup(t *testing.T, ns string) {
+	t.Helper()
+	t.Cleanup(func() {
+		_, _ = e.kubectl("delete", "namespace", ns, "--wait=false")
+		e.waitGone(t, "namespace", ns)
+	})
+}
+
 func middlewareCRD(t *testing.T) string {
 	t.Helper()
 	i := slices.IndexFunc(stacks.Keys, func(k stacks.Key) bool { return k.Name == "traefikChartVersion" })
